@@ -1,0 +1,88 @@
+/** Argument definitions and helpers shared by the CLI's client commands. */
+import type { ArgsDef } from "citty"
+import { GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
+import { localConnection } from "../../src/config/local.ts"
+
+export const homeArgs = {
+  home: { type: "string", description: "State home (default $GATEWAY_HOME or ~/.gateway)", valueHint: "dir" },
+} as const satisfies ArgsDef
+
+export const jsonArgs = {
+  json: { type: "boolean", description: "Print exact JSON for scripts", default: false },
+} as const satisfies ArgsDef
+
+export const connectionArgs = {
+  url: { type: "string", description: "Gateway WebSocket URL (env GATEWAY_URL; default: the local gateway)", valueHint: "ws://host:port" },
+  token: { type: "string", description: "Gateway token (env GATEWAY_TOKEN; default: the local gateway's token)" },
+  password: { type: "string", description: "Gateway password (env GATEWAY_PASSWORD)" },
+  timeout: { type: "string", description: "Timeout in milliseconds", default: "10000", valueHint: "ms" },
+  ...homeArgs,
+  ...jsonArgs,
+} as const satisfies ArgsDef
+
+export interface ConnectionArgValues {
+  url?: string
+  token?: string
+  password?: string
+  timeout?: string
+  home?: string
+}
+
+/** --url/--token win; with an explicit URL, the local config's secret is not sent to a foreign host. */
+export function resolveTarget(args: ConnectionArgValues): { url: string; token?: string; password?: string } {
+  const env = process.env
+  const explicitUrl = args.url || env.GATEWAY_URL
+  const envToken = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN
+  const envPassword = env.GATEWAY_PASSWORD || env.OPENCLAW_GATEWAY_PASSWORD
+  if (explicitUrl) return { url: explicitUrl, token: args.token || envToken, password: args.password || envPassword }
+  const local = localConnection(args.home, env)
+  return { url: local.url, token: args.token || local.token, password: args.password || local.password }
+}
+
+export function timeoutOf(args: ConnectionArgValues): number {
+  const n = Number(args.timeout ?? 10_000)
+  if (!Number.isFinite(n) || n <= 0) fail(`--timeout must be a positive number of milliseconds, got '${args.timeout}'`)
+  return n
+}
+
+export async function connect(args: ConnectionArgValues, scopes?: string[]): Promise<GatewayClient> {
+  const target = resolveTarget(args)
+  return GatewayClient.connect({ ...target, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli" })
+}
+
+/** One line to stderr (or a JSON error on stdout with --json) and exit 1. */
+export function fail(message: string, opts: { json?: boolean; error?: unknown } = {}): never {
+  if (opts.json) {
+    const e = opts.error as { code?: string; details?: unknown } | undefined
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e?.code ?? "ERROR", message, details: e?.details } }, null, 2)}\n`)
+  } else {
+    process.stderr.write(`gateway: ${message}\n`)
+  }
+  process.exit(1)
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof GatewayRequestError) {
+    const code = typeof err.details?.code === "string" ? err.details.code : err.code
+    return `${err.message} [${code}]`
+  }
+  if (err instanceof GatewayUnreachableError || err instanceof GatewayClosedError) return err.message
+  return (err as Error)?.message ?? String(err)
+}
+
+/** Runs a client action, turning every failure into one clear line and exit 1. */
+export async function withClient<T>(args: ConnectionArgValues & { json?: boolean }, scopes: string[] | undefined, fn: (c: GatewayClient) => Promise<T>): Promise<T> {
+  let client: GatewayClient | undefined
+  try {
+    client = await connect(args, scopes)
+    return await fn(client)
+  } catch (err) {
+    return fail(describeError(err), { json: args.json, error: err })
+  } finally {
+    client?.close()
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}

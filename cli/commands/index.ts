@@ -1,0 +1,14 @@
+/** Lazy subcommand map: each command module is imported only when it is the one being run. */
+import type { CommandDef } from "citty"
+
+type Loader = () => Promise<CommandDef<any>>
+const load = (p: Promise<{ default: CommandDef<any> }>) => p.then((m) => m.default)
+
+export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
+  run: () => load(import("./run.ts")),
+  health: () => load(import("./health.ts")),
+  call: () => load(import("./call.ts")),
+  logs: () => load(import("./logs.ts")),
+  config: () => load(import("./config.ts")),
+  doctor: () => load(import("./doctor.ts")),
+})

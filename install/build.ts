@@ -1,0 +1,116 @@
+/**
+ * Builds the product: ONE executable per target with `bun build --compile` (minified, bytecode, ESM), with the
+ * target's sqlite-vec library and the drizzle migrations embedded, and .env / bunfig autoloading switched off.
+ *
+ *   bun install/build.ts                 host target → dist/gateway
+ *   bun install/build.ts --release       linux/darwin × x64/arm64 → dist/release/gateway-<os>-<arch> + SHA256SUMS
+ *   bun install/build.ts --target linux-arm64 [--outfile path]
+ */
+import { createHash } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import type { BunPlugin } from "bun"
+
+const root = resolve(import.meta.dir, "..")
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }
+
+export interface Target {
+  os: "linux" | "darwin"
+  arch: "x64" | "arm64"
+}
+
+export const RELEASE_TARGETS: Target[] = [
+  { os: "linux", arch: "x64" },
+  { os: "linux", arch: "arm64" },
+  { os: "darwin", arch: "x64" },
+  { os: "darwin", arch: "arm64" },
+]
+
+export function vec0File(t: Target): string {
+  const file = join(root, "node_modules", `sqlite-vec-${t.os}-${t.arch}`, `vec0.${t.os === "darwin" ? "dylib" : "so"}`)
+  if (!existsSync(file)) {
+    throw new Error(`missing ${file}: install every platform's sqlite-vec package first with: bun install --os="*" --cpu="*"`)
+  }
+  return file
+}
+
+/** Swaps src/store/vec0-embedded.ts for a module that embeds this target's vec0 library as a file. */
+function embedVec0(t: Target): BunPlugin {
+  const lib = vec0File(t)
+  return {
+    name: "embed-vec0",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]store[\\/]vec0-embedded\.ts$/ }, () => ({
+        loader: "ts",
+        contents: `import lib from ${JSON.stringify(lib)} with { type: "file" }\nexport const EMBEDDED_VEC0: string | undefined = lib\n`,
+      }))
+    },
+  }
+}
+
+function gitRev(): string {
+  const r = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" })
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "nogit"
+}
+
+export async function buildTarget(t: Target, outfile: string): Promise<string> {
+  const buildId = `${pkg.version}-${gitRev()}-${t.os}-${t.arch}`
+  const result = await Bun.build({
+    entrypoints: [join(root, "cli/index.ts")],
+    compile: {
+      target: `bun-${t.os}-${t.arch}` as Bun.Build.CompileTarget,
+      outfile,
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+    },
+    minify: true,
+    bytecode: true,
+    format: "esm",
+    define: { GATEWAY_BUILD_ID: JSON.stringify(buildId) },
+    plugins: [embedVec0(t)],
+  })
+  if (!result.success) {
+    for (const log of result.logs) console.error(log)
+    throw new Error(`build failed for ${t.os}-${t.arch}`)
+  }
+  return outfile
+}
+
+function sha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex")
+}
+
+function hostTarget(): Target {
+  if ((process.platform !== "linux" && process.platform !== "darwin") || (process.arch !== "x64" && process.arch !== "arm64")) {
+    throw new Error(`no build target for ${process.platform}-${process.arch}`)
+  }
+  return { os: process.platform, arch: process.arch }
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2)
+  const opt = (name: string) => {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const started = performance.now()
+  if (args.includes("--release")) {
+    const dir = join(root, "dist/release")
+    mkdirSync(dir, { recursive: true })
+    const sums: string[] = []
+    for (const t of RELEASE_TARGETS) {
+      const name = `gateway-${t.os}-${t.arch}`
+      await buildTarget(t, join(dir, name))
+      sums.push(`${sha256(join(dir, name))}  ${name}`)
+      console.log(`built dist/release/${name}`)
+    }
+    writeFileSync(join(dir, "SHA256SUMS"), `${sums.join("\n")}\n`)
+    console.log(`wrote dist/release/SHA256SUMS (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  } else {
+    const spec = opt("--target")
+    const t = spec ? ({ os: spec.split("-")[0], arch: spec.split("-")[1] } as Target) : hostTarget()
+    const outfile = resolve(opt("--outfile") ?? join(root, "dist/gateway"))
+    await buildTarget(t, outfile)
+    console.log(`built ${outfile} for ${t.os}-${t.arch} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  }
+}

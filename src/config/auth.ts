@@ -1,0 +1,93 @@
+/** Resolves who may connect: the bind address, the auth mode and its secret, and the refusal rules. */
+import { randomBytes } from "node:crypto"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import { isIP } from "node:net"
+import type { Paths } from "./paths.ts"
+import type { Config } from "./schema.ts"
+
+export interface ResolvedBind {
+  host: string
+  loopback: boolean
+}
+
+export interface ResolvedAuth {
+  mode: "token" | "password" | "none"
+  token?: string
+  password?: string
+  /** True when the token came from the generated token file rather than config, flag or env. */
+  generated: boolean
+}
+
+export class StartupRefusal extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = "StartupRefusal"
+  }
+}
+
+export function isLoopbackAddress(addr: string): boolean {
+  const a = addr.replace(/^::ffff:/, "")
+  return a === "::1" || a === "localhost" || /^127\./.test(a)
+}
+
+export function resolveBind(bind: string): ResolvedBind {
+  if (bind === "loopback" || bind === "localhost") return { host: "127.0.0.1", loopback: true }
+  if (bind === "lan") return { host: "0.0.0.0", loopback: false }
+  if (!isIP(bind)) throw new StartupRefusal(`gateway.bind must be 'loopback', 'lan' or an IP address, got '${bind}'`)
+  return { host: bind, loopback: isLoopbackAddress(bind) }
+}
+
+/** Reads the generated token, creating it (0600) when absent. */
+export function ensureGeneratedToken(paths: Paths): string {
+  if (existsSync(paths.tokenFile)) {
+    const token = readFileSync(paths.tokenFile, "utf8").trim()
+    if (token.length >= 16) return token
+  }
+  mkdirSync(dirname(paths.tokenFile), { recursive: true, mode: 0o700 })
+  const token = randomBytes(24).toString("hex")
+  writeFileSync(paths.tokenFile, `${token}\n`, { mode: 0o600 })
+  chmodSync(paths.tokenFile, 0o600)
+  return token
+}
+
+/** Reads the generated token without creating it (clients use this). */
+export function readGeneratedToken(paths: Paths): string | undefined {
+  try {
+    const token = readFileSync(paths.tokenFile, "utf8").trim()
+    return token || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Loopback with nothing configured gets a generated token kept in the state home, so other local users cannot
+ * drive the agent and the CLI still works with no setup. Beyond loopback a secret must be configured explicitly.
+ */
+export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): ResolvedAuth {
+  const { mode, token, password } = config.gateway.auth
+  const effectiveMode = mode ?? (password && !token ? "password" : "token")
+  if (effectiveMode === "none") {
+    if (!bind.loopback) {
+      throw new StartupRefusal(
+        `refusing to listen on ${bind.host} with gateway.auth.mode 'none': anyone on the network could drive the agent. ` +
+          `Set a token (--token, GATEWAY_TOKEN or gateway.auth.token) or bind to loopback (--bind loopback).`,
+      )
+    }
+    return { mode: "none", generated: false }
+  }
+  if (effectiveMode === "password") {
+    if (!password) throw new StartupRefusal("gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)")
+    return { mode: "password", password, generated: false }
+  }
+  if (token) return { mode: "token", token, generated: false }
+  if (!bind.loopback) {
+    throw new StartupRefusal(
+      `refusing to listen on ${bind.host} without a token or password. ` +
+        `Set one with --token <secret>, GATEWAY_TOKEN=<secret> or 'gateway config set gateway.auth.token <secret>' ` +
+        `(generate one with: openssl rand -hex 24), or keep the default --bind loopback.`,
+    )
+  }
+  return { mode: "token", token: ensureGeneratedToken(paths), generated: true }
+}

@@ -1,0 +1,187 @@
+/** Reading, validating and writing gateway.json. The only code that touches the config file. */
+import { createHash } from "node:crypto"
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import JSON5 from "json5"
+import type { z } from "zod"
+import { ConfigSchema, SENSITIVE_KEYS, type Config } from "./schema.ts"
+
+export interface ConfigIssue {
+  path: string
+  message: string
+}
+
+export interface LoadedConfig {
+  path: string
+  exists: boolean
+  raw: string | null
+  /** The user's file as parsed (before defaults), or null when absent or unparseable. */
+  parsed: unknown
+  /** The validated config with defaults, or null when invalid. */
+  config: Config | null
+  /** sha256 of the raw file text; the baseHash clients must send to write. */
+  hash: string
+  issues: ConfigIssue[]
+  warnings: string[]
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly path: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`invalid config ${path}:\n${issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")}`)
+    this.name = "ConfigError"
+  }
+}
+
+export function hashRaw(raw: string | null): string {
+  return createHash("sha256")
+    .update(raw ?? "")
+    .digest("hex")
+}
+
+export function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    const base = issue.path.map(String).join(".")
+    if (issue.code === "unrecognized_keys") {
+      return { path: issue.keys.map((k) => (base ? `${base}.${k}` : k)).join(", "), message: "unknown key" }
+    }
+    return { path: base, message: issue.message }
+  })
+}
+
+/** JSON5 (so comments and trailing commas are fine); returns an issue instead of throwing. */
+export function parseRaw(raw: string): { value?: unknown; issue?: ConfigIssue } {
+  try {
+    return { value: JSON5.parse(raw) }
+  } catch (err) {
+    return { issue: { path: "", message: `not valid JSON: ${(err as Error).message.replace(/^JSON5: /, "")}` } }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v)
+}
+
+/** Deep merge used for layering /etc/gateway/gateway.json under the user's file: objects merge, the rest replaces. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v)
+  return out
+}
+
+export function validate(value: unknown): { config?: Config; issues: ConfigIssue[] } {
+  const result = ConfigSchema.safeParse(value)
+  return result.success ? { config: result.data, issues: [] } : { issues: zodIssues(result.error) }
+}
+
+function readLayer(path: string): { exists: boolean; raw: string | null; value?: unknown; issue?: ConfigIssue } {
+  if (!existsSync(path)) return { exists: false, raw: null, value: {} }
+  const raw = readFileSync(path, "utf8")
+  const parsed = raw.trim() === "" ? { value: {} } : parseRaw(raw)
+  return { exists: true, raw, ...parsed }
+}
+
+/** Loads the system layer (if any) and the user's file, merged and validated. Never throws for bad content. */
+export function loadConfig(path: string, systemPath?: string): LoadedConfig {
+  const user = readLayer(path)
+  const sys = systemPath ? readLayer(systemPath) : { exists: false, raw: null, value: {} }
+  const issues: ConfigIssue[] = []
+  const warnings: string[] = []
+  if (sys.issue) issues.push({ path: `${systemPath}`, message: sys.issue.message })
+  if (user.issue) issues.push(user.issue)
+  if (!isPlainObject(user.value) && !user.issue) issues.push({ path: "", message: "the config must be a JSON object" })
+  let config: Config | null = null
+  if (issues.length === 0) {
+    const merged = deepMerge(sys.value ?? {}, user.value ?? {})
+    const v = validate(merged)
+    issues.push(...v.issues)
+    config = v.config ?? null
+  }
+  if (sys.exists && systemPath) warnings.push(`system defaults from ${systemPath} apply under this file`)
+  return {
+    path,
+    exists: user.exists,
+    raw: user.raw,
+    parsed: user.issue ? null : (user.value ?? null),
+    config,
+    hash: hashRaw(user.raw),
+    issues,
+    warnings,
+  }
+}
+
+/** Writes the file atomically (temp file + rename) with mode 0600: it may hold tokens. Keeps one .bak. */
+export function writeConfigFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  if (existsSync(path)) {
+    const previous = readFileSync(path)
+    writeFileSync(`${path}.bak`, previous, { mode: 0o600 })
+  }
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  writeFileSync(tmp, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, path)
+}
+
+export const REDACTED = "__GATEWAY_REDACTED__"
+
+/** A copy with secret values replaced by a marker; writes that send the marker back keep the stored secret. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact)
+  if (!isPlainObject(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE_KEYS.has(k) && typeof v === "string" ? REDACTED : redact(v)
+  return out
+}
+
+/** Puts stored secrets back where a client echoed the redaction marker. */
+export function restoreRedacted(next: unknown, current: unknown): unknown {
+  if (next === REDACTED) return current
+  if (Array.isArray(next)) return next.map((v, i) => restoreRedacted(v, Array.isArray(current) ? current[i] : undefined))
+  if (!isPlainObject(next)) return next
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(next)) out[k] = restoreRedacted(v, isPlainObject(current) ? current[k] : undefined)
+  return out
+}
+
+/** RFC 7396 JSON merge patch: null deletes, objects merge, everything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {}
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k]
+    else out[k] = mergePatch(out[k], v)
+  }
+  return out
+}
+
+/** Leaf paths whose values differ between two configs, e.g. ["gateway.port", "logging.level"]. */
+export function changedPaths(a: unknown, b: unknown, prefix = ""): string[] {
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+    return [...keys].sort().flatMap((k) => changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k))
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix]
+}
+
+/** Reads a dotted path ("gateway.auth.mode") out of a plain object. */
+export function getPath(value: unknown, path: string): unknown {
+  let cur: unknown = value
+  for (const part of path.split(".").filter(Boolean)) {
+    if (!isPlainObject(cur)) return undefined
+    cur = cur[part]
+  }
+  return cur
+}
+
+/** Builds the merge patch that sets one dotted path, e.g. setPatch("a.b", 1) = {a: {b: 1}}. */
+export function pathPatch(path: string, value: unknown): Record<string, unknown> {
+  const parts = path.split(".").filter(Boolean)
+  if (parts.length === 0) throw new Error("empty config key")
+  let patch: unknown = value
+  for (const part of parts.reverse()) patch = { [part]: patch }
+  return patch as Record<string, unknown>
+}

@@ -1,0 +1,206 @@
+/**
+ * The running daemon's view of its config: the validated file plus flag/env overrides, hot reload on file change
+ * or SIGHUP, and guarded writes for config.set / config.patch.
+ */
+import { watch, type FSWatcher } from "node:fs"
+import { basename, dirname } from "node:path"
+import {
+  ConfigError,
+  changedPaths,
+  hashRaw,
+  loadConfig,
+  mergePatch,
+  parseRaw,
+  restoreRedacted,
+  validate,
+  writeConfigFile,
+  type ConfigIssue,
+  type LoadedConfig,
+} from "./load.ts"
+import type { Paths } from "./paths.ts"
+import { RESTART_PATHS, type Config } from "./schema.ts"
+
+/** Values from flags and environment; they win over the file and are never written back to it. */
+export interface ConfigOverrides {
+  port?: number
+  bind?: string
+  token?: string
+  password?: string
+}
+
+export interface ConfigChange {
+  changedPaths: string[]
+  /** The subset that only takes effect after a restart. */
+  restartPaths: string[]
+  hash: string
+}
+
+export class ConfigConflictError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = "ConfigConflictError"
+  }
+}
+
+export function isRestartPath(path: string): boolean {
+  return RESTART_PATHS.some((p) => path === p || path.startsWith(`${p}.`))
+}
+
+/** Overrides from the environment: GATEWAY_PORT, GATEWAY_TOKEN (or OPENCLAW_GATEWAY_TOKEN), GATEWAY_PASSWORD. */
+export function envOverrides(env: NodeJS.ProcessEnv = process.env): ConfigOverrides {
+  const out: ConfigOverrides = {}
+  if (env.GATEWAY_PORT) {
+    const port = Number(env.GATEWAY_PORT)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`GATEWAY_PORT must be a port number, got '${env.GATEWAY_PORT}'`)
+    out.port = port
+  }
+  const token = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN
+  if (token) out.token = token
+  const password = env.GATEWAY_PASSWORD || env.OPENCLAW_GATEWAY_PASSWORD
+  if (password) out.password = password
+  return out
+}
+
+function applyOverrides(config: Config, o: ConfigOverrides): Config {
+  const gateway = { ...config.gateway, auth: { ...config.gateway.auth } }
+  if (o.port !== undefined) gateway.port = o.port
+  if (o.bind !== undefined) gateway.bind = o.bind
+  if (o.token !== undefined) gateway.auth.token = o.token
+  if (o.password !== undefined) gateway.auth.password = o.password
+  return { ...config, gateway }
+}
+
+type Listener = (change: ConfigChange, config: Config) => void
+
+export class ConfigManager {
+  private loaded: LoadedConfig
+  private effective: Config
+  private listeners = new Set<Listener>()
+  private watcher: FSWatcher | undefined
+  private debounce: Timer | undefined
+  /** Hash of our own last write, so the watcher does not re-apply it. */
+  private lastWrittenHash: string | undefined
+
+  constructor(
+    readonly paths: Paths,
+    private overrides: ConfigOverrides = {},
+    private log: (level: "info" | "warn" | "error", msg: string) => void = () => {},
+  ) {
+    this.loaded = loadConfig(paths.config, paths.systemConfig)
+    if (!this.loaded.config) throw new ConfigError(paths.config, this.loaded.issues)
+    this.effective = applyOverrides(this.loaded.config, overrides)
+  }
+
+  get current(): Config {
+    return this.effective
+  }
+
+  get file(): LoadedConfig {
+    return this.loaded
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Re-reads the file; keeps the last good config if the new one is invalid. */
+  reload(reason: string): ConfigChange | undefined {
+    const next = loadConfig(this.paths.config, this.paths.systemConfig)
+    if (!next.config) {
+      this.log("error", `config reload (${reason}) rejected, keeping the running config:\n${formatIssues(next.issues)}`)
+      return undefined
+    }
+    return this.apply(next)
+  }
+
+  private apply(next: LoadedConfig): ConfigChange | undefined {
+    const before = this.effective
+    this.loaded = next
+    this.effective = applyOverrides(next.config!, this.overrides)
+    const changed = changedPaths(before, this.effective)
+    if (changed.length === 0) return undefined
+    const change: ConfigChange = { changedPaths: changed, restartPaths: changed.filter(isRestartPath), hash: next.hash }
+    for (const l of this.listeners) l(change, this.effective)
+    return change
+  }
+
+  /** Replaces the whole file (config.set). baseHash, when given, must match the file on disk. */
+  replace(raw: string, baseHash?: string): ConfigChange & { config: Config } {
+    this.checkBase(baseHash, false)
+    const parsed = parseRaw(raw)
+    if (parsed.issue) throw new ConfigError(this.paths.config, [parsed.issue])
+    const value = restoreRedacted(parsed.value, this.loaded.parsed)
+    return this.write(value)
+  }
+
+  /** Applies a JSON merge patch to the file (config.patch). baseHash is required once a file exists. */
+  patch(raw: string | Record<string, unknown>, baseHash?: string): ConfigChange & { config: Config } {
+    this.checkBase(baseHash, true)
+    let patch: unknown = raw
+    if (typeof raw === "string") {
+      const parsed = parseRaw(raw)
+      if (parsed.issue) throw new ConfigError(this.paths.config, [parsed.issue])
+      patch = parsed.value
+    }
+    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+      throw new ConfigError(this.paths.config, [{ path: "", message: "a patch must be a JSON object" }])
+    }
+    const base = (this.loaded.parsed ?? {}) as Record<string, unknown>
+    const value = restoreRedacted(mergePatch(base, patch), base)
+    return this.write(value)
+  }
+
+  private checkBase(baseHash: string | undefined, required: boolean): void {
+    const onDisk = loadConfig(this.paths.config).hash
+    if (baseHash === undefined) {
+      if (required && this.loaded.exists) throw new ConfigConflictError("baseHash is required: call config.get and send its hash")
+      return
+    }
+    if (baseHash !== onDisk) {
+      throw new ConfigConflictError("config changed since it was read (baseHash does not match); call config.get and retry")
+    }
+  }
+
+  private write(value: unknown): ConfigChange & { config: Config } {
+    const v = validate(value)
+    if (!v.config) throw new ConfigError(this.paths.config, v.issues)
+    const text = JSON.stringify(value, null, 2)
+    writeConfigFile(this.paths.config, text)
+    this.lastWrittenHash = hashRaw(`${text}\n`)
+    const next = loadConfig(this.paths.config, this.paths.systemConfig)
+    if (!next.config) throw new ConfigError(this.paths.config, next.issues)
+    const change = this.apply(next) ?? { changedPaths: [], restartPaths: [], hash: next.hash }
+    return { ...change, config: this.effective }
+  }
+
+  /** Watches the config file's directory (editors replace files, which breaks a watch on the file itself). */
+  watch(debounceMs: number): void {
+    if (this.watcher) return
+    const dir = dirname(this.paths.config)
+    const name = basename(this.paths.config)
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_event, file) => {
+        if (file && file !== name) return
+        clearTimeout(this.debounce)
+        this.debounce = setTimeout(() => {
+          const hash = loadConfig(this.paths.config).hash
+          if (hash === this.loaded.hash || hash === this.lastWrittenHash) return
+          this.reload("file changed")
+        }, debounceMs)
+      })
+    } catch (err) {
+      this.log("warn", `cannot watch ${dir} for config changes (${(err as Error).message}); send SIGHUP to reload`)
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.debounce)
+    this.watcher?.close()
+    this.watcher = undefined
+  }
+}
+
+export function formatIssues(issues: ConfigIssue[]): string {
+  return issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")
+}

@@ -1,0 +1,159 @@
+/**
+ * Assembles and runs the daemon: config → logging → auth → store → bus → server → timers, and tears it down in the
+ * reverse order. The CLI's `run` command and the tests start the gateway through here.
+ */
+import { join } from "node:path"
+import { Bus } from "./bus/index.ts"
+import { resolveAuth, resolveBind } from "./config/auth.ts"
+import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
+import { resolvePaths, type Paths } from "./config/paths.ts"
+import type { Config } from "./config/schema.ts"
+import { buildHealth } from "./health.ts"
+import { IdempotencyCache } from "./methods/idempotency.ts"
+import type { GatewayServices } from "./methods/index.ts"
+import { PING_INTERVAL_MS } from "./protocol/index.ts"
+import { createApp } from "./server/app.ts"
+import { listen } from "./server/index.ts"
+import { PresenceRegistry } from "./server/presence.ts"
+import { WsHub } from "./server/ws.ts"
+import { openStore } from "./store/index.ts"
+import { createLogger, type LogSink } from "./util/log.ts"
+import { VERSION } from "./version.ts"
+
+export interface StartOptions extends ConfigOverrides {
+  home?: string
+  env?: NodeJS.ProcessEnv
+}
+
+export interface RunningGateway {
+  port: number
+  host: string
+  url: string
+  paths: Paths
+  /** Announces shutdown to clients, closes everything; resolves when done. */
+  stop(reason?: string): Promise<void>
+  /** Re-reads the config file (SIGHUP). */
+  reload(reason: string): void
+}
+
+function logSink(config: Config, paths: Paths): LogSink {
+  return {
+    file: config.logging.file ?? join(paths.logsDir, "gateway.jsonl"),
+    maxFileBytes: config.logging.maxFileBytes,
+    level: config.logging.level,
+    console: config.logging.console,
+  }
+}
+
+export async function startGateway(opts: StartOptions = {}): Promise<RunningGateway> {
+  const env = opts.env ?? process.env
+  const startedAt = Date.now()
+  const paths = resolvePaths(opts.home, env)
+  const overrides: ConfigOverrides = { ...envOverrides(env) }
+  for (const k of ["port", "bind", "token", "password"] as const) if (opts[k] !== undefined) (overrides as Record<string, unknown>)[k] = opts[k]
+
+  // Logging is configured from the config, so config problems print to stderr only (the caller reports them).
+  let logRef: ReturnType<typeof createLogger> | undefined
+  const config = new ConfigManager(paths, overrides, (level, msg) => logRef?.[level](msg))
+  const log = createLogger(logSink(config.current, paths))
+  logRef = log
+  log.info(`starting gateway ${VERSION}`, { home: paths.home, config: paths.config, configExists: config.file.exists, pid: process.pid })
+
+  const bind = resolveBind(config.current.gateway.bind)
+  const auth = resolveAuth(config.current, paths, bind)
+  if (auth.generated) log.info(`auth: using the generated token in ${paths.tokenFile}`)
+
+  const store = await openStore({ file: paths.database, cacheDir: paths.cacheDir })
+  if (store.appliedMigrations.length) log.info(`database migrated`, { applied: store.appliedMigrations })
+  if (!store.vec.loaded) log.warn(`sqlite-vec unavailable, vector search disabled: ${store.vec.error}`)
+
+  const bus = new Bus((err) => log.error("event subscriber failed", { error: String(err) }))
+  const bootId = crypto.randomUUID()
+  const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
+  let health = buildHealth({ databasePath: paths.database, heartbeatSeconds: 0 })
+  let actualPort = config.current.gateway.port
+
+  const services: GatewayServices = {
+    version: VERSION,
+    bootId,
+    startedAt,
+    paths,
+    config,
+    store,
+    bus,
+    log,
+    idempotency: new IdempotencyCache(),
+    bind,
+    auth,
+    port: () => actualPort,
+    connectionCount: () => hub.size,
+    presence: () => presence.list(),
+    health: () => health,
+    logFile: () => log.file ?? join(paths.logsDir, "gateway.jsonl"),
+  }
+
+  const limits = () => ({
+    handshakeTimeoutMs: config.current.gateway.handshakeTimeoutMs,
+    maxPayloadBytes: config.current.gateway.maxPayloadBytes,
+    maxBufferedBytes: config.current.gateway.maxBufferedBytes,
+    tickIntervalMs: config.current.gateway.tickIntervalMs,
+  })
+  const hub = new WsHub(services, presence, limits, log.child("ws"))
+  bus.subscribe((msg) => hub.broadcast(msg))
+
+  const app = createApp({ isReady: () => ready, version: VERSION })
+  let ready = false
+  const server = listen({ host: bind.host, port: config.current.gateway.port, maxPayloadBytes: config.current.gateway.maxPayloadBytes }, app, hub)
+  actualPort = server.port ?? actualPort
+
+  // Timers are gateway-wide (as in OpenClaw): every connection sees ticks on the same beat.
+  const timers: Timer[] = []
+  const startTimers = () => {
+    const g = config.current.gateway
+    timers.push(setInterval(() => bus.publish("tick", { ts: Date.now() }, { dropIfSlow: true }), g.tickIntervalMs))
+    timers.push(
+      setInterval(() => {
+        health = buildHealth({ databasePath: paths.database, heartbeatSeconds: 0 })
+        bus.publish("health", health, { stateVersion: hub.nextHealthVersion(), dropIfSlow: true })
+      }, g.healthIntervalMs),
+    )
+    timers.push(setInterval(() => hub.pingAll(), PING_INTERVAL_MS))
+  }
+  startTimers()
+
+  config.onChange((change, next) => {
+    log.reconfigure(logSink(next, paths))
+    log.info(`config reloaded: ${change.changedPaths.join(", ")}`)
+    if (change.restartPaths.length) log.warn(`restart required to apply: ${change.restartPaths.join(", ")} (run 'gateway restart' or restart the process)`)
+    if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {
+      for (const t of timers.splice(0)) clearInterval(t)
+      startTimers()
+    }
+    bus.publish("config.changed", { path: paths.config, hash: change.hash, ts: Date.now(), changedPaths: change.changedPaths }, { scope: "operator.admin", dropIfSlow: true })
+  })
+  if (config.current.gateway.reload.mode === "hybrid") config.watch(config.current.gateway.reload.debounceMs)
+
+  ready = true
+  hub.setReady(true)
+  const host = bind.host.includes(":") ? `[${bind.host}]` : bind.host
+  const url = `ws://${host}:${actualPort}`
+  log.info(`listening on ${url}`, { startupMs: Date.now() - startedAt, auth: auth.mode, vec: store.vec.version })
+
+  let stopping: Promise<void> | undefined
+  const stop = (reason = "gateway stopping") =>
+    (stopping ??= (async () => {
+      log.info(`shutting down: ${reason}`)
+      ready = false
+      hub.shutdown(reason)
+      for (const t of timers) clearInterval(t)
+      config.close()
+      // Let the close frames flush before the listener goes away.
+      await Bun.sleep(20)
+      await server.stop(true)
+      store.close()
+      log.info("stopped")
+      log.close()
+    })())
+
+  return { port: actualPort, host: bind.host, url, paths, stop, reload: (reason) => config.reload(reason) }
+}

@@ -1,0 +1,33 @@
+/** The HealthSummary served by `health`, the hello snapshot and the periodic `health` event. */
+import type { HealthSummary } from "./protocol/index.ts"
+
+export interface HealthInputs {
+  databasePath: string
+  heartbeatSeconds: number
+}
+
+export function buildHealth(inputs: HealthInputs): HealthSummary {
+  const started = performance.now()
+  const sessions = { path: inputs.databasePath, count: 0, recent: [] as unknown[] }
+  const summary: HealthSummary = {
+    ok: true,
+    ts: Date.now(),
+    durationMs: 0,
+    channels: {},
+    channelOrder: [],
+    channelLabels: {},
+    heartbeatSeconds: inputs.heartbeatSeconds,
+    defaultAgentId: "main",
+    agents: [
+      {
+        agentId: "main",
+        isDefault: true,
+        heartbeat: { enabled: inputs.heartbeatSeconds > 0, every: `${Math.round(inputs.heartbeatSeconds / 60)}m`, everyMs: inputs.heartbeatSeconds * 1000 },
+        sessions,
+      },
+    ],
+    sessions,
+  }
+  summary.durationMs = Math.round((performance.now() - started) * 1000) / 1000
+  return summary
+}

@@ -1,0 +1,46 @@
+/** What a method handler may use: the gateway's services and the calling connection's identity. Never a socket. */
+import type { Bus } from "../bus/index.ts"
+import type { ConfigManager } from "../config/manager.ts"
+import type { ResolvedAuth, ResolvedBind } from "../config/auth.ts"
+import type { Paths } from "../config/paths.ts"
+import type { ClientInfo, HealthSummary, PresenceEntry, Role } from "../protocol/index.ts"
+import type { Store } from "../store/index.ts"
+import type { Logger } from "../util/log.ts"
+import type { IdempotencyCache } from "./idempotency.ts"
+
+export interface GatewayServices {
+  version: string
+  bootId: string
+  startedAt: number
+  paths: Paths
+  config: ConfigManager
+  store: Store
+  bus: Bus
+  log: Logger
+  idempotency: IdempotencyCache
+  bind: ResolvedBind
+  auth: ResolvedAuth
+  /** The port actually listened on (differs from config when it was 0). */
+  port(): number
+  connectionCount(): number
+  presence(): PresenceEntry[]
+  health(): HealthSummary
+  /** Where the JSONL log lives. */
+  logFile(): string
+}
+
+export interface CallerInfo {
+  connId: string
+  role: Role
+  scopes: readonly string[]
+  client: ClientInfo
+  caps: readonly string[]
+  remoteAddress: string
+}
+
+export interface MethodContext {
+  gw: GatewayServices
+  caller: CallerInfo
+  /** Aborted when the client sends `cancel` for this request or disconnects. */
+  signal?: AbortSignal
+}

@@ -1,0 +1,126 @@
+/** The handshake: connect.challenge, ConnectParams, roles and scopes, and the hello-ok reply. */
+import { z } from "zod"
+import { StateVersion } from "./frames.ts"
+
+/** We speak 4 and still accept 3 (probes and nodes of the previous release use it). */
+export const PROTOCOL_VERSION = 4
+export const MIN_PROTOCOL_VERSION = 3
+
+export const Role = z.enum(["operator", "node"])
+export type Role = z.infer<typeof Role>
+
+export const OPERATOR_SCOPES = [
+  "operator.admin",
+  "operator.read",
+  "operator.write",
+  "operator.approvals",
+  "operator.pairing",
+  "operator.talk",
+  "operator.talk.secrets",
+  "operator.questions",
+] as const
+export const Scope = z.enum(OPERATOR_SCOPES)
+export type Scope = z.infer<typeof Scope>
+
+export const ClientMode = z.enum(["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"])
+
+export const ClientInfo = z.object({
+  // OpenClaw's own ids are an enum; other agents send their own names, so any short id is accepted.
+  id: z.string().min(1).max(128),
+  displayName: z.string().max(256).optional(),
+  version: z.string().max(128),
+  platform: z.string().max(128),
+  deviceFamily: z.string().max(128).optional(),
+  modelIdentifier: z.string().max(256).optional(),
+  mode: ClientMode,
+  instanceId: z.string().max(256).optional(),
+})
+export type ClientInfo = z.infer<typeof ClientInfo>
+
+export const ConnectAuth = z.object({
+  token: z.string().optional(),
+  password: z.string().optional(),
+  deviceToken: z.string().optional(),
+  bootstrapToken: z.string().optional(),
+})
+
+export const ConnectParams = z.object({
+  minProtocol: z.number().int(),
+  maxProtocol: z.number().int(),
+  client: ClientInfo,
+  caps: z.array(z.string()).optional(),
+  commands: z.array(z.string()).optional(),
+  permissions: z.record(z.string(), z.boolean()).optional(),
+  pathEnv: z.string().optional(),
+  role: z.string().optional(),
+  scopes: z.array(z.string()).optional(),
+  device: z
+    .object({ id: z.string(), publicKey: z.string(), signature: z.string(), signedAt: z.number(), nonce: z.string().optional() })
+    .optional(),
+  auth: ConnectAuth.optional(),
+  locale: z.string().optional(),
+  userAgent: z.string().optional(),
+})
+export type ConnectParams = z.infer<typeof ConnectParams>
+
+export const ConnectChallenge = z.object({ nonce: z.string(), ts: z.number() })
+
+export const PresenceEntry = z.object({
+  host: z.string().optional(),
+  ip: z.string().optional(),
+  version: z.string().optional(),
+  platform: z.string().optional(),
+  deviceFamily: z.string().optional(),
+  mode: z.string().optional(),
+  reason: z.string().optional(),
+  text: z.string().optional(),
+  ts: z.number(),
+  deviceId: z.string().optional(),
+  roles: z.array(z.string()).optional(),
+  scopes: z.array(z.string()).optional(),
+  instanceId: z.string().optional(),
+  connId: z.string().optional(),
+})
+export type PresenceEntry = z.infer<typeof PresenceEntry>
+
+export const SessionDefaults = z.object({
+  defaultAgentId: z.string(),
+  modelConfigured: z.boolean(),
+  mainKey: z.string(),
+  mainSessionKey: z.string(),
+  scope: z.string(),
+})
+
+export const Policy = z.object({
+  maxPayload: z.number().int(),
+  maxBufferedBytes: z.number().int(),
+  tickIntervalMs: z.number().int(),
+})
+export type Policy = z.infer<typeof Policy>
+
+export const HelloOk = z.object({
+  type: z.literal("hello-ok"),
+  protocol: z.number().int(),
+  server: z.object({ version: z.string(), connId: z.string(), bootId: z.string().optional() }),
+  features: z.object({ methods: z.array(z.string()), events: z.array(z.string()) }),
+  snapshot: z.object({
+    presence: z.array(PresenceEntry),
+    health: z.unknown(),
+    stateVersion: StateVersion,
+    uptimeMs: z.number(),
+    sessionDefaults: SessionDefaults,
+    configPath: z.string().optional(),
+    stateDir: z.string().optional(),
+    authMode: z.string().optional(),
+  }),
+  auth: z.object({ method: z.string().optional(), role: Role, scopes: z.array(z.string()) }),
+  policy: Policy,
+})
+export type HelloOk = z.infer<typeof HelloOk>
+
+/** admin satisfies every scope and write satisfies read, as OpenClaw defines them. */
+export function hasScope(granted: readonly string[], required: string): boolean {
+  if (granted.includes("operator.admin")) return true
+  if (granted.includes(required)) return true
+  return required === "operator.read" && granted.includes("operator.write")
+}

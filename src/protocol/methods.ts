@@ -1,0 +1,175 @@
+/**
+ * Every RPC method we implement: its params schema, its result schema and the scope it needs.
+ * Server dispatch and the client both read this table, so a method's shape is declared exactly once.
+ */
+import { z } from "zod"
+import { PresenceEntry } from "./connect.ts"
+
+/** `null` = no scope check at all (OpenClaw lets `health` through for any authenticated role). */
+export type MethodScope = "operator.read" | "operator.write" | "operator.admin" | "operator.pairing" | "operator.approvals" | null
+
+export interface MethodDef<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  readonly name: string
+  readonly scope: MethodScope
+  readonly params: P
+  readonly result: R
+}
+
+function method<P extends z.ZodType, R extends z.ZodType>(name: string, scope: MethodScope, params: P, result: R): MethodDef<P, R> {
+  return { name, scope, params, result }
+}
+
+/** Params are optional on the wire (`openclaw gateway health` sends none), so absent params parse as `{}`. */
+const noParams = z.strictObject({}).optional().default({})
+
+export const HealthAgentSummary = z.object({
+  agentId: z.string(),
+  isDefault: z.boolean(),
+  heartbeat: z.object({ enabled: z.boolean(), every: z.string(), everyMs: z.number() }),
+  sessions: z.object({ path: z.string(), count: z.number(), recent: z.array(z.unknown()) }),
+})
+
+export const HealthSummary = z.object({
+  ok: z.boolean(),
+  ts: z.number(),
+  durationMs: z.number(),
+  channels: z.record(z.string(), z.unknown()),
+  channelOrder: z.array(z.string()),
+  channelLabels: z.record(z.string(), z.string()),
+  heartbeatSeconds: z.number(),
+  defaultAgentId: z.string(),
+  agents: z.array(HealthAgentSummary),
+  sessions: z.object({ path: z.string(), count: z.number(), recent: z.array(z.unknown()) }),
+})
+export type HealthSummary = z.infer<typeof HealthSummary>
+
+export const health = method("health", null, z.strictObject({ probe: z.boolean().optional() }).optional().default({}), HealthSummary)
+
+export const StatusResult = z
+  .object({
+    runtimeVersion: z.string(),
+    version: z.string(),
+    pid: z.number(),
+    uptimeMs: z.number(),
+    startedAt: z.number(),
+    platform: z.string(),
+    arch: z.string(),
+    bun: z.string(),
+    gateway: z.object({ bind: z.string(), host: z.string(), port: z.number(), authMode: z.string(), url: z.string() }),
+    connections: z.number(),
+    store: z.object({ sqliteVersion: z.string(), vecVersion: z.string().nullable(), vecError: z.string().nullable() }),
+    processMemory: z.object({ rssBytes: z.number(), heapUsedBytes: z.number() }),
+    configPath: z.string().optional(),
+    stateDir: z.string().optional(),
+  })
+  .loose()
+export type StatusResult = z.infer<typeof StatusResult>
+
+export const status = method(
+  "status",
+  "operator.read",
+  // OpenClaw's own status call sends these two flags; accepted and ignored.
+  z.strictObject({ includeChannelSummary: z.boolean().optional(), includeCliProjection: z.boolean().optional() }).optional().default({}),
+  StatusResult,
+)
+
+export const systemPresence = method("system-presence", "operator.read", noParams, z.array(PresenceEntry))
+
+export const LogsTailParams = z
+  .strictObject({
+    cursor: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(5000).optional(),
+    maxBytes: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .optional()
+  .default({})
+export const LogsTailResult = z.object({
+  file: z.string(),
+  cursor: z.number(),
+  size: z.number(),
+  lines: z.array(z.string()),
+  truncated: z.boolean(),
+  reset: z.boolean(),
+})
+export type LogsTailResult = z.infer<typeof LogsTailResult>
+export const logsTail = method("logs.tail", "operator.read", LogsTailParams, LogsTailResult)
+
+export const ConfigIssue = z.object({ path: z.string(), message: z.string() })
+export const ConfigGetResult = z.object({
+  path: z.string(),
+  exists: z.boolean(),
+  raw: z.string().nullable(),
+  parsed: z.unknown(),
+  valid: z.boolean(),
+  config: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+  issues: z.array(ConfigIssue),
+  warnings: z.array(z.string()),
+})
+export type ConfigGetResult = z.infer<typeof ConfigGetResult>
+export const configGet = method("config.get", "operator.read", noParams, ConfigGetResult)
+
+export const ConfigWriteResult = z.object({
+  ok: z.literal(true),
+  path: z.string(),
+  hash: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  changedPaths: z.array(z.string()),
+  restartRequired: z.boolean(),
+  restartPaths: z.array(z.string()),
+})
+export type ConfigWriteResult = z.infer<typeof ConfigWriteResult>
+
+const configWriteMeta = { sessionKey: z.string().optional(), note: z.string().optional(), restartDelayMs: z.number().optional() }
+export const configSet = method(
+  "config.set",
+  "operator.admin",
+  z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
+  ConfigWriteResult,
+)
+export const configPatch = method(
+  "config.patch",
+  "operator.admin",
+  z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
+  ConfigWriteResult,
+)
+export const configSchema = method(
+  "config.schema",
+  "operator.admin",
+  noParams,
+  z.object({ schema: z.record(z.string(), z.unknown()), uiHints: z.record(z.string(), z.unknown()), version: z.string(), generatedAt: z.string() }),
+)
+
+export const ModelEntry = z.object({
+  id: z.string(),
+  name: z.string(),
+  provider: z.string(),
+  alias: z.string().optional(),
+  contextWindow: z.number().optional(),
+  reasoning: z.boolean().optional(),
+  tags: z.array(z.string()).optional(),
+  available: z.boolean().optional(),
+})
+export const modelsList = method(
+  "models.list",
+  "operator.read",
+  z.strictObject({ view: z.enum(["default", "configured", "all"]).optional() }).optional().default({}),
+  z.object({ models: z.array(ModelEntry) }),
+)
+
+/** The method table of this build, in the order hello-ok advertises it. */
+export const METHODS = {
+  health,
+  status,
+  "system-presence": systemPresence,
+  "logs.tail": logsTail,
+  "config.get": configGet,
+  "config.set": configSet,
+  "config.patch": configPatch,
+  "config.schema": configSchema,
+  "models.list": modelsList,
+} as const
+
+export type MethodName = keyof typeof METHODS
+export type MethodParams<M extends MethodName> = z.input<(typeof METHODS)[M]["params"]>
+export type MethodResult<M extends MethodName> = z.infer<(typeof METHODS)[M]["result"]>

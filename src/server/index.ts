@@ -1,0 +1,61 @@
+/** Bun.serve on one port: WebSocket upgrades at `/` go to the hub, everything else to the Hono app. */
+import type { Server } from "bun"
+import type { Hono } from "hono"
+import type { SocketData, WsHub } from "./ws.ts"
+
+export interface ListenOptions {
+  host: string
+  port: number
+  maxPayloadBytes: number
+}
+
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = "ListenError"
+  }
+}
+
+export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<SocketData> {
+  try {
+    return Bun.serve<SocketData>({
+      hostname: opts.host,
+      port: opts.port,
+      // A second gateway on the same port must fail, not share it.
+      reusePort: false,
+      fetch(req, server) {
+        if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+          const url = new URL(req.url)
+          if (url.pathname === "/") {
+            const remoteAddress = server.requestIP(req)?.address ?? "unknown"
+            if (server.upgrade(req, { data: { connId: crypto.randomUUID(), remoteAddress } })) return undefined
+            return new Response("WebSocket upgrade failed", { status: 400 })
+          }
+        }
+        return app.fetch(req)
+      },
+      websocket: {
+        // Frames above the advertised maxPayload are closed with 1009 by Bun itself.
+        maxPayloadLength: opts.maxPayloadBytes,
+        // OpenClaw does not negotiate compression; neither do we (cheaper, and clients do not expect it).
+        perMessageDeflate: false,
+        idleTimeout: 0,
+        sendPings: false,
+        backpressureLimit: 64 * 1024 * 1024,
+        closeOnBackpressureLimit: false,
+        open: (ws) => hub.open(ws),
+        message: (ws, msg) => hub.message(ws, msg),
+        close: (ws, code) => hub.closed(ws, code),
+      },
+    })
+  } catch (err) {
+    const e = err as { code?: string; message?: string }
+    if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
+      throw new ListenError(
+        `port ${opts.port} on ${opts.host} is already in use: another gateway is probably running (check with 'gateway health'), ` +
+          `or pick another port with --port`,
+      )
+    }
+    throw new ListenError(`cannot listen on ${opts.host}:${opts.port}: ${e.message}`)
+  }
+}

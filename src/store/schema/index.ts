@@ -1,0 +1,2 @@
+/** Barrel of every table; drizzle-kit reads this file to generate migrations into drizzle/. */
+export * from "./meta.sql.ts"
