@@ -1,0 +1,181 @@
+/**
+ * Starts the compiled binary (dist/gateway) as a real process on port 0 with its own state home, waits for its
+ * ready line, and gives tests its URL. Also a raw WebSocket helper that records every frame and the close code.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+export const BINARY = resolve(import.meta.dir, "../../dist/gateway")
+
+export interface GatewayProcess {
+  url: string
+  port: number
+  home: string
+  proc: ReturnType<typeof Bun.spawn>
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string
+  stop(signal?: NodeJS.Signals): Promise<number>
+}
+
+export interface SpawnOptions {
+  /** gateway.json content written before start. */
+  config?: unknown
+  args?: string[]
+  env?: Record<string, string>
+  home?: string
+  binary?: string
+}
+
+export async function startBinary(opts: SpawnOptions = {}): Promise<GatewayProcess> {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), "gw-e2e-"))
+  if (opts.config !== undefined) writeFileSync(join(home, "gateway.json"), JSON.stringify(opts.config, null, 2), { mode: 0o600 })
+  const proc = Bun.spawn([opts.binary ?? BINARY, "run", "--port", "0", ...(opts.args ?? [])], {
+    env: { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache"), GATEWAY_PRINT_READY: "1", ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  let err = ""
+  const errReader = (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(chunk)
+  })()
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+  let out = ""
+  const deadline = Date.now() + 15_000
+  while (!out.includes("\n")) {
+    const next = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => "timeout" as const)])
+    if (next === "timeout" || next.done) {
+      proc.kill("SIGKILL")
+      await errReader.catch(() => {})
+      throw new Error(`gateway did not become ready (exit ${proc.exitCode}):\n${out}\n${err}`)
+    }
+    out += new TextDecoder().decode(next.value)
+  }
+  reader.releaseLock()
+  const ready = JSON.parse(out.split("\n")[0]!) as { url: string; port: number }
+  return {
+    url: ready.url,
+    port: ready.port,
+    home,
+    proc,
+    stderr: () => err,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (proc.exitCode === null) proc.kill(signal)
+      const code = await proc.exited
+      if (!opts.home) rmSync(home, { recursive: true, force: true })
+      return code
+    },
+  }
+}
+
+export interface RawFrame {
+  type: string
+  [k: string]: unknown
+}
+
+/** A plain WebSocket that keeps every parsed frame, so tests can assert on exact wire behaviour. */
+export class RawSocket {
+  frames: RawFrame[] = []
+  closeEvent: { code: number; reason: string } | undefined
+  private waiters: (() => void)[] = []
+  readonly ws: WebSocket
+
+  private constructor(url: string) {
+    this.ws = new WebSocket(url)
+    this.ws.onmessage = (ev) => {
+      try {
+        this.frames.push(JSON.parse(String(ev.data)))
+      } catch {
+        this.frames.push({ type: "unparseable", raw: String(ev.data) })
+      }
+      this.wake()
+    }
+    this.ws.onclose = (ev) => {
+      this.closeEvent = { code: ev.code, reason: ev.reason }
+      this.wake()
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  static async open(url: string): Promise<RawSocket> {
+    const s = new RawSocket(url)
+    await new Promise<void>((resolve, reject) => {
+      s.ws.onopen = () => resolve()
+      s.ws.onerror = () => reject(new Error(`cannot open ${url}`))
+    })
+    return s
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame))
+  }
+
+  /** Waits until a frame matching `pred` has arrived (searching all frames so far). */
+  async waitFor(pred: (f: RawFrame) => boolean, timeoutMs = 5000): Promise<RawFrame> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const hit = this.frames.find(pred)
+      if (hit) return hit
+      if (this.closeEvent) throw new Error(`socket closed (${this.closeEvent.code} ${this.closeEvent.reason}) before the frame arrived; got ${JSON.stringify(this.frames).slice(0, 800)}`)
+      if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 800)}`)
+      await new Promise<void>((r) => {
+        this.waiters.push(r)
+        setTimeout(r, 50)
+      })
+    }
+  }
+
+  response(id: string, timeoutMs?: number): Promise<RawFrame> {
+    return this.waitFor((f) => f.type === "res" && f.id === id, timeoutMs)
+  }
+
+  async closed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.closeEvent) {
+      if (Date.now() > deadline) throw new Error("socket did not close")
+      await new Promise<void>((r) => {
+        this.waiters.push(r)
+        setTimeout(r, 50)
+      })
+    }
+    return this.closeEvent
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
+
+/** The connect frame OpenClaw's CLI sends, with overrides. */
+export function connectFrame(id: string, overrides: Record<string, unknown> = {}): RawFrame {
+  return {
+    type: "req",
+    id,
+    method: "connect",
+    params: {
+      minProtocol: 4,
+      maxProtocol: 4,
+      client: { id: "cli", version: "2026.9.6", platform: "linux", deviceFamily: "Linux", mode: "cli", instanceId: crypto.randomUUID() },
+      caps: [],
+      auth: { token: "e2e-token-123" },
+      role: "operator",
+      scopes: ["operator.read"],
+      ...overrides,
+    },
+  }
+}
+
+export const E2E_TOKEN = "e2e-token-123"
+
+/** Opens a socket, waits for the challenge, completes connect; returns the socket and hello-ok payload. */
+export async function connected(url: string, overrides: Record<string, unknown> = {}): Promise<{ sock: RawSocket; hello: Record<string, any> }> {
+  const sock = await RawSocket.open(url)
+  await sock.waitFor((f) => f.type === "event" && f.event === "connect.challenge")
+  sock.send(connectFrame("c1", overrides))
+  const res = await sock.response("c1")
+  if (!res.ok) throw new Error(`connect failed: ${JSON.stringify(res.error)}`)
+  return { sock, hello: res.payload as Record<string, any> }
+}
