@@ -1,5 +1,6 @@
 /** Argument definitions and helpers shared by the CLI's client commands. */
 import type { ArgsDef } from "citty"
+import { createConsola } from "consola/basic"
 import { GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
 import { localConnection } from "../../src/config/local.ts"
 
@@ -50,13 +51,16 @@ export async function connect(args: ConnectionArgValues, scopes?: string[]): Pro
   return GatewayClient.connect({ ...target, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli" })
 }
 
+/** Human-facing CLI messages (stderr; plain without a TTY, NO_COLOR respected). Data goes to stdout, never here. */
+export const ui = createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } })
+
 /** One line to stderr (or a JSON error on stdout with --json) and exit 1. */
 export function fail(message: string, opts: { json?: boolean; error?: unknown } = {}): never {
   if (opts.json) {
     const e = opts.error as { code?: string; details?: unknown } | undefined
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e?.code ?? "ERROR", message, details: e?.details } }, null, 2)}\n`)
   } else {
-    process.stderr.write(`gateway: ${message}\n`)
+    ui.error(`gateway: ${message}`)
   }
   process.exit(1)
 }

@@ -35,23 +35,30 @@ export function configUiHints(): Record<string, UiHint> {
   return hints
 }
 
-/** One row per leaf setting, for the README's config reference. */
+/** One row per leaf setting, for the README's config reference (records appear as `<id>`, arrays of objects as `[]`). */
 export function configReferenceMarkdown(): string {
   const rows: string[] = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+  const row = (p: string, child: Record<string, unknown>) => {
+    const type = Array.isArray(child.enum) ? child.enum.map((v) => `\`${JSON.stringify(v)}\``).join(" \\| ") : String(child.type ?? "any")
+    const def = child.default === undefined ? "" : `\`${JSON.stringify(child.default)}\``
+    const desc = String(child.description ?? "").replace(/\|/g, "\\|")
+    rows.push(`| \`${p}\` | ${type} | ${def} | ${desc} |`)
+  }
   const walk = (node: Record<string, unknown>, path: string) => {
     const props = node.properties as Record<string, Record<string, unknown>> | undefined
-    if (!props) return
-    for (const [key, child] of Object.entries(props)) {
+    for (const [key, child] of Object.entries(props ?? {})) {
       if (key === "$schema") continue
       const p = path ? `${path}.${key}` : key
-      if (child.type === "object" && child.properties) {
-        walk(child, p)
-        continue
-      }
-      const type = Array.isArray(child.enum) ? child.enum.map((v) => `\`${JSON.stringify(v)}\``).join(" \\| ") : String(child.type ?? "any")
-      const def = child.default === undefined ? "" : `\`${JSON.stringify(child.default)}\``
-      const desc = String(child.description ?? "").replace(/\|/g, "\\|")
-      rows.push(`| \`${p}\` | ${type} | ${def} | ${desc} |`)
+      const record = child.additionalProperties as Record<string, unknown> | undefined
+      const items = child.items as Record<string, unknown> | undefined
+      if (child.type === "object" && child.properties) walk(child, p)
+      else if (child.type === "object" && record && typeof record === "object" && record.properties) {
+        row(p, child)
+        walk(record, `${p}.<id>`)
+      } else if (child.type === "array" && items?.properties) {
+        row(p, child)
+        walk(items, `${p}[]`)
+      } else row(p, child)
     }
   }
   walk(configJsonSchema(), "")

@@ -49,7 +49,7 @@ const Gateway = z
     reload: z
       .strictObject({
         mode: z.enum(["hybrid", "off"]).default("hybrid").describe("hybrid: apply safe changes live and ask for a restart for the rest; off: ignore file changes"),
-        debounceMs: z.number().int().min(0).default(300),
+        debounceMs: z.number().int().min(0).default(300).describe("Wait this long after a file change before reloading"),
       })
       .prefault({}),
   })
@@ -65,11 +65,11 @@ const Logging = z
   .describe("Logging")
 
 const ModelDef = z.strictObject({
-  id: z.string().min(1),
-  name: z.string().optional(),
-  contextWindow: z.number().int().positive().optional(),
-  maxTokens: z.number().int().positive().optional(),
-  reasoning: z.boolean().optional(),
+  id: z.string().min(1).describe("Model id as the provider names it"),
+  name: z.string().optional().describe("Display name"),
+  contextWindow: z.number().int().positive().optional().describe("Context window in tokens"),
+  maxTokens: z.number().int().positive().optional().describe("Output token limit per call"),
+  reasoning: z.boolean().optional().describe("Whether the model reasons (thinking)"),
 })
 
 const Provider = z
@@ -81,8 +81,8 @@ const Provider = z
     baseUrl: z.url().optional().describe("Base URL, e.g. http://127.0.0.1:11434/v1 for Ollama"),
     apiKey: z.string().optional().describe("API key (prefer apiKeyEnv so the key stays out of the file)"),
     apiKeyEnv: z.string().optional().describe("Name of the environment variable holding the API key"),
-    headers: z.record(z.string(), z.string()).optional(),
-    models: z.array(ModelDef).default([]),
+    headers: z.record(z.string(), z.string()).optional().describe("Extra HTTP headers sent with every request"),
+    models: z.array(ModelDef).default([]).describe("Models this provider serves (listed by models.list)"),
   })
   .describe("A model provider")
 
