@@ -3,6 +3,7 @@
  * reverse order. The CLI's `run` command and the tests start the gateway through here.
  */
 import { join } from "node:path"
+import { createAgentSystem } from "./agent/index.ts"
 import { Bus } from "./bus/index.ts"
 import { resolveAuth, resolveBind } from "./config/auth.ts"
 import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
@@ -70,7 +71,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const bus = new Bus((err) => log.error("event subscriber failed", { error: String(err) }))
   const bootId = crypto.randomUUID()
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
-  let health = buildHealth({ databasePath: paths.database, heartbeatSeconds: 0 })
+  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env })
+  const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })
+  let health = healthNow()
   let actualPort = config.current.gateway.port
 
   const services: GatewayServices = {
@@ -90,20 +93,31 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     presence: () => presence.list(),
     health: () => health,
     logFile: () => log.file ?? join(paths.logsDir, "gateway.jsonl"),
+    agent,
   }
 
+  // The listener enforces the frame limit it was started with (a restart-only setting), so hello-ok must advertise
+  // that one, not a later edit of the file that Bun.serve never saw.
+  const listenMaxPayloadBytes = config.current.gateway.maxPayloadBytes
   const limits = () => ({
     handshakeTimeoutMs: config.current.gateway.handshakeTimeoutMs,
-    maxPayloadBytes: config.current.gateway.maxPayloadBytes,
+    maxPayloadBytes: listenMaxPayloadBytes,
     maxBufferedBytes: config.current.gateway.maxBufferedBytes,
     tickIntervalMs: config.current.gateway.tickIntervalMs,
   })
   const hub = new WsHub(services, presence, limits, log.child("ws"))
   bus.subscribe((msg) => hub.broadcast(msg))
 
-  const app = createApp({ isReady: () => ready, version: VERSION })
+  const app = createApp({
+    isReady: () => ready,
+    version: VERSION,
+    auth: () => auth,
+    agent: () => agent,
+    bus,
+    chatCompletionsEnabled: () => config.current.http.chatCompletions.enabled,
+  })
   let ready = false
-  const server = listen({ host: bind.host, port: config.current.gateway.port, maxPayloadBytes: config.current.gateway.maxPayloadBytes }, app, hub)
+  const server = listen({ host: bind.host, port: config.current.gateway.port, maxPayloadBytes: listenMaxPayloadBytes }, app, hub)
   actualPort = server.port ?? actualPort
 
   // Timers are gateway-wide (as in OpenClaw): every connection sees ticks on the same beat.
@@ -113,7 +127,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     timers.push(setInterval(() => bus.publish("tick", { ts: Date.now() }, { dropIfSlow: true }), g.tickIntervalMs))
     timers.push(
       setInterval(() => {
-        health = buildHealth({ databasePath: paths.database, heartbeatSeconds: 0 })
+        health = healthNow()
         bus.publish("health", health, { stateVersion: hub.nextHealthVersion(), dropIfSlow: true })
       }, g.healthIntervalMs),
     )
@@ -144,6 +158,8 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     (stopping ??= (async () => {
       log.info(`shutting down: ${reason}`)
       ready = false
+      // Runs are aborted first so their transcripts are closed cleanly before clients hear `shutdown`.
+      await agent.stop()
       hub.shutdown(reason)
       for (const t of timers) clearInterval(t)
       config.close()

@@ -4,11 +4,12 @@ import type { HealthSummary } from "./protocol/index.ts"
 export interface HealthInputs {
   databasePath: string
   heartbeatSeconds: number
+  sessionCount: number
 }
 
 export function buildHealth(inputs: HealthInputs): HealthSummary {
   const started = performance.now()
-  const sessions = { path: inputs.databasePath, count: 0, recent: [] as unknown[] }
+  const sessions = { path: inputs.databasePath, count: inputs.sessionCount, recent: [] as unknown[] }
   const summary: HealthSummary = {
     ok: true,
     ts: Date.now(),

@@ -11,4 +11,6 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   logs: () => load(import("./logs.ts")),
   config: () => load(import("./config.ts")),
   doctor: () => load(import("./doctor.ts")),
+  agent: () => load(import("./agent.ts")),
+  sessions: () => load(import("./sessions.ts")),
 })

@@ -13,6 +13,8 @@ export interface BusMessage<E extends EventName = EventName> {
   dropIfSlow?: boolean
   /** Only connections holding this scope receive it (undefined: everyone). */
   scope?: "operator.read" | "operator.write" | "operator.admin" | "operator.pairing" | "operator.approvals"
+  /** Only connections that declared this capability in connect.caps receive it (tool events need "tool-events"). */
+  cap?: string
 }
 
 type Subscriber = (msg: BusMessage) => void

@@ -99,6 +99,14 @@ export class ConfigManager {
     return this.loaded
   }
 
+  /**
+   * The file as it is on disk now. It differs from `file` after an invalid edit (kept out by reload) or an edit
+   * not yet reloaded (reload.mode off); config.get reports this, so its hash is the one writes are checked against.
+   */
+  onDisk(): LoadedConfig {
+    return loadConfig(this.paths.config, this.paths.systemConfig)
+  }
+
   onChange(listener: Listener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -127,16 +135,16 @@ export class ConfigManager {
 
   /** Replaces the whole file (config.set). baseHash, when given, must match the file on disk. */
   replace(raw: string, baseHash?: string): ConfigChange & { config: Config } {
-    this.checkBase(baseHash, false)
+    const disk = this.checkBase(baseHash, false)
     const parsed = parseRaw(raw)
     if (parsed.issue) throw new ConfigError(this.paths.config, [parsed.issue])
-    const value = restoreRedacted(parsed.value, this.loaded.parsed)
+    const value = restoreRedacted(parsed.value, disk.parsed ?? this.loaded.parsed)
     return this.write(value)
   }
 
   /** Applies a JSON merge patch to the file (config.patch). baseHash is required once a file exists. */
   patch(raw: string | Record<string, unknown>, baseHash?: string): ConfigChange & { config: Config } {
-    this.checkBase(baseHash, true)
+    const disk = this.checkBase(baseHash, true)
     let patch: unknown = raw
     if (typeof raw === "string") {
       const parsed = parseRaw(raw)
@@ -146,20 +154,25 @@ export class ConfigManager {
     if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
       throw new ConfigError(this.paths.config, [{ path: "", message: "a patch must be a JSON object" }])
     }
-    const base = (this.loaded.parsed ?? {}) as Record<string, unknown>
+    // The patch applies to the text baseHash vouches for (the file on disk), not to the last config that loaded:
+    // merging onto that would silently drop edits made to the file since.
+    if (disk.parsed === null) throw new ConfigError(this.paths.config, [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }])
+    const base = disk.parsed as Record<string, unknown>
     const value = restoreRedacted(mergePatch(base, patch), base)
     return this.write(value)
   }
 
-  private checkBase(baseHash: string | undefined, required: boolean): void {
-    const onDisk = loadConfig(this.paths.config).hash
+  /** Returns the file on disk once baseHash (when given) is known to match it. */
+  private checkBase(baseHash: string | undefined, required: boolean): LoadedConfig {
+    const disk = this.onDisk()
     if (baseHash === undefined) {
-      if (required && this.loaded.exists) throw new ConfigConflictError("baseHash is required: call config.get and send its hash")
-      return
+      if (required && disk.exists) throw new ConfigConflictError("baseHash is required: call config.get and send its hash")
+      return disk
     }
-    if (baseHash !== onDisk) {
+    if (baseHash !== disk.hash) {
       throw new ConfigConflictError("config changed since it was read (baseHash does not match); call config.get and retry")
     }
+    return disk
   }
 
   private write(value: unknown): ConfigChange & { config: Config } {

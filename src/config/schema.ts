@@ -70,6 +70,10 @@ const ModelDef = z.strictObject({
   contextWindow: z.number().int().positive().optional().describe("Context window in tokens"),
   maxTokens: z.number().int().positive().optional().describe("Output token limit per call"),
   reasoning: z.boolean().optional().describe("Whether the model reasons (thinking)"),
+  cost: z
+    .strictObject({ input: z.number().min(0).describe("USD per million input tokens"), output: z.number().min(0).describe("USD per million output tokens") })
+    .optional()
+    .describe("Prices, for per-run cost and agents.defaults.budget.dailyCostUsd"),
 })
 
 const Provider = z
@@ -94,12 +98,89 @@ const Models = z
   })
   .describe("Models and providers")
 
+const AgentDefaults = z
+  .strictObject({
+    model: z.string().optional().describe("Model for this agent as provider/model (default: models.default)"),
+    timeoutSeconds: z.number().int().min(1).default(600).describe("A run is aborted after this long"),
+    maxSteps: z.number().int().min(1).max(500).default(40).describe("Most model calls in one run (each tool round is one)"),
+    maxConcurrent: z.number().int().min(1).default(4).describe("Runs executing at once across all sessions"),
+    queueMode: z
+      .enum(["followup", "collect", "steer"])
+      .default("followup")
+      .describe("Messages arriving mid-run: followup = next turn each; collect = merged into one next turn; steer = injected into the running turn at the next step"),
+    contextTokens: z.number().int().min(1000).optional().describe("Cap on the context window used (default: the model's)"),
+    compaction: z
+      .strictObject({
+        reserveTokens: z.number().int().min(0).default(16_384).describe("Compact when the context would leave less than this free"),
+        keepRecentTokens: z.number().int().min(0).default(20_000).describe("Recent history kept verbatim by a compaction"),
+      })
+      .prefault({}),
+    budget: z
+      .strictObject({
+        dailyTokens: z.number().int().positive().optional().describe("Stop runs once this many tokens were used today (UTC)"),
+        dailyCostUsd: z.number().positive().optional().describe("Stop runs once this much was spent today (UTC)"),
+      })
+      .prefault({}),
+    bootstrapMaxChars: z.number().int().min(100).default(12_000).describe("Per workspace file injected into the system prompt"),
+    bootstrapTotalMaxChars: z.number().int().min(100).default(40_000).describe("All workspace files together"),
+    subagents: z
+      .strictObject({
+        maxDepth: z.number().int().min(0).max(5).default(1).describe("How deep sub-agents may spawn sub-agents (0 = none)"),
+        maxChildren: z.number().int().min(0).default(5).describe("Concurrent sub-agents per parent session"),
+      })
+      .prefault({}),
+  })
+  .describe("Defaults for every agent")
+
+const Agents = z.strictObject({ defaults: AgentDefaults.prefault({}) }).describe("Agents")
+
+const Tools = z
+  .strictObject({
+    allow: z.array(z.string()).optional().describe("Only these tools (names or * wildcards); default: all"),
+    deny: z.array(z.string()).default([]).describe("Never these tools (wins over allow)"),
+    fs: z
+      .strictObject({
+        roots: z.array(z.string()).optional().describe("Directories file tools may touch (default: the workspace); no escape by .. or symlinks"),
+      })
+      .prefault({}),
+    exec: z
+      .strictObject({
+        mode: z
+          .enum(["deny", "allowlist", "ask", "full"])
+          .default("ask")
+          .describe("deny: never; allowlist: only listed programs, no shell operators; ask: an operator approves each command (exec.approval.resolve); full: anything"),
+        allowlist: z.array(z.string()).default([]).describe("Program names (or absolute paths) allowed in allowlist mode and run without asking in ask mode"),
+        timeoutSeconds: z.number().int().min(1).default(1800).describe("Kill a command after this long"),
+        backgroundAfterMs: z.number().int().min(0).default(10_000).describe("Move a still-running command to the background after this long (managed with the process tool)"),
+        approvalTimeoutMs: z.number().int().min(1000).default(120_000).describe("An unanswered approval request is denied after this long"),
+      })
+      .prefault({}),
+    webFetch: z
+      .strictObject({
+        maxChars: z.number().int().min(100).default(50_000).describe("Readable text returned by web_fetch is cut here"),
+        timeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
+  })
+  .describe("Tool policy")
+
+const Http = z
+  .strictObject({
+    chatCompletions: z
+      .strictObject({ enabled: z.boolean().default(false).describe("Serve POST /v1/chat/completions (Bearer auth) on the gateway port") })
+      .prefault({}),
+  })
+  .describe("Optional HTTP APIs")
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
     gateway: Gateway.prefault({}),
     logging: Logging.prefault({}),
     models: Models.prefault({}),
+    agents: Agents.prefault({}),
+    tools: Tools.prefault({}),
+    http: Http.prefault({}),
   })
   .describe("gateway.json")
 

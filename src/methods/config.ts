@@ -32,11 +32,14 @@ function guardWrite(ctx: MethodContext, write: () => ConfigChange & { config: Co
 
 export const configHandlers = {
   "config.get": (_params, { gw }) => {
-    const file = gw.config.file
+    // The file as it is now (its hash is what writes are checked against; valid/issues say whether reload kept it
+    // out), while `config` is what is running.
+    const file = gw.config.onDisk()
     return {
       path: file.path,
       exists: file.exists,
-      raw: file.raw === null ? null : (redactRaw(file.raw, file.parsed) ?? null),
+      // Unparseable text cannot be redacted, so it is not shown (issues say what is wrong with it).
+      raw: file.raw === null || file.parsed === null ? null : (redactRaw(file.raw, file.parsed) ?? null),
       parsed: redact(file.parsed ?? {}),
       valid: file.issues.length === 0,
       config: redact(gw.config.current) as Record<string, unknown>,

@@ -1,4 +1,5 @@
 /** What a method handler may use: the gateway's services and the calling connection's identity. Never a socket. */
+import type { AgentFacade } from "../agent/facade.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ConfigManager } from "../config/manager.ts"
 import type { ResolvedAuth, ResolvedBind } from "../config/auth.ts"
@@ -27,6 +28,7 @@ export interface GatewayServices {
   health(): HealthSummary
   /** Where the JSONL log lives. */
   logFile(): string
+  agent: AgentFacade
 }
 
 export interface CallerInfo {
@@ -43,4 +45,6 @@ export interface MethodContext {
   caller: CallerInfo
   /** Aborted when the client sends `cancel` for this request or disconnects. */
   signal?: AbortSignal
+  /** Sends an early `res` with the same id before the final one (two-stage methods such as `agent`). */
+  interim?(payload: unknown): void
 }

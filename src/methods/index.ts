@@ -1,15 +1,23 @@
 /** The complete handler table; the type checker fails the build if a protocol method has no handler. */
+import { agentHandlers } from "./agent.ts"
+import { chatHandlers } from "./chat.ts"
 import { configHandlers } from "./config.ts"
 import { logsHandlers } from "./logs.ts"
 import { modelsHandlers } from "./models.ts"
 import type { HandlerTable } from "./registry.ts"
+import { sessionsHandlers } from "./sessions.ts"
 import { systemHandlers } from "./system.ts"
+import { toolsHandlers } from "./tools.ts"
 
 export const handlers: HandlerTable = {
   ...systemHandlers,
   ...logsHandlers,
   ...configHandlers,
   ...modelsHandlers,
+  ...agentHandlers,
+  ...chatHandlers,
+  ...sessionsHandlers,
+  ...toolsHandlers,
 }
 
 export { isMethodName } from "./registry.ts"

@@ -28,6 +28,14 @@ export const systemHandlers = {
       connections: gw.connectionCount(),
       store: { sqliteVersion: gw.store.sqliteVersion, vecVersion: gw.store.vec.version, vecError: gw.store.vec.error },
       processMemory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
+      agent: {
+        activeRuns: gw.agent.runtime.activeCount,
+        sessions: gw.agent.sessions.count(),
+        model: cfg.agents.defaults.model ?? cfg.models.default ?? null,
+        // Kept lean on purpose; reported so it stays that way.
+        systemPrompt: gw.agent.promptReport(),
+        workspace: admin ? gw.agent.workspace : undefined,
+      },
       // Paths on disk are only for admins, as in OpenClaw.
       ...(admin ? { configPath: gw.paths.config, stateDir: gw.paths.home } : {}),
     }

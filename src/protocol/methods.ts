@@ -157,6 +157,145 @@ export const modelsList = method(
   z.object({ models: z.array(ModelEntry) }),
 )
 
+// ---- agent, chat, sessions, tools -------------------------------------------------------------------------------
+
+const loose = z.object({}).loose()
+const idempotencyKey = z.string().min(1).max(256).describe("Required: retrying with the same key returns the same run")
+/** Delivery and routing fields OpenClaw clients send; accepted so those clients work, unused until channels exist. */
+const deliveryFields = {
+  deliver: z.boolean().optional(),
+  bestEffortDeliver: z.boolean().optional(),
+  channel: z.string().optional(),
+  to: z.string().optional(),
+  accountId: z.string().optional(),
+  threadId: z.union([z.string(), z.number()]).optional(),
+  thinking: z.string().optional(),
+  attachments: z.array(z.unknown()).max(0, "attachments are not supported yet").optional(),
+}
+
+export const AgentParams = z.strictObject({
+  message: z.string().min(1).max(1_000_000),
+  idempotencyKey,
+  agentId: z.string().optional(),
+  sessionKey: z.string().optional(),
+  sessionId: z.string().optional(),
+  model: z.string().optional(),
+  timeout: z.number().positive().optional().describe("Seconds"),
+  lane: z.string().optional(),
+  extraSystemPrompt: z.string().max(100_000).optional(),
+  label: z.string().optional(),
+  ...deliveryFields,
+})
+export const agent = method("agent", "operator.write", AgentParams, loose)
+export const agentWait = method(
+  "agent.wait",
+  "operator.write",
+  z.strictObject({ runId: z.string().min(1), timeoutMs: z.number().int().min(0).max(24 * 3600_000).optional() }),
+  loose,
+)
+export const wake = method(
+  "wake",
+  "operator.write",
+  z.object({ mode: z.enum(["now", "next-heartbeat"]).default("now"), text: z.string().min(1), sessionKey: z.string().optional(), agentId: z.string().optional() }).loose(),
+  loose,
+)
+
+export const chatSend = method(
+  "chat.send",
+  "operator.write",
+  z.strictObject({
+    sessionKey: z.string().min(1),
+    message: z.string().min(1).max(1_000_000),
+    idempotencyKey,
+    agentId: z.string().optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    originatingChannel: z.string().optional(),
+    originatingTo: z.string().optional(),
+    originatingAccountId: z.string().optional(),
+    originatingThreadId: z.union([z.string(), z.number()]).optional(),
+    ...deliveryFields,
+  }),
+  z.object({ runId: z.string(), status: z.string() }).loose(),
+)
+export const chatHistory = method(
+  "chat.history",
+  "operator.read",
+  z.strictObject({ sessionKey: z.string().min(1), agentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional(), maxChars: z.number().int().positive().optional() }),
+  loose,
+)
+export const chatAbort = method("chat.abort", "operator.write", z.strictObject({ sessionKey: z.string().min(1), runId: z.string().optional() }), loose)
+export const chatInject = method(
+  "chat.inject",
+  "operator.admin",
+  z.strictObject({ sessionKey: z.string().min(1), message: z.string().min(1), label: z.string().optional() }),
+  loose,
+)
+
+const sessionKeyParam = { key: z.string().min(1) }
+export const sessionsList = method(
+  "sessions.list",
+  "operator.read",
+  z
+    .strictObject({
+      limit: z.number().int().min(1).max(1000).optional(),
+      activeMinutes: z.number().positive().optional(),
+      includeGlobal: z.boolean().optional(),
+      includeUnknown: z.boolean().optional(),
+      includeDerivedTitles: z.boolean().optional(),
+      includeLastMessage: z.boolean().optional(),
+      label: z.string().optional(),
+      agentId: z.string().optional(),
+      search: z.string().optional(),
+    })
+    .optional()
+    .default({}),
+  loose,
+)
+export const sessionsGet = method("sessions.get", "operator.read", z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }), loose)
+export const sessionsReset = method("sessions.reset", "operator.write", z.strictObject({ ...sessionKeyParam, reason: z.enum(["new", "reset"]).optional() }), loose)
+export const sessionsDelete = method("sessions.delete", "operator.write", z.strictObject({ ...sessionKeyParam, deleteTranscript: z.boolean().optional() }), loose)
+export const sessionsCompact = method("sessions.compact", "operator.write", z.strictObject({ ...sessionKeyParam }), loose)
+export const sessionsPatch = method(
+  "sessions.patch",
+  "operator.write",
+  z.strictObject({ ...sessionKeyParam, label: z.string().nullable().optional(), model: z.string().nullable().optional(), queueMode: z.enum(["followup", "collect", "steer"]).nullable().optional() }),
+  loose,
+)
+export const sessionsAbort = method("sessions.abort", "operator.write", z.strictObject({ ...sessionKeyParam, runId: z.string().optional() }), loose)
+export const sessionsSpawn = method(
+  "sessions.spawn",
+  "operator.write",
+  z.strictObject({ task: z.string().min(1), label: z.string().optional(), model: z.string().optional(), timeoutSeconds: z.number().positive().optional(), agentId: z.string().optional() }),
+  z.object({ runId: z.string(), sessionKey: z.string() }).loose(),
+)
+export const sessionsTranscript = method(
+  "sessions.transcript",
+  "operator.read",
+  z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }),
+  z.object({ key: z.string(), messages: z.array(z.object({ role: z.string(), content: z.string() })) }).loose(),
+)
+
+export const toolsCatalog = method("tools.catalog", "operator.read", z.object({ agentId: z.string().optional() }).loose().optional().default({}), loose)
+export const toolsInvoke = method(
+  "tools.invoke",
+  "operator.write",
+  z.strictObject({ name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional(), sessionKey: z.string().optional(), idempotencyKey: z.string().optional() }),
+  z.object({ ok: z.boolean(), result: z.string(), isError: z.boolean() }).loose(),
+)
+export const execBash = method(
+  "exec.bash",
+  "operator.write",
+  z.strictObject({ command: z.string().min(1).max(100_000), workdir: z.string().optional(), timeoutMs: z.number().int().positive().optional() }),
+  z.object({ stdout: z.string(), stderr: z.string(), exitCode: z.number().nullable() }).loose(),
+)
+export const execApprovalList = method("exec.approval.list", "operator.approvals", noParams, loose)
+export const execApprovalResolve = method(
+  "exec.approval.resolve",
+  "operator.approvals",
+  z.strictObject({ id: z.string().min(1), decision: z.enum(["allow-once", "allow-always", "deny"]) }),
+  loose,
+)
+
 /** The method table of this build, in the order hello-ok advertises it. */
 export const METHODS = {
   health,
@@ -168,6 +307,27 @@ export const METHODS = {
   "config.patch": configPatch,
   "config.schema": configSchema,
   "models.list": modelsList,
+  agent,
+  "agent.wait": agentWait,
+  wake,
+  "chat.send": chatSend,
+  "chat.history": chatHistory,
+  "chat.abort": chatAbort,
+  "chat.inject": chatInject,
+  "sessions.list": sessionsList,
+  "sessions.get": sessionsGet,
+  "sessions.reset": sessionsReset,
+  "sessions.delete": sessionsDelete,
+  "sessions.compact": sessionsCompact,
+  "sessions.patch": sessionsPatch,
+  "sessions.abort": sessionsAbort,
+  "sessions.spawn": sessionsSpawn,
+  "sessions.transcript": sessionsTranscript,
+  "tools.catalog": toolsCatalog,
+  "tools.invoke": toolsInvoke,
+  "exec.bash": execBash,
+  "exec.approval.list": execApprovalList,
+  "exec.approval.resolve": execApprovalResolve,
 } as const
 
 export type MethodName = keyof typeof METHODS

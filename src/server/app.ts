@@ -1,9 +1,19 @@
-/** The Hono app for plain HTTP on the gateway's port: liveness, readiness, and whatever later rooms mount. */
-import { Hono } from "hono"
+/** The Hono app for plain HTTP on the gateway's port: probes, the OpenAI-compatible API and tool invocation. */
+import { Hono, type Context } from "hono"
+import type { AgentFacade } from "../agent/facade.ts"
+import type { Bus } from "../bus/index.ts"
+import type { ResolvedAuth } from "../config/auth.ts"
+import { bearerAuth } from "./http-auth.ts"
+import { openAiRoutes } from "./http-openai.ts"
+import { toolsRoutes } from "./http-tools.ts"
 
 export interface AppDeps {
   isReady(): boolean
   version: string
+  auth(): ResolvedAuth
+  agent(): AgentFacade
+  bus: Bus
+  chatCompletionsEnabled(): boolean
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -11,13 +21,16 @@ export function createApp(deps: AppDeps): Hono {
   const live = () => ({ ok: true, status: "live" })
   app.get("/healthz", (c) => c.json(live()))
   app.get("/health", (c) => c.json(live()))
-  const ready = (c: import("hono").Context) =>
-    deps.isReady() ? c.json({ ok: true, status: "ready" }) : c.json({ ok: false, status: "starting" }, 503)
+  const ready = (c: Context) => (deps.isReady() ? c.json({ ok: true, status: "ready" }) : c.json({ ok: false, status: "starting" }, 503))
   app.get("/readyz", ready)
   app.get("/ready", ready)
-  app.get("/", (c) =>
-    c.text(`gateway ${deps.version}\nWebSocket clients connect here (OpenClaw gateway protocol v4).\nProbes: /healthz /readyz\n`),
-  )
+  app.get("/", (c) => c.text(`gateway ${deps.version}\nWebSocket clients connect here (OpenClaw gateway protocol v4).\nProbes: /healthz /readyz\n`))
+
+  app.use("/v1/*", bearerAuth(deps.auth))
+  app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, bus: deps.bus }))
+  app.use("/tools/*", bearerAuth(deps.auth))
+  app.route("/tools", toolsRoutes(deps.agent))
+
   app.notFound((c) => c.json({ ok: false, error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404))
   app.onError((err, c) => c.json({ ok: false, error: { code: "INTERNAL", message: err.message } }, 500))
   return app

@@ -220,7 +220,14 @@ export class WsHub {
     const id = typeof f?.id === "string" ? f.id : undefined
     const abort = new AbortController()
     if (id) conn.inflight.set(id, abort)
-    const ctx = { gw: this.gw, caller: conn.caller!, signal: abort.signal }
+    const ctx = {
+      gw: this.gw,
+      caller: conn.caller!,
+      signal: abort.signal,
+      interim: (payload: unknown) => {
+        if (id && conn.state === "ready") this.sendReply(conn, JSON.stringify({ type: "res", id, ok: true, payload }))
+      },
+    }
     dispatch(frame, ctx, this.log).then(
       (res) => {
         if (id) conn.inflight.delete(id)
@@ -266,6 +273,7 @@ export class WsHub {
     for (const conn of this.conns.values()) {
       if (conn.state !== "ready") continue
       if (msg.scope && !hasScope(conn.caller!.scopes, msg.scope)) continue
+      if (msg.cap && !conn.caller!.caps.includes(msg.cap)) continue
       this.sendEvent(conn, msg)
     }
   }

@@ -25,12 +25,15 @@ export interface SpawnOptions {
   env?: Record<string, string>
   home?: string
   binary?: string
+  /** Port flag: a number (default 0, a free port) or "config" to pass no --port, so gateway.json's port applies. */
+  port?: number | "config"
 }
 
 export async function startBinary(opts: SpawnOptions = {}): Promise<GatewayProcess> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), "gw-e2e-"))
   if (opts.config !== undefined) writeFileSync(join(home, "gateway.json"), JSON.stringify(opts.config, null, 2), { mode: 0o600 })
-  const proc = Bun.spawn([opts.binary ?? BINARY, "run", "--port", "0", ...(opts.args ?? [])], {
+  const portArgs = opts.port === "config" ? [] : ["--port", String(opts.port ?? 0)]
+  const proc = Bun.spawn([opts.binary ?? BINARY, "run", ...portArgs, ...(opts.args ?? [])], {
     env: { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache"), GATEWAY_PRINT_READY: "1", ...opts.env },
     stdout: "pipe",
     stderr: "pipe",
@@ -147,6 +150,46 @@ export class RawSocket {
   close(): void {
     this.ws.close()
   }
+
+  private nextId = 0
+
+  /** Sends a req with a fresh id and waits for its res. */
+  request(method: string, params?: unknown, timeoutMs?: number): Promise<RawFrame> {
+    const id = `r${++this.nextId}`
+    this.send(params === undefined ? { type: "req", id, method } : { type: "req", id, method, params })
+    return this.response(id, timeoutMs)
+  }
+
+  /** Event frames received so far, optionally only those named `name`. */
+  events(name?: string): RawFrame[] {
+    return this.frames.filter((f) => f.type === "event" && (name === undefined || f.event === name))
+  }
+}
+
+/** Polls `check` until it returns a truthy value; throws with `what` after the timeout. */
+export async function waitUntil<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+/** Runs the binary to completion (for commands that must refuse to start); kills it after timeoutMs. */
+export async function runBinary(args: string[], opts: { home?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), "gw-e2e-"))
+  const proc = Bun.spawn([BINARY, ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache"), GATEWAY_PRINT_READY: "1", ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 10_000)
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  clearTimeout(timer)
+  if (!opts.home) rmSync(home, { recursive: true, force: true })
+  return { code, stdout, stderr }
 }
 
 /** The connect frame OpenClaw's CLI sends, with overrides. */

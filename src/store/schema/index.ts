@@ -1,2 +1,3 @@
 /** Barrel of every table; drizzle-kit reads this file to generate migrations into drizzle/. */
 export * from "./meta.sql.ts"
+export * from "./sessions.sql.ts"

@@ -1,0 +1,178 @@
+/**
+ * Assembles the agent subsystem for the gateway: session repository, runtime, tools with policy and approvals,
+ * workspace. Provider SDKs (the AI SDK and its providers) are imported on the first model call only, so a gateway
+ * that never runs a model never loads them.
+ */
+import type { Bus } from "../bus/index.ts"
+import type { ConfigManager } from "../config/manager.ts"
+import type { Store } from "../store/index.ts"
+import { SessionRepo } from "../store/sessions.ts"
+import type { Logger } from "../util/log.ts"
+import { ApprovalRegistry } from "./approvals.ts"
+import { SUMMARY_SYSTEM_PROMPT, planCompaction, serializeForSummary, totalTokens, contextOf } from "./compaction.ts"
+import type { AgentFacade } from "./facade.ts"
+import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
+import type { ModelEvent, ModelHandle } from "./run.ts"
+import { AgentRuntime } from "./runtime.ts"
+import { announceSubagentResults, sessionTools } from "./session-tools.ts"
+import { createToolRegistry } from "./tools/registry.ts"
+import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
+import type { TranscriptMessage } from "./types.ts"
+
+export interface AgentSystemDeps {
+  config: ConfigManager
+  store: Store
+  bus: Bus
+  log: Logger
+  workspace: string
+  env?: NodeJS.ProcessEnv
+}
+
+type ProviderModule = typeof import("./providers.ts")
+type ModelCallModule = typeof import("./model-call.ts")
+
+export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
+  const log = deps.log.child("agent")
+  const created = ensureWorkspace(deps.workspace)
+  if (created.length) log.info(`workspace ${deps.workspace}: created ${created.join(", ")}`)
+  const repo = new SessionRepo(deps.store.db)
+  const cfg = () => deps.config.current
+  const approvals = new ApprovalRegistry(deps.bus, () => cfg().tools.exec.approvalTimeoutMs)
+
+  let providers: Promise<ProviderModule> | undefined
+  let modelCall: Promise<ModelCallModule> | undefined
+  const loadProviders = () => (providers ??= import("./providers.ts"))
+  const loadModelCall = () => (modelCall ??= import("./model-call.ts"))
+
+  // The tool registry follows config changes (policy, roots, exec mode) without a restart.
+  let registry = makeRegistry()
+  function makeRegistry() {
+    return createToolRegistry({
+      config: cfg().tools,
+      workspace: deps.workspace,
+      approve: (command: string, cwd: string, ctx?: { sessionKey?: string; runId?: string; signal?: AbortSignal }) =>
+        approvals.request({ command, cwd, sessionKey: ctx?.sessionKey, runId: ctx?.runId, signal: ctx?.signal }),
+    })
+  }
+  deps.config.onChange((change) => {
+    if (change.changedPaths.some((p) => p.startsWith("tools."))) registry = makeRegistry()
+  })
+
+  let runtime: AgentRuntime
+  const toolsFor = (sessionKey: string): ToolDef[] => {
+    const extra = sessionTools({ runtime: () => runtime, repo, limits: () => cfg().agents.defaults.subagents }, sessionKey).filter((t) => registry.policy.isAllowed(t.name))
+    return [...registry.list(), ...extra]
+  }
+
+  const resolveModel = async (ref: string) => (await loadProviders()).resolveModel(ref, cfg().models, deps.env ?? process.env)
+  async function* streamModel(o: Parameters<ModelCallModule["streamModel"]>[0]): AsyncIterable<ModelEvent> {
+    const mc = await loadModelCall()
+    yield* mc.streamModel(o) as AsyncIterable<ModelEvent>
+  }
+
+  runtime = new AgentRuntime({
+    repo,
+    bus: deps.bus,
+    log: deps.log,
+    config: cfg,
+    workspace: deps.workspace,
+    resolveModel: resolveModel as (ref: string) => Promise<ModelHandle>,
+    streamModel: streamModel as never,
+    tools: toolsFor,
+    price: (ref) => {
+      const slash = ref.indexOf("/")
+      const def = cfg().models.providers[ref.slice(0, slash)]?.models.find((m) => m.id === ref.slice(slash + 1))
+      return def?.cost ? { input: def.cost.input / 1e6, output: def.cost.output / 1e6 } : undefined
+    },
+  })
+  announceSubagentResults(runtime, repo)
+  const recovered = runtime.recover()
+  if (recovered.interrupted || recovered.requeued) log.info("recovered runs after restart", recovered)
+
+  return {
+    runtime,
+    sessions: repo,
+    approvals,
+    workspace: deps.workspace,
+
+    catalog: (sessionKey = "agent:main:main") =>
+      toolsFor(sessionKey).map((t) => ({ name: t.name, description: t.description, parameters: toolJsonSchema(t) })),
+
+    async invoke(name, args, sessionKey, signal) {
+      const def = toolsFor(sessionKey).find((t) => t.name === name)
+      if (!def) return { found: false, output: "", isError: true }
+      repo.ensure({ key: sessionKey, agentId: sessionKey.split(":")[1] ?? "main", kind: "main" })
+      const res = await runTool(def, args, {
+        sessionKey,
+        runId: `invoke:${crypto.randomUUID()}`,
+        toolCallId: crypto.randomUUID(),
+        signal: signal ?? new AbortController().signal,
+        workspace: deps.workspace,
+      })
+      return { ...res, found: true }
+    },
+
+    async bash(command, workdir, timeoutMs, signal) {
+      const { runCommand } = await import("./tools/exec.ts")
+      const policy = registry.policy
+      if (!policy.isAllowed("exec")) return { stdout: "", stderr: "", exitCode: null, denied: "exec is not allowed by tools.allow/tools.deny" }
+      const decision = policy.checkExec(command)
+      if (decision.decision === "deny") return { stdout: "", stderr: "", exitCode: null, denied: decision.reason }
+      let cwd: string
+      try {
+        cwd = workdir ? policy.resolvePath(workdir) : deps.workspace
+      } catch (err) {
+        return { stdout: "", stderr: "", exitCode: null, denied: (err as Error).message }
+      }
+      if (decision.decision === "ask" && !(await approvals.request({ command, cwd, signal }))) {
+        return { stdout: "", stderr: "", exitCode: null, denied: "command denied by the operator (or the approval timed out)" }
+      }
+      const r = await runCommand({ command, workdir: cwd, timeoutMs: timeoutMs ?? cfg().tools.exec.timeoutSeconds * 1000, signal })
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }
+    },
+
+    async compact(key) {
+      const s = repo.get(key)
+      if (!s) return false
+      const rows = repo.transcript<TranscriptMessage>(key, s.sessionId)
+      const plan = planCompaction(rows, cfg().agents.defaults.compaction.keepRecentTokens)
+      if (!plan) return false
+      const ref = s.model ?? cfg().agents.defaults.model ?? cfg().models.default
+      if (!ref) throw new Error("no model configured to summarise with")
+      const model = await resolveModel(ref)
+      const prev = [...rows].reverse().find((r) => r.message.role === "summary")?.message
+      let text = ""
+      for await (const ev of streamModel({
+        model,
+        system: SUMMARY_SYSTEM_PROMPT,
+        messages: [{ role: "user", content: serializeForSummary(plan.summarize, prev?.role === "summary" ? prev.content : undefined) }],
+        tools: [],
+        signal: new AbortController().signal,
+      })) {
+        if (ev.type === "text-delta") text += ev.delta
+        if (ev.type === "error") throw new Error(`compaction failed: ${ev.error.message}`)
+      }
+      if (!text.trim()) throw new Error("compaction failed: empty summary")
+      const before = totalTokens(contextOf(rows))
+      repo.append(key, s.sessionId, [{ role: "summary", content: text.trim(), tokensBefore: before, keepFromId: plan.keepFromId } satisfies TranscriptMessage], { role: (m) => m.role })
+      repo.noteCompaction(key, totalTokens(contextOf(repo.transcript<TranscriptMessage>(key, s.sessionId))))
+      return true
+    },
+
+    promptReport() {
+      const c = cfg()
+      return buildSystemPrompt({
+        workspace: deps.workspace,
+        tools: toolsFor("agent:main:main"),
+        sessionKey: "agent:main:main",
+        isSubagent: false,
+        isMainSession: true,
+        model: c.agents.defaults.model ?? c.models.default ?? "(none)",
+        perFileMax: c.agents.defaults.bootstrapMaxChars,
+        totalMax: c.agents.defaults.bootstrapTotalMaxChars,
+      }).report
+    },
+
+    stop: () => runtime.stop(),
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * One agent run: model call → tool calls (in parallel) → results → repeat until the model stops, bounded by the
+ * step cap and the run's abort signal (abort, timeout, shutdown). Each step is persisted atomically (the assistant
+ * message together with all its tool results), so the transcript is valid after an abort or a crash: every tool call
+ * has a result.
+ */
+import type { Bus } from "../bus/index.ts"
+import type { Config } from "../config/schema.ts"
+import type { SessionRepo, StoredMessage } from "../store/sessions.ts"
+import type { Logger } from "../util/log.ts"
+import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, totalTokens } from "./compaction.ts"
+import { buildSystemPrompt } from "./prompt.ts"
+import { RunEmitter } from "./run-events.ts"
+import { runTool, type ToolDef } from "./tools/tool.ts"
+import { addUsage, emptyUsage, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
+
+/** What the provider layer yields for one model call (see model-call.ts). */
+export type ModelEvent =
+  | { type: "text-delta"; delta: string }
+  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
+  | { type: "finish"; finishReason: string; usage: Usage }
+  | { type: "error"; error: { kind: string; retryable: boolean; message: string; status?: number } }
+
+export interface ModelHandle {
+  ref: string
+  provider: string
+  modelId: string
+  contextWindow: number
+  maxTokens: number
+}
+
+export interface RunInput {
+  runId: string
+  sessionKey: string
+  message: string
+  /** Overrides the session's and the config's model. */
+  model?: string
+  extraSystemPrompt?: string
+  /** Extra messages that arrived for the same turn (collect mode). */
+  source: string
+}
+
+export type RunStatus = "ok" | "error" | "aborted" | "timeout"
+
+export interface RunOutcome {
+  runId: string
+  sessionKey: string
+  sessionId: string
+  agentId: string
+  status: RunStatus
+  text: string
+  stopReason: string
+  usage: Usage
+  provider?: string
+  model?: string
+  startedAt: number
+  endedAt: number
+  error?: string
+  errorKind?: string
+  toolNames: string[]
+  steps: number
+}
+
+export interface RunDeps<M extends ModelHandle = ModelHandle> {
+  repo: SessionRepo
+  bus: Bus
+  log: Logger
+  config(): Config
+  workspace: string
+  resolveModel(ref: string): Promise<M>
+  streamModel(o: { model: M; system: string; messages: TranscriptMessage[]; tools: ToolDef[]; signal: AbortSignal; maxOutputTokens?: number }): AsyncIterable<ModelEvent>
+  /** The tools this session may use (policy applied). */
+  tools(sessionKey: string): ToolDef[]
+  /** Messages steered into this session while it runs; taken (removed) by the run. */
+  takeSteered(sessionKey: string): string[]
+  /** USD per token for a model ref, if priced in config. */
+  price(ref: string): { input: number; output: number } | undefined
+}
+
+class RunFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: string,
+  ) {
+    super(message)
+  }
+}
+
+interface StepResult {
+  text: string
+  toolCalls: { toolCallId: string; toolName: string; input: unknown }[]
+  finishReason: string
+  usage: Usage
+}
+
+const BACKOFF_MS = [250, 1000, 3000]
+
+function candidatesFor(cfg: Config, sessionModel: string | null | undefined, override?: string): string[] {
+  const list = [override ?? sessionModel ?? cfg.agents.defaults.model ?? cfg.models.default, ...cfg.models.fallbacks].filter((m): m is string => !!m)
+  return [...new Set(list)]
+}
+
+export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input: RunInput, signal: AbortSignal): Promise<RunOutcome> {
+  const cfg = deps.config()
+  const session = deps.repo.get(input.sessionKey)
+  if (!session) throw new Error(`session ${input.sessionKey} does not exist`)
+  const startedAt = Date.now()
+  const em = new RunEmitter(deps.bus, { runId: input.runId, sessionKey: session.key, sessionId: session.sessionId, agentId: session.agentId })
+  const log = deps.log.child("agent")
+  let usage = emptyUsage()
+  const toolNames = new Set<string>()
+  let provider: string | undefined
+  let modelId: string | undefined
+  let steps = 0
+  let lastText = ""
+
+  const outcome = (status: RunStatus, stopReason: string, extra: { error?: string; errorKind?: string } = {}): RunOutcome => ({
+    runId: input.runId,
+    sessionKey: session.key,
+    sessionId: session.sessionId,
+    agentId: session.agentId,
+    status,
+    text: lastText,
+    stopReason,
+    usage,
+    provider,
+    model: modelId,
+    startedAt,
+    endedAt: Date.now(),
+    toolNames: [...toolNames],
+    steps,
+    ...extra,
+  })
+
+  em.status("preparing_context")
+  deps.repo.append(session.key, session.sessionId, [{ role: "user", content: input.message } satisfies TranscriptMessage], { runId: input.runId, role: (m) => m.role })
+  em.agent("lifecycle", { phase: "start", startedAt })
+
+  const candidates = candidatesFor(cfg, session.model, input.model)
+  let candidateIndex = 0
+  let overflowCompactions = 0
+
+  const persist = (items: TranscriptMessage[], stepUsage?: Usage, contextTokens?: number) =>
+    deps.repo.append(session.key, session.sessionId, items, { runId: input.runId, model: modelId ? `${provider}/${modelId}` : undefined, role: (m) => m.role }, stepUsage && { ...stepUsage, contextTokens })
+
+  const loadContext = () => contextOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId) as StoredMessage<TranscriptMessage>[])
+
+  /** Summarises older turns with the current model; returns false when there was nothing to compact. */
+  const compact = async (model: M): Promise<boolean> => {
+    const rows = deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId)
+    const plan = planCompaction(rows, cfg.agents.defaults.compaction.keepRecentTokens)
+    if (!plan) return false
+    const before = totalTokens(contextOf(rows))
+    em.agent("compaction", { phase: "start", tokensBefore: before })
+    const prevRow = [...rows].reverse().find((r) => r.message.role === "summary")?.message
+    const prev = prevRow?.role === "summary" ? prevRow.content : undefined
+    let summary = ""
+    for await (const ev of deps.streamModel({
+      model,
+      system: SUMMARY_SYSTEM_PROMPT,
+      messages: [{ role: "user", content: serializeForSummary(plan.summarize, prev) }],
+      tools: [],
+      signal,
+    })) {
+      if (ev.type === "text-delta") summary += ev.delta
+      else if (ev.type === "finish") usage = addUsage(usage, ev.usage)
+      else if (ev.type === "error") throw new RunFailure(`compaction failed: ${ev.error.message}`, ev.error.kind)
+    }
+    if (!summary.trim()) throw new RunFailure("compaction failed: the model returned an empty summary", "compaction")
+    persist([{ role: "summary", content: summary.trim(), tokensBefore: before, keepFromId: plan.keepFromId }])
+    const after = totalTokens(loadContext())
+    deps.repo.noteCompaction(session.key, after)
+    em.agent("compaction", { phase: "end", tokensBefore: before, tokensAfter: after })
+    log.info(`compacted ${session.key}`, { tokensBefore: before, tokensAfter: after })
+    return true
+  }
+
+  /** One model call with retries on retryable errors and failover to the next candidate model. */
+  const step = async (tools: ToolDef[]): Promise<{ result: StepResult; model: M }> => {
+    let attempt = 0
+    for (;;) {
+      if (signal.aborted) throw signal.reason ?? new RunFailure("aborted", "aborted")
+      const ref = candidates[candidateIndex]
+      if (!ref) throw new RunFailure("no model configured: set one with 'gateway config set models.default provider/model'", "config")
+      let model: M
+      try {
+        model = await deps.resolveModel(ref)
+      } catch (err) {
+        const msg = (err as Error).message
+        if (candidateIndex + 1 < candidates.length) {
+          log.warn(`model ${ref} unusable, trying ${candidates[candidateIndex + 1]}: ${msg}`)
+          candidateIndex++
+          attempt = 0
+          continue
+        }
+        throw new RunFailure(msg, (err as { kind?: string }).kind ?? "config")
+      }
+      provider = model.provider
+      modelId = model.modelId
+      em.agent("lifecycle", { phase: "model", provider: model.provider, model: model.modelId })
+
+      const { prompt } = buildSystemPrompt({
+        workspace: deps.workspace,
+        tools,
+        sessionKey: session.key,
+        isSubagent: session.kind === "subagent",
+        isMainSession: session.kind === "main",
+        model: ref,
+        perFileMax: cfg.agents.defaults.bootstrapMaxChars,
+        totalMax: cfg.agents.defaults.bootstrapTotalMaxChars,
+        extra: input.extraSystemPrompt,
+      })
+      let messages = loadContext()
+      const window = Math.min(model.contextWindow, cfg.agents.defaults.contextTokens ?? Number.POSITIVE_INFINITY)
+      if (totalTokens(messages, prompt) > window - cfg.agents.defaults.compaction.reserveTokens) {
+        if (await compact(model)) messages = loadContext()
+      }
+
+      const result: StepResult = { text: "", toolCalls: [], finishReason: "other", usage: emptyUsage() }
+      let failure: { kind: string; retryable: boolean; message: string } | undefined
+      em.restartText()
+      for await (const ev of deps.streamModel({ model, system: prompt, messages, tools, signal, maxOutputTokens: model.maxTokens })) {
+        if (ev.type === "text-delta") {
+          result.text += ev.delta
+          em.delta(ev.delta)
+        } else if (ev.type === "tool-call") result.toolCalls.push({ toolCallId: ev.toolCallId, toolName: ev.toolName, input: ev.input })
+        else if (ev.type === "finish") {
+          result.finishReason = ev.finishReason
+          const price = deps.price(ref)
+          result.usage = price ? { ...ev.usage, cost: ev.usage.input * price.input + ev.usage.output * price.output } : ev.usage
+        } else if (ev.type === "error") failure = ev.error
+      }
+      if (!failure) return { result, model }
+
+      if (failure.kind === "aborted" || signal.aborted) {
+        lastText = result.text
+        throw signal.reason ?? new RunFailure("aborted", "aborted")
+      }
+      if (failure.kind === "context_length" && overflowCompactions < 2) {
+        overflowCompactions++
+        log.warn(`context overflow on ${ref}; compacting and retrying`)
+        if (await compact(model)) continue
+      }
+      if (failure.retryable && attempt < BACKOFF_MS.length - 1) {
+        const wait = BACKOFF_MS[attempt++]!
+        log.warn(`model ${ref} failed (${failure.kind}: ${failure.message}); retrying in ${wait} ms`)
+        await Bun.sleep(wait)
+        continue
+      }
+      if ((failure.retryable || failure.kind === "auth") && candidateIndex + 1 < candidates.length) {
+        log.warn(`model ${ref} failed (${failure.kind}); falling back to ${candidates[candidateIndex + 1]}`)
+        candidateIndex++
+        attempt = 0
+        continue
+      }
+      throw new RunFailure(`${ref}: ${failure.message}`, failure.kind)
+    }
+  }
+
+  try {
+    em.status("starting_model")
+    for (;;) {
+      if (steps >= cfg.agents.defaults.maxSteps) {
+        throw new RunFailure(`stopped after ${steps} model calls (agents.defaults.maxSteps); the task may be unfinished`, "max_steps")
+      }
+      steps++
+      const tools = deps.tools(session.key)
+      const { result } = await step(tools)
+      usage = addUsage(usage, result.usage)
+      em.agent("usage", { inputTokens: result.usage.input, outputTokens: result.usage.output, totalTokens: result.usage.total })
+      const assistant: AssistantMessage = {
+        role: "assistant",
+        content: [
+          ...(result.text ? [{ type: "text" as const, text: result.text }] : []),
+          ...result.toolCalls.map((c) => ({ type: "tool-call" as const, ...c })),
+        ],
+      }
+      if (result.text) lastText = result.text
+      const contextTokens = result.usage.input + result.usage.output
+
+      if (result.toolCalls.length === 0) {
+        persist([assistant], result.usage, contextTokens)
+        em.endStep()
+        const steered = deps.takeSteered(session.key)
+        if (steered.length === 0) return finish(outcome("ok", result.finishReason))
+        // A message steered in after the last model call still gets an answer in this run.
+        persist(steered.map((content) => ({ role: "user" as const, content })))
+        continue
+      }
+
+      const byName = new Map(tools.map((t) => [t.name, t]))
+      const results: ToolMessage[] = await Promise.all(
+        result.toolCalls.map(async (call): Promise<ToolMessage> => {
+          const def = byName.get(call.toolName)
+          em.agent("tool", { phase: "start", name: call.toolName, toolCallId: call.toolCallId, args: call.input }, { toolEvent: true })
+          const res = def
+            ? await runTool(def, call.input, {
+                sessionKey: session.key,
+                runId: input.runId,
+                toolCallId: call.toolCallId,
+                signal,
+                workspace: deps.workspace,
+                update: (partial) => em.agent("tool", { phase: "update", name: call.toolName, toolCallId: call.toolCallId, partialResult: partial }, { toolEvent: true }),
+              })
+            : { output: `Unknown tool '${call.toolName}'. Available tools: ${tools.map((t) => t.name).join(", ") || "none"}.`, isError: true }
+          if (!res.isError) toolNames.add(call.toolName)
+          em.agent("tool", { phase: "result", name: call.toolName, toolCallId: call.toolCallId, isError: !!res.isError, result: res.output, meta: res.meta }, { toolEvent: true })
+          return { role: "tool", toolCallId: call.toolCallId, toolName: call.toolName, content: res.output, isError: !!res.isError }
+        }),
+      )
+      // The assistant step and all its results land together: never a call without its result.
+      persist([assistant, ...results], result.usage, contextTokens)
+      em.endStep()
+      if (signal.aborted) throw signal.reason ?? new RunFailure("aborted", "aborted")
+      const steered = deps.takeSteered(session.key)
+      if (steered.length) persist(steered.map((content) => ({ role: "user" as const, content })))
+    }
+  } catch (err) {
+    const reason = signal.aborted ? signal.reason : err
+    if (signal.aborted) {
+      // Keep what was said before the abort; a half-streamed reply is stored as text (no dangling tool calls).
+      if (lastText && !endsWithAssistantText(loadContext(), lastText)) persist([{ role: "assistant", content: [{ type: "text", text: lastText }] }])
+      const timedOut = (reason as { kind?: string })?.kind === "timeout"
+      return finish(outcome(timedOut ? "timeout" : "aborted", timedOut ? "timeout" : "aborted", { error: timedOut ? "run timed out" : "aborted" }))
+    }
+    const kind = err instanceof RunFailure ? err.kind : "unknown"
+    const message = (err as Error)?.message ?? String(err)
+    log.warn(`run ${input.runId} failed: ${message}`)
+    return finish(outcome("error", "error", { error: message, errorKind: kind }))
+  }
+
+  function finish(o: RunOutcome): RunOutcome {
+    const usageData = { input: o.usage.input, output: o.usage.output, cacheRead: o.usage.cacheRead, cacheWrite: o.usage.cacheWrite, total: o.usage.total, cost: { total: o.usage.cost } }
+    if (o.status === "ok") {
+      em.agent("lifecycle", { phase: "end", startedAt, endedAt: o.endedAt, aborted: false, stopReason: o.stopReason, terminalReply: { disposition: "visible", text: o.text } })
+      em.final(o.text, o.stopReason, usageData)
+    } else if (o.status === "aborted" || o.status === "timeout") {
+      em.agent("lifecycle", { phase: "end", startedAt, endedAt: o.endedAt, aborted: true, stopReason: o.stopReason })
+      em.aborted(o.text)
+    } else {
+      em.agent("lifecycle", { phase: "error", startedAt, endedAt: o.endedAt, error: o.error, errorKind: o.errorKind })
+      em.error(o.error ?? "run failed", chatErrorKind(o.errorKind))
+    }
+    return o
+  }
+}
+
+function endsWithAssistantText(ctx: TranscriptMessage[], text: string): boolean {
+  const last = ctx[ctx.length - 1]
+  return last?.role === "assistant" && last.content.some((p) => p.type === "text" && p.text === text)
+}
+
+/** OpenClaw's chat errorKind vocabulary. */
+function chatErrorKind(kind?: string): string {
+  if (kind === "rate_limit") return "rate_limit"
+  if (kind === "context_length") return "context_length"
+  if (kind === "timeout") return "timeout"
+  return "unknown"
+}

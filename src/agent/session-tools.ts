@@ -1,0 +1,116 @@
+/**
+ * Tools that reach other sessions: sessions_spawn (a sub-agent whose result is announced back to the parent),
+ * sessions_send, sessions_list, sessions_history. Sub-agents get none of them beyond the configured depth.
+ */
+import { z } from "zod"
+import type { SessionRepo } from "../store/sessions.ts"
+import type { AgentRuntime } from "./runtime.ts"
+import { agentIdOf, normalizeSessionKey, subagentKey } from "./session-key.ts"
+import { defineTool, ToolError, type ToolDef } from "./tools/tool.ts"
+import { messageText, type TranscriptMessage } from "./types.ts"
+
+export interface SessionToolDeps {
+  runtime: () => AgentRuntime
+  repo: SessionRepo
+  limits: () => { maxDepth: number; maxChildren: number }
+}
+
+export function sessionTools(deps: SessionToolDeps, callerKey: string): ToolDef[] {
+  const caller = deps.repo.get(callerKey)
+  const depth = caller?.depth ?? 0
+  const tools: ToolDef[] = []
+
+  if (depth < deps.limits().maxDepth) {
+    tools.push(
+      defineTool({
+        name: "sessions_spawn",
+        description: "Start a sub-agent on a self-contained task in its own session. It runs in the background; its result is sent back to this session when it finishes. Returns the child session key and run id.",
+        parameters: z.object({
+          task: z.string().min(1).describe("Complete instructions for the sub-agent: it sees nothing of this conversation"),
+          label: z.string().optional().describe("Short name shown in lists"),
+        }),
+        async execute(args) {
+          const children = deps.repo.list({ limit: 1000 }).filter((s) => s.parentKey === callerKey && deps.runtime().activeRunIds(s.key).length > 0)
+          if (children.length >= deps.limits().maxChildren) {
+            throw new ToolError(`Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.`)
+          }
+          const sessionKey = subagentKey(agentIdOf(callerKey))
+          const runId = crypto.randomUUID()
+          deps.runtime().submit({ runId, sessionKey, message: args.task, label: args.label, parentKey: callerKey, depth: depth + 1, source: "subagent" })
+          return { output: JSON.stringify({ status: "accepted", runId, childSessionKey: sessionKey }), meta: { runId, childSessionKey: sessionKey } }
+        },
+      }),
+    )
+  }
+
+  if (depth === 0) {
+    tools.push(
+      defineTool({
+        name: "sessions_send",
+        description: "Send a message to another session and, unless timeoutSeconds is 0, wait for its reply.",
+        parameters: z.object({
+          sessionKey: z.string().describe("Target session key, e.g. agent:main:main"),
+          message: z.string().min(1),
+          timeoutSeconds: z.number().min(0).max(600).default(60).describe("0 = do not wait for a reply"),
+        }),
+        async execute(args, ctx) {
+          const target = normalizeSessionKey(args.sessionKey)
+          if (target === ctx.sessionKey) throw new ToolError("A session cannot send to itself; reply directly instead.")
+          const runId = crypto.randomUUID()
+          deps.runtime().submit({ runId, sessionKey: target, message: args.message, source: "sessions_send" })
+          if (args.timeoutSeconds === 0) return { output: JSON.stringify({ status: "sent", runId }) }
+          const res = await deps.runtime().wait(runId, args.timeoutSeconds * 1000)
+          if (!res) return { output: JSON.stringify({ status: "timeout", runId }) }
+          return { output: JSON.stringify({ status: res.status, runId, reply: "text" in res ? res.text : undefined }) }
+        },
+      }),
+      defineTool({
+        name: "sessions_list",
+        description: "List recent sessions with their keys, kinds and last activity.",
+        parameters: z.object({ limit: z.number().int().min(1).max(100).default(20) }),
+        async execute(args) {
+          const rows = deps.repo.list({ limit: args.limit })
+          return { output: JSON.stringify(rows.map((s) => ({ key: s.key, kind: s.kind, label: s.label, updatedAt: new Date(s.updatedAt).toISOString(), totalTokens: s.totalTokens }))) }
+        },
+      }),
+      defineTool({
+        name: "sessions_history",
+        description: "Read the recent user and assistant messages of a session.",
+        parameters: z.object({ sessionKey: z.string(), limit: z.number().int().min(1).max(200).default(20) }),
+        async execute(args) {
+          const key = normalizeSessionKey(args.sessionKey)
+          const s = deps.repo.get(key)
+          if (!s) throw new ToolError(`No session ${key}. Use sessions_list to see the available keys.`)
+          const msgs = deps.repo
+            .transcript<TranscriptMessage>(key, s.sessionId)
+            .map((r) => r.message)
+            .filter((m) => m.role === "user" || m.role === "assistant")
+            .map((m) => ({ role: m.role, text: messageText(m) }))
+            .filter((m) => m.text)
+          return { output: JSON.stringify(msgs.slice(-args.limit)) }
+        },
+      }),
+    )
+  }
+  return tools
+}
+
+/** When a sub-agent's run ends, its result goes back to the parent session as a new turn there. */
+export function announceSubagentResults(runtime: AgentRuntime, repo: SessionRepo): () => void {
+  return runtime.onRunEnd((o) => {
+    const child = repo.get(o.sessionKey)
+    if (!child?.parentKey) return
+    const label = child.label ? ` "${child.label}"` : ""
+    const body = o.status === "ok" ? o.text || "(no text)" : `failed: ${o.error ?? o.status}`
+    try {
+      runtime.submit({
+        runId: crypto.randomUUID(),
+        sessionKey: child.parentKey,
+        message: `[Sub-agent${label} (${o.sessionKey}) finished with status ${o.status}]\n${body}`,
+        source: "subagent-announce",
+      })
+    } catch {
+      // The parent may be over budget or the gateway stopping; the child's transcript still holds the result.
+    }
+  })
+}

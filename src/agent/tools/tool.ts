@@ -1,0 +1,79 @@
+/**
+ * What a tool is: an id, an LLM-readable description, zod parameters, and an execute function that returns text
+ * for the model. Validation failures and thrown errors become LLM-readable error results (never crashes), and
+ * output is capped centrally.
+ */
+import { z } from "zod"
+
+export interface ToolContext {
+  /** Session the call belongs to (agent:<id>:<...>). */
+  sessionKey: string
+  runId: string
+  toolCallId: string
+  /** Aborted when the run is cancelled; long tools must stop promptly. */
+  signal: AbortSignal
+  /** The agent's workspace: the default cwd and a default allowed root. */
+  workspace: string
+  /** Progress for `tool` update events (optional). */
+  update?(partial: string): void
+}
+
+export interface ToolResult {
+  /** Text the model sees. */
+  output: string
+  isError?: boolean
+  /** Structured extras for clients (not sent to the model). */
+  meta?: Record<string, unknown>
+}
+
+export interface ToolDef<P extends z.ZodType = z.ZodType> {
+  name: string
+  description: string
+  parameters: P
+  /** Upper bound on output characters before truncation (default 50 000). */
+  maxOutputChars?: number
+  execute(args: z.output<P>, ctx: ToolContext): Promise<ToolResult>
+}
+
+/** An error whose message is written for the model (what went wrong, how to fix the call). */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = "ToolError"
+  }
+}
+
+export function defineTool<P extends z.ZodType>(def: ToolDef<P>): ToolDef<P> {
+  return def
+}
+
+const DEFAULT_MAX_OUTPUT = 50_000
+
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text
+  const head = Math.floor(max * 0.7)
+  const tail = max - head
+  return `${text.slice(0, head)}\n\n[... ${text.length - max} characters truncated ...]\n\n${text.slice(-tail)}`
+}
+
+/** Runs a tool with validation, error mapping and the output cap. Never throws (aborts included). */
+export async function runTool(def: ToolDef, rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
+  const parsed = def.parameters.safeParse(rawArgs ?? {})
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")
+    return { output: `Invalid arguments for ${def.name}: ${issues}. Rewrite the call so it matches the tool's parameters.`, isError: true }
+  }
+  try {
+    const res = await def.execute(parsed.data, ctx)
+    return { ...res, output: truncate(res.output, def.maxOutputChars ?? DEFAULT_MAX_OUTPUT) }
+  } catch (err) {
+    if (ctx.signal.aborted) return { output: `${def.name} was aborted.`, isError: true }
+    const msg = err instanceof ToolError ? err.message : `${def.name} failed: ${(err as Error)?.message ?? String(err)}`
+    return { output: msg, isError: true }
+  }
+}
+
+/** JSON Schema of a tool's parameters (tools.catalog, and what model adapters send). */
+export function toolJsonSchema(def: ToolDef): Record<string, unknown> {
+  return z.toJSONSchema(def.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>
+}

@@ -1,0 +1,79 @@
+/** chat.send / history / abort / inject: the chat view of sessions, in OpenClaw's message shapes. */
+import { normalizeSessionKey } from "../agent/session-key.ts"
+import { messageText, type TranscriptMessage } from "../agent/types.ts"
+import { GatewayError } from "../protocol/index.ts"
+import type { StoredMessage } from "../store/sessions.ts"
+import { rejectionError } from "./agent.ts"
+import type { PartialHandlers } from "./registry.ts"
+
+/** User and assistant text as chat messages; tool traffic and summaries are not part of the chat view. */
+export function toChatMessages(rows: StoredMessage<TranscriptMessage>[]) {
+  const out: { role: string; content: unknown; timestamp: number; model?: string; __gateway?: { id: number; runId: string | null } }[] = []
+  for (const r of rows) {
+    const m = r.message
+    if (m.role === "user") out.push({ role: "user", content: m.content, timestamp: r.createdAt, __gateway: { id: r.id, runId: r.runId } })
+    else if (m.role === "assistant") {
+      const text = messageText(m)
+      if (text) out.push({ role: "assistant", content: [{ type: "text", text }], timestamp: r.createdAt, ...(r.model ? { model: r.model } : {}), __gateway: { id: r.id, runId: r.runId } })
+    }
+  }
+  return out
+}
+
+export const chatHandlers = {
+  "chat.send": (p, { gw }) => {
+    const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
+    const runtime = gw.agent.runtime
+    const done = runtime.outcome(p.idempotencyKey)
+    if (done) return { runId: p.idempotencyKey, status: done.status }
+    try {
+      const r = runtime.submit({ runId: p.idempotencyKey, sessionKey, message: p.message, timeoutMs: p.timeoutMs, source: "chat" })
+      if (r.duplicate) return { runId: p.idempotencyKey, status: "in_flight" }
+      return { runId: p.idempotencyKey, status: "started", ...(r.mergedInto ? { mergedInto: r.mergedInto } : {}) }
+    } catch (err) {
+      rejectionError(err)
+    }
+  },
+
+  "chat.history": (p, { gw }) => {
+    const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
+    const session = gw.agent.sessions.get(sessionKey)
+    if (!session) return { sessionKey: p.sessionKey, messages: [], hasMore: false, totalMessages: 0 }
+    const all = toChatMessages(gw.agent.sessions.transcript<TranscriptMessage>(sessionKey, session.sessionId))
+    const limit = p.limit ?? 200
+    let messages = all.slice(-limit)
+    if (p.maxChars) {
+      let budget = p.maxChars
+      const kept: typeof messages = []
+      for (let i = messages.length - 1; i >= 0 && budget > 0; i--) {
+        budget -= JSON.stringify(messages[i]!.content).length
+        if (budget >= 0) kept.unshift(messages[i]!)
+      }
+      messages = kept
+    }
+    const active = gw.agent.runtime.activeRunIds(sessionKey)
+    return {
+      sessionKey: p.sessionKey,
+      sessionId: session.sessionId,
+      messages,
+      hasMore: messages.length < all.length,
+      totalMessages: all.length,
+      sessionInfo: { key: sessionKey, kind: session.kind, agentId: session.agentId, isMain: session.kind === "main", hasActiveRun: active.length > 0, activeRunIds: active, model: session.model },
+    }
+  },
+
+  "chat.abort": (p, { gw }) => {
+    const runIds = gw.agent.runtime.abort(normalizeSessionKey(p.sessionKey), p.runId)
+    return { ok: true, aborted: runIds.length > 0, runIds }
+  },
+
+  "chat.inject": (p, { gw }) => {
+    const sessionKey = normalizeSessionKey(p.sessionKey)
+    const session = gw.agent.sessions.ensure({ key: sessionKey, agentId: sessionKey.split(":")[1] ?? "main", kind: "main" })
+    if (gw.agent.runtime.activeRunIds(sessionKey).length) throw new GatewayError("INVALID_REQUEST", "session has an active run; inject after it ends or abort it")
+    const text = p.label ? `[${p.label}] ${p.message}` : p.message
+    gw.agent.sessions.append(sessionKey, session.sessionId, [{ role: "assistant", content: [{ type: "text", text }] } satisfies TranscriptMessage], { role: (m) => m.role })
+    return { ok: true, sessionKey }
+  },
+} satisfies PartialHandlers
+

@@ -1,0 +1,27 @@
+/** tools.catalog / tools.invoke, exec.bash (for agents in other processes), and exec approvals. */
+import { GatewayError } from "../protocol/index.ts"
+import { normalizeSessionKey } from "../agent/session-key.ts"
+import type { PartialHandlers } from "./registry.ts"
+
+export const toolsHandlers = {
+  "tools.catalog": (_p, { gw }) => ({ tools: gw.agent.catalog() }),
+
+  "tools.invoke": async (p, { gw, signal }) => {
+    const res = await gw.agent.invoke(p.name, p.args ?? {}, normalizeSessionKey(p.sessionKey ?? "main"), signal)
+    if (!res.found) throw new GatewayError("INVALID_REQUEST", `unknown or disallowed tool: ${p.name}`, { code: "TOOL_NOT_AVAILABLE" })
+    return { ok: !res.isError, result: res.output, isError: !!res.isError, ...(res.meta ? { meta: res.meta } : {}) }
+  },
+
+  "exec.bash": async (p, { gw, signal }) => {
+    const res = await gw.agent.bash(p.command, p.workdir, p.timeoutMs, signal)
+    if (res.denied) throw new GatewayError("FORBIDDEN", res.denied, { code: "EXEC_DENIED" })
+    return { stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }
+  },
+
+  "exec.approval.list": (_p, { gw }) => ({ approvals: gw.agent.approvals.list() }),
+
+  "exec.approval.resolve": (p, { gw }) => {
+    if (!gw.agent.approvals.resolve(p.id, p.decision)) throw new GatewayError("APPROVAL_NOT_FOUND", `no pending approval ${p.id}`)
+    return { ok: true, id: p.id, decision: p.decision }
+  },
+} satisfies PartialHandlers

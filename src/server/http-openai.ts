@@ -1,0 +1,142 @@
+/**
+ * POST /v1/chat/completions (off by default: http.chatCompletions.enabled): any OpenAI client can talk to the agent.
+ * Each request runs one turn in a session: the `user` field or the x-openclaw-session-key header picks a stable one,
+ * otherwise a fresh session per request. Streaming uses OpenAI's chunk format and ends with `data: [DONE]`.
+ */
+import { Hono } from "hono"
+import { streamSSE } from "hono/streaming"
+import { z } from "zod"
+import type { AgentFacade } from "../agent/facade.ts"
+import type { RunOutcome } from "../agent/run.ts"
+import { RunRejected } from "../agent/runtime.ts"
+import { normalizeSessionKey } from "../agent/session-key.ts"
+import type { Bus, BusMessage } from "../bus/index.ts"
+
+const Message = z.object({
+  role: z.enum(["system", "user", "assistant", "tool", "developer"]),
+  content: z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose()), z.null()]),
+})
+
+const Body = z
+  .object({
+    model: z.string().default("gateway"),
+    messages: z.array(Message).min(1),
+    stream: z.boolean().optional(),
+    user: z.string().max(256).optional(),
+  })
+  .loose()
+
+function text(content: z.infer<typeof Message>["content"]): string {
+  if (typeof content === "string") return content
+  if (!content) return ""
+  return content.map((p) => p.text ?? "").join("")
+}
+
+function oaiError(message: string, type = "invalid_request_error", code?: string) {
+  return { error: { message, type, code: code ?? null } }
+}
+
+export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; bus: Bus }): Hono {
+  const app = new Hono()
+  app.post("/chat/completions", async (c) => {
+    if (!deps.enabled()) return c.json(oaiError("the chat completions endpoint is disabled (http.chatCompletions.enabled)", "invalid_request_error", "endpoint_disabled"), 404)
+    let raw: unknown
+    try {
+      raw = await c.req.json()
+    } catch {
+      return c.json(oaiError("body must be JSON"), 400)
+    }
+    const parsed = Body.safeParse(raw)
+    if (!parsed.success) return c.json(oaiError(`invalid request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`), 400)
+    const body = parsed.data
+    const lastUser = [...body.messages].reverse().find((m) => m.role === "user")
+    if (!lastUser || !text(lastUser.content)) return c.json(oaiError("messages must contain a user message with text"), 400)
+
+    // model "gateway", "openclaw" or "openclaw/<agentId>" selects the agent; anything else is a model override.
+    const agentId = c.req.header("x-openclaw-agent-id") ?? (/^(openclaw|gateway)[/:]/.test(body.model) ? body.model.split(/[/:]/)[1] : undefined) ?? "main"
+    const modelOverride = c.req.header("x-openclaw-model") ?? (/^(openclaw|gateway)([/:].*)?$/.test(body.model) ? undefined : body.model)
+    const headerKey = c.req.header("x-openclaw-session-key")
+    const sessionKey = headerKey ? normalizeSessionKey(headerKey, agentId) : `agent:${agentId}:openai:${body.user ?? crypto.randomUUID()}`
+    const agent = deps.agent()
+    const isNew = !agent.sessions.get(sessionKey)
+    // A stateless client resends the whole conversation; a new session gets it as context, a known one has it.
+    const system = body.messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => text(m.content)).join("\n\n")
+    const earlier = body.messages.slice(0, body.messages.lastIndexOf(lastUser)).filter((m) => m.role === "user" || m.role === "assistant")
+    const message =
+      isNew && earlier.length
+        ? `[Earlier conversation]\n${earlier.map((m) => `${m.role}: ${text(m.content)}`).join("\n")}\n\n[Current message]\n${text(lastUser.content)}`
+        : text(lastUser.content)
+
+    const runId = crypto.randomUUID()
+    const id = `chatcmpl-${runId}`
+    const created = Math.floor(Date.now() / 1000)
+    const model = body.model
+
+    const deltas: string[] = []
+    let wake: (() => void) | undefined
+    const unsubscribe = deps.bus.subscribe((msg: BusMessage) => {
+      if (msg.event !== "agent") return
+      const p = msg.payload as { runId: string; stream: string; data: { delta?: string } }
+      if (p.runId === runId && p.stream === "assistant" && p.data.delta) {
+        deltas.push(p.data.delta)
+        wake?.()
+      }
+    })
+    try {
+      agent.runtime.submit({ runId, sessionKey, message, model: modelOverride, extraSystemPrompt: system || undefined, source: "openai-http" })
+    } catch (err) {
+      unsubscribe()
+      const status = err instanceof RunRejected && err.kind === "budget" ? 429 : 503
+      return c.json(oaiError((err as Error).message, "server_error"), status)
+    }
+    const done = agent.runtime.wait(runId, 24 * 3600_000) as Promise<RunOutcome | undefined>
+    c.req.raw.signal.addEventListener("abort", () => agent.runtime.abort(sessionKey, runId), { once: true })
+
+    const usageOf = (o?: RunOutcome) => ({ prompt_tokens: o?.usage.input ?? 0, completion_tokens: o?.usage.output ?? 0, total_tokens: o?.usage.total ?? 0 })
+
+    if (!body.stream) {
+      const o = await done
+      unsubscribe()
+      if (!o || o.status === "error") return c.json(oaiError(o?.error ?? "run failed", "server_error", o?.errorKind), 502)
+      return c.json({
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: o.text }, finish_reason: o.status === "ok" ? "stop" : "length" }],
+        usage: usageOf(o),
+      })
+    }
+
+    return streamSSE(c, async (stream) => {
+      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+        stream.writeSSE({ data: JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] }) })
+      await chunk({ role: "assistant" }, null)
+      let outcome: RunOutcome | undefined
+      let finished = false
+      done.then((o) => {
+        outcome = o
+        finished = true
+        wake?.()
+      })
+      try {
+        for (;;) {
+          while (deltas.length) await chunk({ content: deltas.shift()! }, null)
+          if (finished) break
+          await new Promise<void>((r) => (wake = r))
+          wake = undefined
+        }
+        if (outcome?.status === "error") {
+          await stream.writeSSE({ data: JSON.stringify(oaiError(outcome.error ?? "run failed", "server_error", outcome.errorKind)) })
+        } else {
+          await chunk({}, outcome?.status === "ok" ? "stop" : "length")
+          await stream.writeSSE({ data: JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usageOf(outcome) }) })
+        }
+        await stream.writeSSE({ data: "[DONE]" })
+      } finally {
+        unsubscribe()
+      }
+    })
+  })
+  return app
+}

@@ -1,0 +1,180 @@
+import { describe, expect, test } from "bun:test"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { createEditTool, createLsTool, createReadTool, createWriteTool, READ_MAX_BYTES } from "../../../src/agent/tools/fs-tools.ts"
+import { call, policyFor, tempDir } from "./helpers.ts"
+
+function setup() {
+  const ws = tempDir()
+  const policy = policyFor(ws)
+  return { ws, read: createReadTool(policy), write: createWriteTool(policy), edit: createEditTool(policy), ls: createLsTool(policy) }
+}
+
+const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`).join("\n") + "\n"
+
+describe("read", () => {
+  test("numbered lines, whole small file", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "a.txt"), "alpha\nbeta\n")
+    const r = await call(read, { path: "a.txt" }, ws)
+    expect(r.isError).toBeFalsy()
+    expect(r.output).toBe("     1\talpha\n     2\tbeta")
+  })
+  test("offset and limit, with a pointer to the next offset", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "n.txt"), numbered(100))
+    const r = await call(read, { path: "n.txt", offset: 10, limit: 5 }, ws)
+    expect(r.output.split("\n").slice(0, 5)).toEqual(["    10\tline 10", "    11\tline 11", "    12\tline 12", "    13\tline 13", "    14\tline 14"])
+    expect(r.output).toContain("Showing lines 10-14 of 100")
+    expect(r.output).toContain("offset=15")
+    const end = await call(read, { path: "n.txt", offset: 98 }, ws)
+    expect(end.output).toContain("   100\tline 100")
+    expect(end.output).toContain("End of file")
+  })
+  test("defaults cap at 2000 lines", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "big.txt"), numbered(2500))
+    const r = await call(read, { path: "big.txt" }, ws)
+    expect(r.output).toContain("  2000\tline 2000")
+    expect(r.output).not.toContain("line 2001\n")
+    expect(r.output).toContain("offset=2001")
+    expect(r.output).toContain("of 2500")
+  })
+  test("50 KB output cap", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "wide.txt"), Array.from({ length: 500 }, (_, i) => `${i}:${"x".repeat(1000)}`).join("\n"))
+    const r = await call(read, { path: "wide.txt" }, ws)
+    const shown = r.output.split("\n").filter((l) => /^\s+\d+\t/.test(l)).length
+    expect(shown).toBeGreaterThan(40)
+    expect(shown).toBeLessThan(60)
+    expect(Buffer.byteLength(r.output)).toBeLessThan(READ_MAX_BYTES + 500)
+    expect(r.output).toContain("50 KB")
+    expect(r.output).not.toContain("characters truncated")
+    expect(r.output).toContain(`offset=${shown + 1}`)
+  })
+  test("long lines are cut", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "l.txt"), "y".repeat(5000))
+    const r = await call(read, { path: "l.txt" }, ws)
+    expect(r.output).toContain("line truncated, 5000 characters")
+    expect(r.output.length).toBeLessThan(2200)
+  })
+  test("errors: missing, directory, binary, offset past end, outside", async () => {
+    const { ws, read } = setup()
+    mkdirSync(join(ws, "d"))
+    writeFileSync(join(ws, "bin"), Buffer.from([1, 2, 0, 3]))
+    writeFileSync(join(ws, "s.txt"), "one\n")
+    const missing = await call(read, { path: "nope.txt" }, ws)
+    expect(missing.isError).toBe(true)
+    expect(missing.output).toContain("nope.txt does not exist")
+    expect((await call(read, { path: "d" }, ws)).output).toContain("is a directory. Use ls")
+    expect((await call(read, { path: "bin" }, ws)).output).toContain("binary")
+    const past = await call(read, { path: "s.txt", offset: 5 }, ws)
+    expect(past.isError).toBe(true)
+    expect(past.output).toContain("past the end of s.txt (1 lines)")
+    expect((await call(read, { path: "/etc/hostname" }, ws)).output).toContain("outside the allowed directories")
+    expect((await call(read, { path: "s.txt", limit: 0 }, ws)).output).toContain("Invalid arguments for read")
+  })
+  test("empty file", async () => {
+    const { ws, read } = setup()
+    writeFileSync(join(ws, "e"), "")
+    expect((await call(read, { path: "e" }, ws)).output).toContain("is empty")
+  })
+})
+
+describe("write", () => {
+  test("creates parent dirs, then overwrites atomically keeping the mode", async () => {
+    const { ws, write } = setup()
+    const r = await call(write, { path: "deep/er/f.txt", content: "hi\nthere\n" }, ws)
+    expect(r.output).toBe("Created deep/er/f.txt (9 bytes, 2 lines).")
+    expect(readFileSync(join(ws, "deep/er/f.txt"), "utf8")).toBe("hi\nthere\n")
+    chmodSync(join(ws, "deep/er/f.txt"), 0o755)
+    const r2 = await call(write, { path: "deep/er/f.txt", content: "new" }, ws)
+    expect(r2.output).toContain("Overwrote")
+    expect(readFileSync(join(ws, "deep/er/f.txt"), "utf8")).toBe("new")
+    expect(statSync(join(ws, "deep/er/f.txt")).mode & 0o777).toBe(0o755)
+    expect(readdirSync(join(ws, "deep/er"))).toEqual(["f.txt"])
+  })
+  test("errors: directory target, escape, symlink escape", async () => {
+    const { ws, write } = setup()
+    mkdirSync(join(ws, "d"))
+    const outside = tempDir("gw-out-")
+    symlinkSync(outside, join(ws, "out"))
+    expect((await call(write, { path: "d", content: "x" }, ws)).output).toContain("is a directory")
+    const esc = await call(write, { path: "../x.txt", content: "x" }, ws)
+    expect(esc.isError).toBe(true)
+    expect(esc.output).toContain("outside the allowed directories")
+    expect((await call(write, { path: "out/x.txt", content: "x" }, ws)).isError).toBe(true)
+    expect(existsSync(join(outside, "x.txt"))).toBe(false)
+  })
+})
+
+describe("edit", () => {
+  test("replaces a unique match", async () => {
+    const { ws, edit } = setup()
+    writeFileSync(join(ws, "c.ts"), "const a = 1\nconst b = 2\n")
+    const r = await call(edit, { path: "c.ts", oldText: "const b = 2", newText: "const b = 3" }, ws)
+    expect(r.isError).toBeFalsy()
+    expect(r.output).toContain("line 2")
+    expect(readFileSync(join(ws, "c.ts"), "utf8")).toBe("const a = 1\nconst b = 3\n")
+  })
+  test("ambiguity names the count; replaceAll changes all", async () => {
+    const { ws, edit } = setup()
+    writeFileSync(join(ws, "c.ts"), "x = 1\nx = 1\nx = 1\n")
+    const r = await call(edit, { path: "c.ts", oldText: "x = 1", newText: "x = 2" }, ws)
+    expect(r.isError).toBe(true)
+    expect(r.output).toContain("matches 3 times")
+    expect(r.output).toContain("replaceAll")
+    expect(readFileSync(join(ws, "c.ts"), "utf8")).toBe("x = 1\nx = 1\nx = 1\n")
+    const all = await call(edit, { path: "c.ts", oldText: "x = 1", newText: "x = 2", replaceAll: true }, ws)
+    expect(all.output).toContain("3 occurrences")
+    expect(readFileSync(join(ws, "c.ts"), "utf8")).toBe("x = 2\nx = 2\nx = 2\n")
+  })
+  test("not found, with a whitespace hint; missing file; identical texts", async () => {
+    const { ws, edit } = setup()
+    writeFileSync(join(ws, "c.ts"), "  indented()\n")
+    const nf = await call(edit, { path: "c.ts", oldText: "nothing", newText: "y" }, ws)
+    expect(nf.isError).toBe(true)
+    expect(nf.output).toContain("oldText was not found in c.ts")
+    const ws2 = await call(edit, { path: "c.ts", oldText: "indented()\n\n", newText: "y" }, ws)
+    expect(ws2.output).toContain("different leading/trailing whitespace")
+    expect((await call(edit, { path: "missing.ts", oldText: "a", newText: "b" }, ws)).output).toContain("does not exist")
+    expect((await call(edit, { path: "c.ts", oldText: "a", newText: "a" }, ws)).output).toContain("identical")
+  })
+  test("CRLF files accept LF oldText", async () => {
+    const { ws, edit } = setup()
+    writeFileSync(join(ws, "w.txt"), "one\r\ntwo\r\nthree\r\n")
+    const r = await call(edit, { path: "w.txt", oldText: "one\ntwo", newText: "1\n2" }, ws)
+    expect(r.isError).toBeFalsy()
+    expect(readFileSync(join(ws, "w.txt"), "utf8")).toBe("1\r\n2\r\nthree\r\n")
+  })
+})
+
+describe("ls", () => {
+  test("flat and recursive listings, skipping .git contents, with a limit", async () => {
+    const { ws, ls } = setup()
+    mkdirSync(join(ws, "src/sub"), { recursive: true })
+    mkdirSync(join(ws, ".git"))
+    writeFileSync(join(ws, ".git/HEAD"), "ref")
+    writeFileSync(join(ws, "src/a.ts"), "abc")
+    writeFileSync(join(ws, "src/sub/b.ts"), "")
+    writeFileSync(join(ws, "top.md"), "12345")
+    symlinkSync("top.md", join(ws, "link.md"))
+    const flat = await call(ls, {}, ws)
+    expect(flat.output).toBe(".//\n.git/\nlink.md -> top.md\nsrc/\ntop.md  5 bytes".replace(".//", "./"))
+    const rec = await call(ls, { recursive: true }, ws)
+    expect(rec.output).toContain("src/a.ts  3 bytes")
+    expect(rec.output).toContain("src/sub/b.ts  0 bytes")
+    expect(rec.output).toContain(".git/ (contents not listed)")
+    expect(rec.output).not.toContain("HEAD")
+    const lim = await call(ls, { recursive: true, limit: 2 }, ws)
+    expect(lim.output).toContain("stopped at 2 entries")
+    const sub = await call(ls, { path: "src" }, ws)
+    expect(sub.output.split("\n")[0]).toBe("src/")
+  })
+  test("errors: missing, outside", async () => {
+    const { ws, ls } = setup()
+    expect((await call(ls, { path: "nope" }, ws)).output).toContain("nope does not exist")
+    expect((await call(ls, { path: "/" }, ws)).output).toContain("outside the allowed directories")
+  })
+})
