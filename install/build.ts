@@ -56,7 +56,9 @@ function gitRev(): string {
 export async function buildTarget(t: Target, outfile: string): Promise<string> {
   const buildId = `${pkg.version}-${gitRev()}-${t.os}-${t.arch}`
   const result = await Bun.build({
-    entrypoints: [join(root, "cli/index.ts")],
+    // src/agent/llm.ts (the AI SDK and its providers) is a second embedded entry point, imported by path on the first
+    // model call, so the daemon's own bundle stays small: less to load at start, less resident memory.
+    entrypoints: [join(root, "cli/index.ts"), join(root, "src/agent/llm.ts")],
     compile: {
       target: `bun-${t.os}-${t.arch}` as Bun.Build.CompileTarget,
       outfile,
@@ -66,7 +68,7 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
     minify: true,
     bytecode: true,
     format: "esm",
-    define: { GATEWAY_BUILD_ID: JSON.stringify(buildId) },
+    define: { GATEWAY_BUILD_ID: JSON.stringify(buildId), GATEWAY_LLM_ENTRY: JSON.stringify("src/agent/llm.js") },
     plugins: [embedVec0(t)],
   })
   if (!result.success) {

@@ -15,11 +15,11 @@ export interface AgentFacade {
   runtime: AgentRuntime
   sessions: SessionRepo
   approvals: ApprovalRegistry
-  catalog(sessionKey?: string): ToolInfo[]
+  catalog(sessionKey?: string): Promise<ToolInfo[]>
   invoke(name: string, args: unknown, sessionKey: string, signal?: AbortSignal): Promise<ToolResult & { found: boolean }>
   bash(command: string, workdir: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<{ stdout: string; stderr: string; exitCode: number | null; denied?: string }>
   compact(key: string): Promise<boolean>
-  promptReport(): PromptReport
+  promptReport(): Promise<PromptReport>
   workspace: string
   stop(): Promise<void>
 }

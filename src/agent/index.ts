@@ -14,8 +14,9 @@ import type { AgentFacade } from "./facade.ts"
 import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
 import type { ModelEvent, ModelHandle } from "./run.ts"
 import { AgentRuntime } from "./runtime.ts"
+import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, sessionTools } from "./session-tools.ts"
-import { createToolRegistry } from "./tools/registry.ts"
+import type { ToolRegistry } from "./tools/registry.ts"
 import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
 import type { TranscriptMessage } from "./types.ts"
 
@@ -28,8 +29,20 @@ export interface AgentSystemDeps {
   env?: NodeJS.ProcessEnv
 }
 
-type ProviderModule = typeof import("./providers.ts")
-type ModelCallModule = typeof import("./model-call.ts")
+type LlmModule = typeof import("./llm.ts")
+
+/**
+ * In the compiled binary llm.ts is its own embedded entry point (install/build.ts), imported by path so the bundler
+ * does not inline it into the daemon; from source it is an ordinary import.
+ */
+function importLlm(): Promise<LlmModule> {
+  // Built at run time from the binary's virtual root so the bundler leaves the import alone.
+  if (Bun.isStandaloneExecutable && typeof GATEWAY_LLM_ENTRY === "string") return import([EMBED_ROOT, GATEWAY_LLM_ENTRY].join("/"))
+  return import("./llm.ts")
+}
+/** The embedded path of llm.ts in the binary, relative to its virtual root; defined by the build. */
+declare const GATEWAY_LLM_ENTRY: string | undefined
+const EMBED_ROOT = process.platform === "win32" ? "B:/~BUN/root" : "/$bunfs/root"
 
 export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   const log = deps.log.child("agent")
@@ -39,34 +52,33 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   const cfg = () => deps.config.current
   const approvals = new ApprovalRegistry(deps.bus, () => cfg().tools.exec.approvalTimeoutMs)
 
-  let providers: Promise<ProviderModule> | undefined
-  let modelCall: Promise<ModelCallModule> | undefined
-  const loadProviders = () => (providers ??= import("./providers.ts"))
-  const loadModelCall = () => (modelCall ??= import("./model-call.ts"))
+  let llm: Promise<LlmModule> | undefined
+  const loadLlm = () => (llm ??= importLlm())
 
-  // The tool registry follows config changes (policy, roots, exec mode) without a restart.
-  let registry = makeRegistry()
-  function makeRegistry() {
-    return createToolRegistry({
-      config: cfg().tools,
-      workspace: deps.workspace,
-      approve: (command: string, cwd: string, ctx?: { sessionKey?: string; runId?: string; signal?: AbortSignal }) =>
-        approvals.request({ command, cwd, sessionKey: ctx?.sessionKey, runId: ctx?.runId, signal: ctx?.signal }),
-    })
-  }
-  deps.config.onChange((change) => {
-    if (change.changedPaths.some((p) => p.startsWith("tools."))) registry = makeRegistry()
-  })
+  // The built-in tools load on first use (a gateway that never runs an agent never builds their schemas). The
+  // registry reads the tools config through a getter, so policy changes apply on the next call, no rebuild.
+  let registryPromise: Promise<ToolRegistry> | undefined
+  let registryLoaded: ToolRegistry | undefined
+  const getRegistry = () =>
+    (registryPromise ??= import("./tools/registry.ts").then((m) => {
+      registryLoaded = m.createToolRegistry({
+        config: () => cfg().tools,
+        workspace: deps.workspace,
+        approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
+      })
+      return registryLoaded
+    }))
 
   let runtime: AgentRuntime
-  const toolsFor = (sessionKey: string): ToolDef[] => {
+  const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
+    const registry = await getRegistry()
     const extra = sessionTools({ runtime: () => runtime, repo, limits: () => cfg().agents.defaults.subagents }, sessionKey).filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
 
-  const resolveModel = async (ref: string) => (await loadProviders()).resolveModel(ref, cfg().models, deps.env ?? process.env)
-  async function* streamModel(o: Parameters<ModelCallModule["streamModel"]>[0]): AsyncIterable<ModelEvent> {
-    const mc = await loadModelCall()
+  const resolveModel = async (ref: string) => (await loadLlm()).resolveModel(ref, cfg().models, deps.env ?? process.env)
+  async function* streamModel(o: Parameters<LlmModule["streamModel"]>[0]): AsyncIterable<ModelEvent> {
+    const mc = await loadLlm()
     yield* mc.streamModel(o) as AsyncIterable<ModelEvent>
   }
 
@@ -95,13 +107,14 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     approvals,
     workspace: deps.workspace,
 
-    catalog: (sessionKey = "agent:main:main") =>
-      toolsFor(sessionKey).map((t) => ({ name: t.name, description: t.description, parameters: toolJsonSchema(t) })),
+    catalog: async (sessionKey = "agent:main:main") =>
+      (await toolsFor(sessionKey)).map((t) => ({ name: t.name, description: t.description, parameters: toolJsonSchema(t) })),
 
     async invoke(name, args, sessionKey, signal) {
-      const def = toolsFor(sessionKey).find((t) => t.name === name)
+      const def = (await toolsFor(sessionKey)).find((t) => t.name === name)
       if (!def) return { found: false, output: "", isError: true }
-      repo.ensure({ key: sessionKey, agentId: sessionKey.split(":")[1] ?? "main", kind: "main" })
+      // The kind follows the key, as for runs: only the main session is "main" (and so sees MEMORY.md).
+      repo.ensure({ key: sessionKey, agentId: agentIdOf(sessionKey), kind: kindOf(sessionKey) })
       const res = await runTool(def, args, {
         sessionKey,
         runId: `invoke:${crypto.randomUUID()}`,
@@ -114,13 +127,14 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
 
     async bash(command, workdir, timeoutMs, signal) {
       const { runCommand } = await import("./tools/exec.ts")
-      const policy = registry.policy
+      const policy = (await getRegistry()).policy
       if (!policy.isAllowed("exec")) return { stdout: "", stderr: "", exitCode: null, denied: "exec is not allowed by tools.allow/tools.deny" }
       const decision = policy.checkExec(command)
       if (decision.decision === "deny") return { stdout: "", stderr: "", exitCode: null, denied: decision.reason }
       let cwd: string
       try {
-        cwd = workdir ? policy.resolvePath(workdir) : deps.workspace
+        // resolveDir, as the exec tool does: a missing directory or a file is a clear refusal, not a spawn error.
+        cwd = workdir ? policy.resolveDir(workdir) : deps.workspace
       } catch (err) {
         return { stdout: "", stderr: "", exitCode: null, denied: (err as Error).message }
       }
@@ -159,11 +173,11 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       return true
     },
 
-    promptReport() {
+    async promptReport() {
       const c = cfg()
       return buildSystemPrompt({
         workspace: deps.workspace,
-        tools: toolsFor("agent:main:main"),
+        tools: await toolsFor("agent:main:main"),
         sessionKey: "agent:main:main",
         isSubagent: false,
         isMainSession: true,
@@ -173,6 +187,10 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       }).report
     },
 
-    stop: () => runtime.stop(),
+    async stop() {
+      await runtime.stop()
+      // Background commands started by exec must not outlive the gateway.
+      await registryLoaded?.processes.killAll()
+    },
   }
 }

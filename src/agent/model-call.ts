@@ -6,7 +6,8 @@
  */
 import type { LanguageModelUsage, ModelMessage, ToolSet } from "ai"
 import type { ResolvedModel } from "./providers.ts"
-import { toolJsonSchema, type ToolDef } from "./tools/tool.ts"
+// Type-only: this module is the separately bundled AI SDK side and must not pull zod schemas in.
+import type { ModelTool } from "./tools/tool.ts"
 import type { TranscriptMessage, Usage } from "./types.ts"
 
 export type FinishReason = "stop" | "tool-calls" | "length" | "content-filter" | "other"
@@ -58,7 +59,7 @@ export interface StreamModelOptions {
   model: ResolvedModel
   system: string
   messages: TranscriptMessage[]
-  tools: ToolDef[]
+  tools: ModelTool[]
   signal: AbortSignal
   /** Output token cap for this call (default: the model's maxTokens). */
   maxOutputTokens?: number
@@ -135,14 +136,11 @@ export function toModelMessages(transcript: TranscriptMessage[]): ModelMessage[]
 }
 
 /** Tool definitions as the SDK wants them: JSON schema only, no execute and no validation (the runtime validates). */
-export async function toToolSet(tools: ToolDef[]): Promise<ToolSet> {
+export async function toToolSet(tools: ModelTool[]): Promise<ToolSet> {
   if (tools.length === 0) return {}
   const { jsonSchema } = await import("ai")
   const set: ToolSet = {}
-  for (const def of tools) {
-    const { $schema: _ignored, ...schema } = toolJsonSchema(def)
-    set[def.name] = { description: def.description, inputSchema: jsonSchema(schema as Parameters<typeof jsonSchema>[0]) }
-  }
+  for (const t of tools) set[t.name] = { description: t.description, inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]) }
   return set
 }
 

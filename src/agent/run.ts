@@ -11,7 +11,7 @@ import type { Logger } from "../util/log.ts"
 import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, totalTokens } from "./compaction.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
-import { runTool, type ToolDef } from "./tools/tool.ts"
+import { runTool, toModelTool, type ModelTool, type ToolDef } from "./tools/tool.ts"
 import { addUsage, emptyUsage, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
 
 /** What the provider layer yields for one model call (see model-call.ts). */
@@ -68,9 +68,9 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   config(): Config
   workspace: string
   resolveModel(ref: string): Promise<M>
-  streamModel(o: { model: M; system: string; messages: TranscriptMessage[]; tools: ToolDef[]; signal: AbortSignal; maxOutputTokens?: number }): AsyncIterable<ModelEvent>
+  streamModel(o: { model: M; system: string; messages: TranscriptMessage[]; tools: ModelTool[]; signal: AbortSignal; maxOutputTokens?: number }): AsyncIterable<ModelEvent>
   /** The tools this session may use (policy applied). */
-  tools(sessionKey: string): ToolDef[]
+  tools(sessionKey: string): Promise<ToolDef[]>
   /** Messages steered into this session while it runs; taken (removed) by the run. */
   takeSteered(sessionKey: string): string[]
   /** USD per token for a model ref, if priced in config. */
@@ -219,7 +219,8 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       const result: StepResult = { text: "", toolCalls: [], finishReason: "other", usage: emptyUsage() }
       let failure: { kind: string; retryable: boolean; message: string } | undefined
       em.restartText()
-      for await (const ev of deps.streamModel({ model, system: prompt, messages, tools, signal, maxOutputTokens: model.maxTokens })) {
+      const modelTools = tools.map(toModelTool)
+      for await (const ev of deps.streamModel({ model, system: prompt, messages, tools: modelTools, signal, maxOutputTokens: model.maxTokens })) {
         if (ev.type === "text-delta") {
           result.text += ev.delta
           em.delta(ev.delta)
@@ -264,7 +265,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         throw new RunFailure(`stopped after ${steps} model calls (agents.defaults.maxSteps); the task may be unfinished`, "max_steps")
       }
       steps++
-      const tools = deps.tools(session.key)
+      const tools = await deps.tools(session.key)
       const { result } = await step(tools)
       usage = addUsage(usage, result.usage)
       em.agent("usage", { inputTokens: result.usage.input, outputTokens: result.usage.output, totalTokens: result.usage.total })

@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.ts"
 import type { SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
 import { Semaphore } from "./lanes.ts"
+import { RunEmitter } from "./run-events.ts"
 import { executeRun, type ModelHandle, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 
@@ -169,6 +170,7 @@ export class AgentRuntime {
         }
       } catch (err) {
         outcome = this.failedOutcome(t, t.controller.signal.aborted ? "aborted" : "error", (err as Error)?.message ?? String(err))
+        this.announceEnd(outcome)
       } finally {
         release?.()
       }
@@ -210,6 +212,21 @@ export class AgentRuntime {
       error,
       toolNames: [],
       steps: 0,
+    }
+  }
+
+  /**
+   * A run that ends without executeRun finishing it (dropped from the queue by an abort, failed before it started)
+   * still gets its terminal agent and chat events: its sender was told "started" and waits for them.
+   */
+  private announceEnd(o: RunOutcome): void {
+    const em = new RunEmitter(this.deps.bus, { runId: o.runId, sessionKey: o.sessionKey, sessionId: o.sessionId, agentId: o.agentId })
+    if (o.status === "aborted") {
+      em.agent("lifecycle", { phase: "end", startedAt: o.startedAt, endedAt: o.endedAt, aborted: true, stopReason: "aborted" })
+      em.aborted("")
+    } else {
+      em.agent("lifecycle", { phase: "error", startedAt: o.startedAt, endedAt: o.endedAt, error: o.error })
+      em.error(o.error ?? "run failed", "unknown")
     }
   }
 
@@ -257,7 +274,9 @@ export class AgentRuntime {
       if (!target || q.input.runId === target) {
         hit.push(q.input.runId)
         q.controller.abort({ kind: "aborted" })
-        this.complete(q, this.failedOutcome(q, "aborted", "aborted before it started"))
+        const dropped = this.failedOutcome(q, "aborted", "aborted before it started")
+        this.announceEnd(dropped)
+        this.complete(q, dropped)
       } else keep.push(q)
     }
     lane.queue = keep

@@ -42,6 +42,8 @@ const Gateway = z
       .number()
       .int()
       .min(4096)
+      // Bun's own per-socket backpressure limit is 64 MiB; past it sends would be dropped silently.
+      .max(64 * 1024 * 1024)
       .default(50 * 1024 * 1024)
       .describe("Per-connection send buffer limit; beyond it events are dropped and replies close the socket (slow consumer)"),
     tickIntervalMs: z.number().int().min(1000).default(30_000).describe("Interval of tick events"),
@@ -188,7 +190,15 @@ export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>
 
 /** Paths whose change cannot be applied to a running listener; everything else is applied live. */
-export const RESTART_PATHS = ["gateway.port", "gateway.bind", "gateway.auth.mode", "gateway.auth.token", "gateway.auth.password", "gateway.maxPayloadBytes"]
+export const RESTART_PATHS = [
+  "gateway.port",
+  "gateway.bind",
+  "gateway.auth.mode",
+  "gateway.auth.token",
+  "gateway.auth.password",
+  "gateway.maxPayloadBytes",
+  "gateway.reload",
+]
 
 /** Paths whose values are secrets: redacted in config.get and in logs. */
 export const SENSITIVE_KEYS = new Set(["token", "password", "apiKey", "botToken"])

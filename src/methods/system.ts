@@ -5,7 +5,8 @@ import type { PartialHandlers } from "./registry.ts"
 export const systemHandlers = {
   health: (_params, { gw }) => gw.health(),
 
-  status: (_params, { gw, caller }) => {
+  status: async (_params, { gw, caller }) => {
+    const systemPrompt = await gw.agent.promptReport()
     const mem = process.memoryUsage()
     const cfg = gw.config.current
     const admin = hasScope(caller.scopes, "operator.admin")
@@ -33,7 +34,7 @@ export const systemHandlers = {
         sessions: gw.agent.sessions.count(),
         model: cfg.agents.defaults.model ?? cfg.models.default ?? null,
         // Kept lean on purpose; reported so it stays that way.
-        systemPrompt: gw.agent.promptReport(),
+        systemPrompt,
         workspace: admin ? gw.agent.workspace : undefined,
       },
       // Paths on disk are only for admins, as in OpenClaw.

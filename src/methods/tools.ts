@@ -4,10 +4,12 @@ import { normalizeSessionKey } from "../agent/session-key.ts"
 import type { PartialHandlers } from "./registry.ts"
 
 export const toolsHandlers = {
-  "tools.catalog": (_p, { gw }) => ({ tools: gw.agent.catalog() }),
+  "tools.catalog": async (_p, { gw }) => ({ tools: await gw.agent.catalog() }),
 
   "tools.invoke": async (p, { gw, signal }) => {
-    const res = await gw.agent.invoke(p.name, p.args ?? {}, normalizeSessionKey(p.sessionKey ?? "main"), signal)
+    const invoke = () => gw.agent.invoke(p.name, p.args ?? {}, normalizeSessionKey(p.sessionKey ?? "main"), signal)
+    // With an idempotency key a retried call returns the first call's result instead of running the tool again.
+    const res = p.idempotencyKey ? ((await gw.idempotency.run(`tools:${p.idempotencyKey}`, invoke).promise) as Awaited<ReturnType<typeof invoke>>) : await invoke()
     if (!res.found) throw new GatewayError("INVALID_REQUEST", `unknown or disallowed tool: ${p.name}`, { code: "TOOL_NOT_AVAILABLE" })
     return { ok: !res.isError, result: res.output, isError: !!res.isError, ...(res.meta ? { meta: res.meta } : {}) }
   },

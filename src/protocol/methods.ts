@@ -15,8 +15,23 @@ export interface MethodDef<P extends z.ZodType = z.ZodType, R extends z.ZodType 
   readonly result: R
 }
 
-function method<P extends z.ZodType, R extends z.ZodType>(name: string, scope: MethodScope, params: P, result: R): MethodDef<P, R> {
-  return { name, scope, params, result }
+/**
+ * Schemas are built on first use, not at import: a daemon that starts in tens of milliseconds cannot afford to
+ * construct every method's zod schema up front (each costs time and resident memory), and most are never called.
+ */
+function method<P extends z.ZodType, R extends z.ZodType>(name: string, scope: MethodScope, params: () => P, result: () => R): MethodDef<P, R> {
+  let p: P | undefined
+  let r: R | undefined
+  return {
+    name,
+    scope,
+    get params() {
+      return (p ??= params())
+    },
+    get result() {
+      return (r ??= result())
+    },
+  }
 }
 
 /** Params are optional on the wire (`openclaw gateway health` sends none), so absent params parse as `{}`. */
@@ -43,7 +58,7 @@ export const HealthSummary = z.object({
 })
 export type HealthSummary = z.infer<typeof HealthSummary>
 
-export const health = method("health", null, z.strictObject({ probe: z.boolean().optional() }).optional().default({}), HealthSummary)
+export const health = method("health", null, () => z.strictObject({ probe: z.boolean().optional() }).optional().default({}), () => HealthSummary)
 
 export const StatusResult = z
   .object({
@@ -68,12 +83,11 @@ export type StatusResult = z.infer<typeof StatusResult>
 export const status = method(
   "status",
   "operator.read",
-  // OpenClaw's own status call sends these two flags; accepted and ignored.
+  () => // OpenClaw's own status call sends these two flags; accepted and ignored.
   z.strictObject({ includeChannelSummary: z.boolean().optional(), includeCliProjection: z.boolean().optional() }).optional().default({}),
-  StatusResult,
-)
+  () => StatusResult,)
 
-export const systemPresence = method("system-presence", "operator.read", noParams, z.array(PresenceEntry))
+export const systemPresence = method("system-presence", "operator.read", () => noParams, () => z.array(PresenceEntry))
 
 export const LogsTailParams = z
   .strictObject({
@@ -92,7 +106,7 @@ export const LogsTailResult = z.object({
   reset: z.boolean(),
 })
 export type LogsTailResult = z.infer<typeof LogsTailResult>
-export const logsTail = method("logs.tail", "operator.read", LogsTailParams, LogsTailResult)
+export const logsTail = method("logs.tail", "operator.read", () => LogsTailParams, () => LogsTailResult)
 
 export const ConfigIssue = z.object({ path: z.string(), message: z.string() })
 export const ConfigGetResult = z.object({
@@ -107,7 +121,7 @@ export const ConfigGetResult = z.object({
   warnings: z.array(z.string()),
 })
 export type ConfigGetResult = z.infer<typeof ConfigGetResult>
-export const configGet = method("config.get", "operator.read", noParams, ConfigGetResult)
+export const configGet = method("config.get", "operator.read", () => noParams, () => ConfigGetResult)
 
 export const ConfigWriteResult = z.object({
   ok: z.literal(true),
@@ -124,21 +138,18 @@ const configWriteMeta = { sessionKey: z.string().optional(), note: z.string().op
 export const configSet = method(
   "config.set",
   "operator.admin",
-  z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
-  ConfigWriteResult,
-)
+  () => z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
+  () => ConfigWriteResult,)
 export const configPatch = method(
   "config.patch",
   "operator.admin",
-  z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
-  ConfigWriteResult,
-)
+  () => z.strictObject({ raw: z.string().max(1_000_000), baseHash: z.string().optional(), ...configWriteMeta }),
+  () => ConfigWriteResult,)
 export const configSchema = method(
   "config.schema",
   "operator.admin",
-  noParams,
-  z.object({ schema: z.record(z.string(), z.unknown()), uiHints: z.record(z.string(), z.unknown()), version: z.string(), generatedAt: z.string() }),
-)
+  () => noParams,
+  () => z.object({ schema: z.record(z.string(), z.unknown()), uiHints: z.record(z.string(), z.unknown()), version: z.string(), generatedAt: z.string() }),)
 
 export const ModelEntry = z.object({
   id: z.string(),
@@ -153,9 +164,8 @@ export const ModelEntry = z.object({
 export const modelsList = method(
   "models.list",
   "operator.read",
-  z.strictObject({ view: z.enum(["default", "configured", "all"]).optional() }).optional().default({}),
-  z.object({ models: z.array(ModelEntry) }),
-)
+  () => z.strictObject({ view: z.enum(["default", "configured", "all"]).optional() }).optional().default({}),
+  () => z.object({ models: z.array(ModelEntry) }),)
 
 // ---- agent, chat, sessions, tools -------------------------------------------------------------------------------
 
@@ -186,24 +196,22 @@ export const AgentParams = z.strictObject({
   label: z.string().optional(),
   ...deliveryFields,
 })
-export const agent = method("agent", "operator.write", AgentParams, loose)
+export const agent = method("agent", "operator.write", () => AgentParams, () => loose)
 export const agentWait = method(
   "agent.wait",
   "operator.write",
-  z.strictObject({ runId: z.string().min(1), timeoutMs: z.number().int().min(0).max(24 * 3600_000).optional() }),
-  loose,
-)
+  () => z.strictObject({ runId: z.string().min(1), timeoutMs: z.number().int().min(0).max(24 * 3600_000).optional() }),
+  () => loose,)
 export const wake = method(
   "wake",
   "operator.write",
-  z.object({ mode: z.enum(["now", "next-heartbeat"]).default("now"), text: z.string().min(1), sessionKey: z.string().optional(), agentId: z.string().optional() }).loose(),
-  loose,
-)
+  () => z.object({ mode: z.enum(["now", "next-heartbeat"]).default("now"), text: z.string().min(1), sessionKey: z.string().optional(), agentId: z.string().optional() }).loose(),
+  () => loose,)
 
 export const chatSend = method(
   "chat.send",
   "operator.write",
-  z.strictObject({
+  () => z.strictObject({
     sessionKey: z.string().min(1),
     message: z.string().min(1).max(1_000_000),
     idempotencyKey,
@@ -215,27 +223,24 @@ export const chatSend = method(
     originatingThreadId: z.union([z.string(), z.number()]).optional(),
     ...deliveryFields,
   }),
-  z.object({ runId: z.string(), status: z.string() }).loose(),
-)
+  () => z.object({ runId: z.string(), status: z.string() }).loose(),)
 export const chatHistory = method(
   "chat.history",
   "operator.read",
-  z.strictObject({ sessionKey: z.string().min(1), agentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional(), maxChars: z.number().int().positive().optional() }),
-  loose,
-)
-export const chatAbort = method("chat.abort", "operator.write", z.strictObject({ sessionKey: z.string().min(1), runId: z.string().optional() }), loose)
+  () => z.strictObject({ sessionKey: z.string().min(1), agentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional(), maxChars: z.number().int().positive().optional() }),
+  () => loose,)
+export const chatAbort = method("chat.abort", "operator.write", () => z.strictObject({ sessionKey: z.string().min(1), runId: z.string().optional() }), () => loose)
 export const chatInject = method(
   "chat.inject",
   "operator.admin",
-  z.strictObject({ sessionKey: z.string().min(1), message: z.string().min(1), label: z.string().optional() }),
-  loose,
-)
+  () => z.strictObject({ sessionKey: z.string().min(1), message: z.string().min(1), label: z.string().optional() }),
+  () => loose,)
 
 const sessionKeyParam = { key: z.string().min(1) }
 export const sessionsList = method(
   "sessions.list",
   "operator.read",
-  z
+  () => z
     .strictObject({
       limit: z.number().int().min(1).max(1000).optional(),
       activeMinutes: z.number().positive().optional(),
@@ -249,52 +254,45 @@ export const sessionsList = method(
     })
     .optional()
     .default({}),
-  loose,
-)
-export const sessionsGet = method("sessions.get", "operator.read", z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }), loose)
-export const sessionsReset = method("sessions.reset", "operator.write", z.strictObject({ ...sessionKeyParam, reason: z.enum(["new", "reset"]).optional() }), loose)
-export const sessionsDelete = method("sessions.delete", "operator.write", z.strictObject({ ...sessionKeyParam, deleteTranscript: z.boolean().optional() }), loose)
-export const sessionsCompact = method("sessions.compact", "operator.write", z.strictObject({ ...sessionKeyParam }), loose)
+  () => loose,)
+export const sessionsGet = method("sessions.get", "operator.read", () => z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }), () => loose)
+export const sessionsReset = method("sessions.reset", "operator.write", () => z.strictObject({ ...sessionKeyParam, reason: z.enum(["new", "reset"]).optional() }), () => loose)
+export const sessionsDelete = method("sessions.delete", "operator.write", () => z.strictObject({ ...sessionKeyParam, deleteTranscript: z.boolean().optional() }), () => loose)
+export const sessionsCompact = method("sessions.compact", "operator.write", () => z.strictObject({ ...sessionKeyParam }), () => loose)
 export const sessionsPatch = method(
   "sessions.patch",
   "operator.write",
-  z.strictObject({ ...sessionKeyParam, label: z.string().nullable().optional(), model: z.string().nullable().optional(), queueMode: z.enum(["followup", "collect", "steer"]).nullable().optional() }),
-  loose,
-)
-export const sessionsAbort = method("sessions.abort", "operator.write", z.strictObject({ ...sessionKeyParam, runId: z.string().optional() }), loose)
+  () => z.strictObject({ ...sessionKeyParam, label: z.string().nullable().optional(), model: z.string().nullable().optional(), queueMode: z.enum(["followup", "collect", "steer"]).nullable().optional() }),
+  () => loose,)
+export const sessionsAbort = method("sessions.abort", "operator.write", () => z.strictObject({ ...sessionKeyParam, runId: z.string().optional() }), () => loose)
 export const sessionsSpawn = method(
   "sessions.spawn",
   "operator.write",
-  z.strictObject({ task: z.string().min(1), label: z.string().optional(), model: z.string().optional(), timeoutSeconds: z.number().positive().optional(), agentId: z.string().optional() }),
-  z.object({ runId: z.string(), sessionKey: z.string() }).loose(),
-)
+  () => z.strictObject({ task: z.string().min(1), label: z.string().optional(), model: z.string().optional(), timeoutSeconds: z.number().positive().optional(), agentId: z.string().optional() }),
+  () => z.object({ runId: z.string(), sessionKey: z.string() }).loose(),)
 export const sessionsTranscript = method(
   "sessions.transcript",
   "operator.read",
-  z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }),
-  z.object({ key: z.string(), messages: z.array(z.object({ role: z.string(), content: z.string() })) }).loose(),
-)
+  () => z.strictObject({ ...sessionKeyParam, limit: z.number().int().min(1).max(5000).optional() }),
+  () => z.object({ key: z.string(), messages: z.array(z.object({ role: z.string(), content: z.string() })) }).loose(),)
 
-export const toolsCatalog = method("tools.catalog", "operator.read", z.object({ agentId: z.string().optional() }).loose().optional().default({}), loose)
+export const toolsCatalog = method("tools.catalog", "operator.read", () => z.object({ agentId: z.string().optional() }).loose().optional().default({}), () => loose)
 export const toolsInvoke = method(
   "tools.invoke",
   "operator.write",
-  z.strictObject({ name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional(), sessionKey: z.string().optional(), idempotencyKey: z.string().optional() }),
-  z.object({ ok: z.boolean(), result: z.string(), isError: z.boolean() }).loose(),
-)
+  () => z.strictObject({ name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional(), sessionKey: z.string().optional(), idempotencyKey: z.string().optional() }),
+  () => z.object({ ok: z.boolean(), result: z.string(), isError: z.boolean() }).loose(),)
 export const execBash = method(
   "exec.bash",
   "operator.write",
-  z.strictObject({ command: z.string().min(1).max(100_000), workdir: z.string().optional(), timeoutMs: z.number().int().positive().optional() }),
-  z.object({ stdout: z.string(), stderr: z.string(), exitCode: z.number().nullable() }).loose(),
-)
-export const execApprovalList = method("exec.approval.list", "operator.approvals", noParams, loose)
+  () => z.strictObject({ command: z.string().min(1).max(100_000), workdir: z.string().optional(), timeoutMs: z.number().int().positive().optional() }),
+  () => z.object({ stdout: z.string(), stderr: z.string(), exitCode: z.number().nullable() }).loose(),)
+export const execApprovalList = method("exec.approval.list", "operator.approvals", () => noParams, () => loose)
 export const execApprovalResolve = method(
   "exec.approval.resolve",
   "operator.approvals",
-  z.strictObject({ id: z.string().min(1), decision: z.enum(["allow-once", "allow-always", "deny"]) }),
-  loose,
-)
+  () => z.strictObject({ id: z.string().min(1), decision: z.enum(["allow-once", "allow-always", "deny"]) }),
+  () => loose,)
 
 /** The method table of this build, in the order hello-ok advertises it. */
 export const METHODS = {

@@ -31,7 +31,7 @@ export function toolsRoutes(agent: () => AgentFacade): Hono {
     }
     const a = agent()
     if (body.data.dryRun) {
-      const known = a.catalog().some((t) => t.name === name)
+      const known = (await a.catalog()).some((t) => t.name === name)
       return c.json({ ok: known, dryRun: true, tool: name }, known ? 200 : 404)
     }
     const res = await a.invoke(name, body.data.args ?? {}, normalizeSessionKey(body.data.sessionKey ?? "main"), c.req.raw.signal)

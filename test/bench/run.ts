@@ -14,11 +14,14 @@
  *               migrations applied).
  *   idleRss     VmRSS from /proc/<pid>/status ~1 s after the first hello-ok, one idle client connected.
  *   throughput  `health` round trips/s over a fixed window after a warm-up, 1 connection × 1 in flight and
- *               16 connections × 4 in flight, with p50/p99 latency; the load runs in a separate `bun` process
- *               (load-client.ts), the same code for both targets, median over rounds.
- * Everything talks to 127.0.0.1 only; every process started here is killed on the way out, also on error.
+ *               16 connections × 4 in flight (plus 1x1 across cores, for information), with p50/p99 latency and
+ *               server CPU per request; the load runs in a separate `bun` process (load-client.ts), the same code
+ *               for both targets, pinned with taskset where possible, median over rounds undisturbed by other
+ *               processes.
+ * The gateway binary is copied to a private temp file first, so a rebuild of dist/gateway mid-run changes nothing.
+ * Everything talks to 127.0.0.1 only; every process started here is killed on the way out, also on error (exit 1).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os"
 import { join, relative, resolve } from "node:path"
 import type { LoadConfig, LoadResult } from "./load-client.ts"
@@ -71,8 +74,14 @@ if (customGateway && !existsSync(customGateway)) {
 }
 const GATEWAY_BIN = customGateway ?? DEFAULT_GATEWAY_BIN
 const SETTINGS = QUICK
-  ? { coldRuns: 3, rssSettleMs: 1000, warmupMs: 200, durationMs: 1000, rounds: 1 }
-  : { coldRuns: 7, rssSettleMs: 1000, warmupMs: 500, durationMs: 3000, rounds: 3 }
+  ? { coldRuns: 3, rssSettleMs: 1000, warmupMs: 200, durationMs: 1000, rounds: 1, extraRounds: 1 }
+  : { coldRuns: 7, rssSettleMs: 1000, warmupMs: 500, durationMs: 3000, rounds: 3, extraRounds: 3 }
+/**
+ * A load round during which the rest of the machine used more than this much CPU (in cores; read from /proc/stat
+ * minus server and client) is "disturbed": it is left out of the medians when undisturbed rounds exist, and up to
+ * `extraRounds` more rounds are run while a target lacks enough undisturbed ones.
+ */
+const DISTURBED_CORES = 0.25
 /**
  * Where processes run during the load phase (Linux with taskset and >= 2 CPUs; otherwise unpinned): the server on
  * CPU 0; the 1x1 client on the SAME CPU (a ping-pong across two vCPUs is dominated by waking the idle one, which makes
@@ -189,6 +198,20 @@ async function buildFloor(): Promise<void> {
   }
 }
 
+/**
+ * Copies the gateway binary to a private temp file so a rebuild of dist/gateway during the run (tests, other work)
+ * cannot change what is being measured halfway through; returns the copy and its sha256.
+ */
+async function snapshot(binary: string): Promise<{ path: string; sha256: string }> {
+  const dir = newHome()
+  const copy = join(dir, "gateway")
+  copyFileSync(binary, copy)
+  chmodSync(copy, 0o755)
+  const hasher = new Bun.CryptoHasher("sha256")
+  for await (const chunk of Bun.file(copy).stream()) hasher.update(chunk)
+  return { path: copy, sha256: hasher.digest("hex") }
+}
+
 // ---- starting a target --------------------------------------------------------------------------------------------
 
 interface Started {
@@ -289,6 +312,21 @@ async function memStatus(pid: number): Promise<MemStatus | undefined> {
   }
 }
 
+/** On-CPU time of all of a process's threads so far (ns precision, /proc/<pid>/task/<tid>/schedstat), or undefined. */
+function threadsCpuMs(pid: number): number | undefined {
+  try {
+    let ns = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0])
+      } catch {}
+    }
+    return ns / 1e6
+  } catch {
+    return undefined
+  }
+}
+
 interface ColdRun {
   /** spawn → hello-ok */
   totalMs: number
@@ -296,6 +334,9 @@ interface ColdRun {
   readyMs: number
   /** ready line → hello-ok (socket open, challenge, connect) */
   connectMs: number
+  /** CPU the server used, all threads (main, JIT workers, GC helpers), from exec to hello-ok: less sensitive to
+   * other load on the machine than the wall time, and shows background JIT/GC work the wall time hides. */
+  cpuMsAtHello?: number
   /** The gateway's own startupMs from its "listening" log line (startGateway only, no module loading). */
   internalStartupMs?: number
   mem?: MemStatus
@@ -305,11 +346,13 @@ async function coldRun(binary: string, home: string, settleMs: number): Promise<
   const s = await start(binary, home)
   try {
     const h = await handshake(s.url, BENCH_TOKEN, 10_000)
+    const cpuMsAtHello = threadsCpuMs(s.pid)
     try {
       const run: ColdRun = {
         totalMs: h.helloAt - s.spawnAt,
         readyMs: s.readyAt - s.spawnAt,
         connectMs: h.helloAt - s.readyAt,
+        cpuMsAtHello,
       }
       if (settleMs > 0) {
         await Bun.sleep(settleMs)
@@ -373,10 +416,12 @@ function stats(values: number[], digits = 2) {
 
 function coldSummary(runs: ColdRun[]) {
   const internal = runs.map((r) => r.internalStartupMs).filter((v): v is number => v !== undefined)
+  const cpu = runs.map((r) => r.cpuMsAtHello).filter((v): v is number => v !== undefined)
   return {
     totalMs: stats(runs.map((r) => r.totalMs)),
     readyMs: stats(runs.map((r) => r.readyMs)),
     connectMs: stats(runs.map((r) => r.connectMs)),
+    ...(cpu.length ? { cpuMsAtHello: stats(cpu) } : {}),
     ...(internal.length ? { internalStartupMs: stats(internal) } : {}),
   }
 }
@@ -395,23 +440,31 @@ function memSummary(runs: ColdRun[]) {
   }
 }
 
-function loadSummary(rounds: LoadResult[]) {
+const isQuiet = (r: LoadResult) => r.otherCpuCores === undefined || r.otherCpuCores <= DISTURBED_CORES
+
+function loadSummary(all: LoadResult[]) {
+  const quiet = all.filter(isQuiet)
+  const rounds = quiet.length ? quiet : all
   const med = (f: (r: LoadResult) => number | undefined) => {
     const v = rounds.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x))
     return v.length ? round(median(v), 3) : null
   }
-  const valid = rounds.every((r) => r.errors === 0 && r.closed === 0 && r.strays === 0 && !r.timedOut && r.firstReplyOk && r.requests > 0)
+  const valid = all.every((r) => r.errors === 0 && r.closed === 0 && r.strays === 0 && !r.timedOut && r.firstReplyOk && r.requests > 0)
   return {
     rps: round(median(rounds.map((r) => r.rps)), 1),
     /** Best round: interference from other processes only ever lowers throughput. */
-    rpsBest: round(Math.max(...rounds.map((r) => r.rps)), 1),
+    rpsBest: round(Math.max(...all.map((r) => r.rps)), 1),
     latencyMs: { p50: med((r) => r.latencyMs.p50), p90: med((r) => r.latencyMs.p90), p99: med((r) => r.latencyMs.p99), max: med((r) => r.latencyMs.max) },
     serverCpuUsPerReq: med((r) => r.serverCpuUsPerReq),
     serverCpuCores: med((r) => r.serverCpuCores),
     clientCpuCores: med((r) => r.clientCpuCores),
     otherCpuCores: med((r) => r.otherCpuCores),
     valid,
-    rounds,
+    roundsUsed: rounds.length,
+    roundsDisturbed: all.length - quiet.length,
+    /** True when every round was disturbed, so the medians include interference. */
+    allRoundsDisturbed: quiet.length === 0,
+    rounds: all,
   }
 }
 
@@ -432,6 +485,10 @@ async function main(): Promise<void> {
   const gatewayStale = !gatewayBuilt && !customGateway && newestSourceMtime() > statSync(GATEWAY_BIN).mtimeMs
   if (gatewayStale) progress("WARNING: dist/gateway is older than src/, cli/ or the build inputs; pass --build to measure the current code")
   await buildFloor()
+  const gatewaySrc = statSync(GATEWAY_BIN)
+  const snap = await snapshot(GATEWAY_BIN)
+  const GW = snap.path
+  progress(`measuring a private copy of ${relative(root, GATEWAY_BIN)} (sha256 ${snap.sha256.slice(0, 16)}, built ${gatewaySrc.mtime.toISOString()})`)
 
   const clk = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" })
   const clkTck = Number(clk.stdout?.toString().trim()) || 100
@@ -448,11 +505,21 @@ async function main(): Promise<void> {
     loadavgAtEnd: [] as number[],
   }
   const size = (f: string) => ({ path: relative(root, f), bytes: statSync(f).size, MB: round(statSync(f).size / 1024 / 1024) })
-  const binaries = { gateway: { ...size(GATEWAY_BIN), custom: !!customGateway, stale: gatewayStale, rebuilt: gatewayBuilt }, floor: size(FLOOR_BIN) }
+  const binaries = {
+    gateway: {
+      ...size(GATEWAY_BIN),
+      sha256: snap.sha256,
+      mtime: gatewaySrc.mtime.toISOString(),
+      custom: !!customGateway,
+      stale: gatewayStale,
+      rebuilt: gatewayBuilt,
+    },
+    floor: size(FLOOR_BIN),
+  }
 
   // Cold start + idle RSS. One untimed start of each binary first, so every timed run finds it in the page cache.
   progress("priming (one untimed start of each binary)")
-  for (const bin of [FLOOR_BIN, GATEWAY_BIN]) {
+  for (const bin of [FLOOR_BIN, GW]) {
     const home = newHome()
     await coldRun(bin, home, 0)
     dropHome(home)
@@ -468,33 +535,39 @@ async function main(): Promise<void> {
       if (t === "floor") {
         floorCold.push(await coldRun(FLOOR_BIN, home, SETTINGS.rssSettleMs))
       } else {
-        gwFresh.push(await coldRun(GATEWAY_BIN, home, SETTINGS.rssSettleMs))
-        gwWarm.push(await coldRun(GATEWAY_BIN, home, SETTINGS.rssSettleMs))
+        gwFresh.push(await coldRun(GW, home, SETTINGS.rssSettleMs))
+        gwWarm.push(await coldRun(GW, home, SETTINGS.rssSettleMs))
       }
       dropHome(home)
     }
     const last = (a: ColdRun[]) => a[a.length - 1]!
     progress(
-      `cold ${i + 1}/${SETTINGS.coldRuns}: floor ${last(floorCold).totalMs.toFixed(1)} ms ${last(floorCold).mem?.rssMB ?? "?"} MB | ` +
-        `gateway fresh ${last(gwFresh).totalMs.toFixed(1)} ms ${last(gwFresh).mem?.rssMB ?? "?"} MB, warm ${last(gwWarm).totalMs.toFixed(1)} ms ${last(gwWarm).mem?.rssMB ?? "?"} MB`,
+      `cold ${i + 1}/${SETTINGS.coldRuns}: floor ${last(floorCold).totalMs.toFixed(1)} ms (cpu ${last(floorCold).cpuMsAtHello?.toFixed(1) ?? "?"}) ${last(floorCold).mem?.rssMB ?? "?"} MB | ` +
+        `gateway fresh ${last(gwFresh).totalMs.toFixed(1)} ms (cpu ${last(gwFresh).cpuMsAtHello?.toFixed(1) ?? "?"}) ${last(gwFresh).mem?.rssMB ?? "?"} MB, ` +
+        `warm ${last(gwWarm).totalMs.toFixed(1)} ms (cpu ${last(gwWarm).cpuMsAtHello?.toFixed(1) ?? "?"}) ${last(gwWarm).mem?.rssMB ?? "?"} MB`,
     )
   }
 
-  // Throughput: per round, one fresh process per target runs both scenarios; target order alternates by round.
+  // Throughput: per round, one fresh process per target runs every scenario; target order alternates by round.
+  // Extra rounds (bounded) while a pass-relevant scenario lacks enough rounds undisturbed by other processes.
   const load = {} as Record<ScenarioName, { gateway: LoadResult[]; floor: LoadResult[] }>
   for (const sc of SCENARIOS) load[sc.name] = { gateway: [], floor: [] }
-  for (let r = 0; r < SETTINGS.rounds; r++) {
+  const quietNeeded = Math.ceil(SETTINGS.rounds / 2)
+  const needMore = () =>
+    (["1x1", "16x4"] as const).some((n) => load[n].gateway.filter(isQuiet).length < quietNeeded || load[n].floor.filter(isQuiet).length < quietNeeded)
+  for (let r = 0; r < SETTINGS.rounds || (r < SETTINGS.rounds + SETTINGS.extraRounds && needMore()); r++) {
+    if (r === SETTINGS.rounds) progress("other processes disturbed some rounds; running extra rounds")
     const order = r % 2 === 0 ? (["gateway", "floor"] as const) : (["floor", "gateway"] as const)
     for (const t of order) {
       const home = newHome()
-      const s = await start(t === "gateway" ? GATEWAY_BIN : FLOOR_BIN, home, SERVER_CPU)
+      const s = await start(t === "gateway" ? GW : FLOOR_BIN, home, SERVER_CPU)
       try {
         for (const sc of SCENARIOS) {
           const res = await loadRun(s, sc, clkTck)
           load[sc.name][t].push(res)
           progress(
-            `load round ${r + 1}/${SETTINGS.rounds} ${t} ${sc.name}: ${res.rps} req/s, p50 ${res.latencyMs.p50} ms, p99 ${res.latencyMs.p99} ms, ` +
-              `server ${res.serverCpuUsPerReq ?? "?"} µs CPU/req, client ${res.clientCpuCores} cores, others ${res.otherCpuCores ?? "?"} cores${res.errors ? `, ${res.errors} ERRORS` : ""}`,
+            `load round ${r + 1} ${t} ${sc.name}: ${res.rps} req/s, p50 ${res.latencyMs.p50} ms, p99 ${res.latencyMs.p99} ms, ` +
+              `server ${res.serverCpuUsPerReq ?? "?"} µs CPU/req, client ${res.clientCpuCores} cores, others ${res.otherCpuCores ?? "?"} cores${isQuiet(res) ? "" : " (disturbed)"}${res.errors ? `, ${res.errors} ERRORS` : ""}`,
           )
         }
       } finally {
@@ -528,6 +601,7 @@ async function main(): Promise<void> {
     throughput1x1BestOfRounds: ratio(tput["1x1"].gateway.rpsBest, tput["1x1"].floor.rpsBest),
     throughput16x4BestOfRounds: ratio(tput["16x4"].gateway.rpsBest, tput["16x4"].floor.rpsBest),
     coldStartFreshBestOfRuns: ratio(cold.gateway.freshHome.totalMs.min, cold.floor.totalMs.min),
+    coldStartCpuFresh: ratio(cold.gateway.freshHome.cpuMsAtHello?.median ?? Number.NaN, cold.floor.cpuMsAtHello?.median ?? Number.NaN),
     serverCpuPerReq1x1: ratio(tput["1x1"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["1x1"].floor.serverCpuUsPerReq ?? Number.NaN),
     serverCpuPerReq16x4: ratio(tput["16x4"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["16x4"].floor.serverCpuUsPerReq ?? Number.NaN),
   }
@@ -543,15 +617,27 @@ async function main(): Promise<void> {
 
   machine.loadavgAtEnd = loadavg().map((v) => round(v))
   const others = SCENARIOS.flatMap((sc) => [...load[sc.name].gateway, ...load[sc.name].floor]).map((r) => r.otherCpuCores ?? 0)
+  const allDisturbed = SCENARIOS.filter((sc) => tput[sc.name].gateway.allRoundsDisturbed || tput[sc.name].floor.allRoundsDisturbed).map((sc) => sc.name)
+  const disturbedRounds = others.filter((o) => o > DISTURBED_CORES).length
   const noise = {
+    disturbedThresholdCores: DISTURBED_CORES,
+    loadRunsDisturbed: `${disturbedRounds}/${others.length}`,
     maxOtherCpuCoresDuringLoad: round(Math.max(0, ...others), 3),
     medianOtherCpuCoresDuringLoad: round(median(others), 3),
-    warning:
-      Math.max(0, ...others) > 0.25 || Math.max(...machine.loadavgAtStart) > cpuList.length / 2
-        ? "other processes used CPU during the run (see otherCpuCores / loadavg): figures are noisier than on an idle machine"
+    /** Scenarios whose medians could not avoid interference (every round disturbed). */
+    scenariosAllRoundsDisturbed: allDisturbed,
+    warning: allDisturbed.length
+      ? `every round of ${allDisturbed.join(", ")} was disturbed by other processes: those throughput figures (and their pass flags) are unreliable; rerun on a quiet machine`
+      : disturbedRounds
+        ? `other processes used CPU during ${disturbedRounds} load run(s) (see otherCpuCores); those rounds were left out of the medians`
+        : null,
+    note:
+      (machine.loadavgAtStart[0] ?? 0) > cpuList.length / 2
+        ? "the 1-minute load average was high when the run started (other processes): cold-start figures may be noisier; compare min with median"
         : null,
   }
   if (noise.warning) progress(`WARNING: ${noise.warning}`)
+  if (noise.note) progress(`note: ${noise.note}`)
   const doc = {
     bench: "gateway-vs-floor",
     version: 1,
@@ -564,7 +650,7 @@ async function main(): Promise<void> {
         "wall time from Bun.spawn to the hello-ok res on a fresh WebSocket (read the JSON ready line, then connect); binaries already in the page cache; " +
         "gateway freshHome = new empty GATEWAY_HOME + XDG_CACHE_HOME, warmHome = second start on the same home",
       idleRss: `VmRSS of the server ${SETTINGS.rssSettleMs} ms after its first hello-ok with that one client connected and idle`,
-      throughput: `separate bun process (test/bench/load-client.ts, same code for both), ${SETTINGS.warmupMs} ms warm-up then ${SETTINGS.durationMs} ms window; median of ${SETTINGS.rounds} round(s); one fresh server process per target per round`,
+      throughput: `separate bun process (test/bench/load-client.ts, same code for both), ${SETTINGS.warmupMs} ms warm-up then ${SETTINGS.durationMs} ms window; median of ${SETTINGS.rounds} round(s) (+ up to ${SETTINGS.extraRounds} extra), leaving out rounds where other processes used > ${DISTURBED_CORES} cores when undisturbed ones exist; one fresh server process per target per round`,
       pinning: TASKSET
         ? `load phase only: server on CPU ${SERVER_CPU}; client on ${SCENARIOS.map((sc) => `CPU ${sc.clientCpu} for ${sc.name}`).join(", ")} (taskset); cold starts unpinned`
         : "none (needs Linux, taskset and >= 2 CPUs)",

@@ -222,3 +222,71 @@ export async function connected(url: string, overrides: Record<string, unknown> 
   if (!res.ok) throw new Error(`connect failed: ${JSON.stringify(res.error)}`)
   return { sock, hello: res.payload as Record<string, any> }
 }
+
+// ---- helpers for agent tests (a fake model server in the test process, the CLI run asynchronously) ----
+
+/** The HTTP base URL of a started gateway (same port as its WebSocket). */
+export function httpUrl(gw: GatewayProcess): string {
+  return `http://127.0.0.1:${gw.port}`
+}
+
+/** gateway.json content whose default model is "fake/fake-model" served by a fake OpenAI server at `fakeUrl`, plus `extra` sections. */
+export function fakeModelConfig(fakeUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...extra,
+    models: { default: "fake/fake-model", providers: { fake: { baseUrl: fakeUrl, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model", contextWindow: 32000 }] } } },
+  }
+}
+
+/** Text of a chat message as the OpenAI wire carries it (a string or text parts). */
+export function wireText(content: unknown): string {
+  if (typeof content === "string") return content
+  if (Array.isArray(content)) return content.map((p: { text?: string }) => p?.text ?? "").join("")
+  return ""
+}
+
+/** The last user message's text in an OpenAI chat request body. */
+export function lastUserText(body: { messages?: { role: string; content: unknown }[] }): string {
+  const m = [...(body.messages ?? [])].reverse().find((x) => x.role === "user")
+  return m ? wireText(m.content) : ""
+}
+
+/**
+ * A fake-model script driven by the request itself, so sessions running at the same time never take each other's
+ * steps. The last message decides:
+ *   a tool result              → text "tool result: <its content>"
+ *   user "CALL <tool> <json>"  → one call of <tool> with the JSON arguments
+ *   user "FAIL <status>"       → an HTTP error with that status
+ *   user "SLOW <ms> …"         → the echo below, answered after <ms> milliseconds
+ *   anything else              → text "echo: <the user's text>" in two deltas
+ */
+export function directedModel(body: { messages?: { role: string; content: unknown }[] }): import("../fakes/common.ts").FakeStep {
+  const last = body.messages?.at(-1)
+  if (last?.role === "tool") return { text: `tool result: ${wireText(last.content)}` }
+  const said = lastUserText(body)
+  const call = /^CALL (\S+) (.*)$/s.exec(said)
+  if (call) return { toolCalls: [{ name: call[1]!, args: JSON.parse(call[2]!) }] }
+  const failure = /^FAIL (\d{3})/.exec(said)
+  if (failure) return { error: { status: Number(failure[1]) } }
+  const slow = /^SLOW (\d+)/.exec(said)
+  return { text: ["echo: ", said], ...(slow ? { delayMs: Number(slow[1]) } : {}) }
+}
+
+/** Environment for the compiled CLI to reach `gw` (as in cli.test.ts). */
+export function cliEnv(gw: GatewayProcess, token = E2E_TOKEN): Record<string, string> {
+  return { GATEWAY_HOME: gw.home, GATEWAY_PORT: String(gw.port), GATEWAY_TOKEN: token, XDG_CACHE_HOME: join(gw.home, ".cache") }
+}
+
+/** Runs the compiled CLI without blocking this process (a fake model server here must keep answering). */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number; out: string; err: string }> {
+  const proc = Bun.spawn([BINARY, ...args], {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? "", HOME: env.GATEWAY_HOME ?? tmpdir(), ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs)
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  clearTimeout(timer)
+  return { code, out, err }
+}

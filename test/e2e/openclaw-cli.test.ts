@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import { E2E_TOKEN, startBinary, type GatewayProcess } from "./harness.ts"
+import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
 
 const cache = join(userInfo().homedir, ".cache", "gateway-dev")
 const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
@@ -16,35 +17,43 @@ const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsS
 if (!available) console.warn(`openclaw-cli.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
 
 let gw: GatewayProcess
+let fake: FakeServer
 const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
 
-function oc(args: string[]) {
-  const r = Bun.spawnSync([openclaw, ...args], {
+/** Async on purpose: the fake model server lives in this process and must keep answering while the CLI runs. */
+async function oc(args: string[]) {
+  const p = Bun.spawn([openclaw, ...args], {
     env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
     stdout: "pipe",
     stderr: "pipe",
     timeout: 60_000,
   })
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  return { code, out, err }
 }
 
 describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
   beforeAll(async () => {
-    gw = await startBinary({ args: ["--token", E2E_TOKEN], config: { models: { default: "fake/fake-model" } } })
+    fake = startFakeOpenAI(() => ({ text: ["Hello", " from", " fake", " model"] }))
+    gw = await startBinary({
+      args: ["--token", E2E_TOKEN],
+      config: { models: { default: "fake/fake-model", providers: { fake: { baseUrl: fake.url, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model" }] } } } },
+    })
   })
   afterAll(async () => {
     await gw?.stop()
+    await fake?.stop()
   })
 
-  test("openclaw gateway health --json prints ok:true", () => {
-    const r = oc(["gateway", "health", "--url", gw.url, "--token", E2E_TOKEN, "--json"])
+  test("openclaw gateway health --json prints ok:true", async () => {
+    const r = await oc(["gateway", "health", "--url", gw.url, "--token", E2E_TOKEN, "--json"])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.out).ok).toBe(true)
   }, 60_000)
 
   for (const method of ["status", "system-presence", "config.get", "logs.tail", "models.list"]) {
-    test(`openclaw gateway call ${method} exits 0 with our payload`, () => {
-      const r = oc(["gateway", "call", method, "--url", gw.url, "--token", E2E_TOKEN, "--json"])
+    test(`openclaw gateway call ${method} exits 0 with our payload`, async () => {
+      const r = await oc(["gateway", "call", method, "--url", gw.url, "--token", E2E_TOKEN, "--json"])
       expect(r.code).toBe(0)
       const payload = JSON.parse(r.out)
       if (method === "status") expect(payload.gateway.port).toBe(gw.port)
@@ -55,8 +64,29 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
     }, 60_000)
   }
 
-  test("a wrong token fails the way OpenClaw's gateway fails it", () => {
-    const r = oc(["gateway", "call", "status", "--url", gw.url, "--token", "wrong", "--json"])
+  test("openclaw gateway call agent --expect-final drives a turn and gets the fake model's text", async () => {
+    const r = await oc(["gateway", "call", "agent", "--url", gw.url, "--token", E2E_TOKEN, "--params", JSON.stringify({ message: "hi", idempotencyKey: "k1" }), "--expect-final", "--json"])
+    expect(r.code).toBe(0)
+    const payload = JSON.parse(r.out)
+    expect(payload.status).toBe("ok")
+    expect(payload.runId).toBe("k1")
+    expect(payload.result.payloads[0].text).toBe("Hello from fake model")
+    expect(fake.requests.at(-1).messages.at(-1).content).toContain("hi")
+  }, 60_000)
+
+  test("openclaw gateway call chat.send starts a run; chat.history then holds it", async () => {
+    const r = await oc(["gateway", "call", "chat.send", "--url", gw.url, "--token", E2E_TOKEN, "--params", JSON.stringify({ sessionKey: "main", message: "hello again", idempotencyKey: "chat-k1" }), "--json"])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.out)).toEqual({ runId: "chat-k1", status: "started" })
+    await Bun.sleep(500)
+    const h = await oc(["gateway", "call", "chat.history", "--url", gw.url, "--token", E2E_TOKEN, "--params", JSON.stringify({ sessionKey: "main" }), "--json"])
+    expect(h.code).toBe(0)
+    const roles = JSON.parse(h.out).messages.map((m: { role: string }) => m.role)
+    expect(roles).toEqual(["user", "assistant"])
+  }, 60_000)
+
+  test("a wrong token fails the way OpenClaw's gateway fails it", async () => {
+    const r = await oc(["gateway", "call", "status", "--url", gw.url, "--token", "wrong", "--json"])
     expect(r.code).toBe(1)
     expect(JSON.parse(r.out).error.details.code).toBe("AUTH_TOKEN_MISMATCH")
   }, 60_000)

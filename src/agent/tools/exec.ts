@@ -98,7 +98,7 @@ function finishedText(p: ManagedProcess, retainedForLog: boolean): string {
 }
 
 function runningText(p: ManagedProcess, why: string): string {
-  const tail = p.output.tail(4000)
+  const tail = p.output.tail(4000).replace(/\n$/, "")
   return [
     `status: running`,
     `sessionId: ${p.id}`,
@@ -116,7 +116,8 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
     description: [
       "Run a shell command (/bin/sh -c) in the workspace and return its combined stdout+stderr and exit code.",
       "Commands still running after a few seconds (or started with background: true) continue in the background; the result then has a sessionId for the process tool.",
-      "Commands may need operator approval or be restricted to allowlisted programs, depending on the gateway's policy; stdin is open only for background use (process write).",
+      "Commands may need operator approval or be restricted to allowlisted programs, depending on the gateway's policy.",
+      "stdin stays open: a program waiting for input ends up in the background, where process write answers it; pass input with a pipe or heredoc, or </dev/null, when you do not want that.",
       "Prefer the read/write/edit/ls tools for file operations.",
     ].join("\n"),
     parameters: ExecParams,

@@ -100,19 +100,17 @@ export function htmlToText(html: string, baseUrl?: string): HtmlText {
   }
   /** Ensures the output ends with at least n line breaks (none at the very start). */
   const br = (n: 1 | 2) => {
-    let have = 0
-    for (let i = out.length - 1; i >= 0; i--) {
-      const seg = out[i]!
-      if (/\S/.test(seg)) {
-        have = (/\n[ \t]*$/.test(seg) ? seg.replace(/[ \t]+$/, "").length - seg.replace(/[ \t]+$/, "").trimEnd().length : 0) + have
-        break
-      }
-      have += (seg.match(/\n/g) ?? []).length
-      if (i === 0) return
+    let tail = ""
+    let i = out.length - 1
+    for (; i >= 0; i--) {
+      tail = out[i]! + tail
+      if (/\S/.test(out[i]!)) break
     }
-    if (out.length === 0) return
+    if (i < 0) return
+    const have = (/\s*$/.exec(tail)![0].match(/\n/g) ?? []).length
     if (have < n) out.push("\n".repeat(n - have))
   }
+
 
   let last = 0
   for (let m: RegExpExecArray | null; (m = tagRe.exec(src)); ) {

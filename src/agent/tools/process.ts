@@ -176,12 +176,14 @@ export class ManagedProcess {
         void this.kill()
       }, o.timeoutMs)
     }
-    const reads = [this.pump(proc.stdout, this.stdout), this.pump(proc.stderr, this.stderr)]
+    const readers = [proc.stdout.getReader(), proc.stderr.getReader()]
+    const reads = [this.pump(readers[0]!, this.stdout), this.pump(readers[1]!, this.stderr)]
     this.done = (async () => {
       await proc.exited
       clearTimeout(this.timer)
       // Children that outlive the shell may hold the pipes open: stop reading shortly after the exit.
       await Promise.race([Promise.all(reads), sleep(300)])
+      for (const r of readers) r.cancel().catch(() => {})
       this.exitCode = proc.exitCode
       this.signalCode = proc.signalCode == null ? null : String(proc.signalCode)
       this.endedAt = Date.now()
@@ -189,9 +191,8 @@ export class ManagedProcess {
     })()
   }
 
-  private async pump(stream: ReadableStream<Uint8Array>, own: OutputBuffer): Promise<void> {
+  private async pump(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }, own: OutputBuffer): Promise<void> {
     const decoder = new TextDecoder()
-    const reader = stream.getReader()
     try {
       for (;;) {
         const { value, done } = await reader.read()
@@ -397,7 +398,7 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
           if (args.waitMs && p.running && p.output.total === p.pollCursor) await p.waitForChange(args.waitMs)
           const { text, lost } = p.output.since(p.pollCursor)
           p.pollCursor = p.output.total
-          const body = text ? tailWithNote(text, OUTPUT_RETURN_CHARS, lost) : "(no new output)"
+          const body = text ? tailWithNote(text, OUTPUT_RETURN_CHARS, lost).replace(/\n$/, "") : "(no new output)"
           return {
             output: `status: ${p.statusText()}\n${body}`,
             meta: { sessionId: p.id, running: p.running, exitCode: p.exitCode, timedOut: p.timedOut },

@@ -77,3 +77,15 @@ export async function runTool(def: ToolDef, rawArgs: unknown, ctx: ToolContext):
 export function toolJsonSchema(def: ToolDef): Record<string, unknown> {
   return z.toJSONSchema(def.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>
 }
+
+/** A tool as a model adapter sees it: plain JSON Schema, no zod (the AI SDK side is a separate bundle). */
+export interface ModelTool {
+  name: string
+  description: string
+  inputSchema: Record<string, unknown>
+}
+
+export function toModelTool(def: ToolDef): ModelTool {
+  const { $schema: _ignored, ...inputSchema } = toolJsonSchema(def)
+  return { name: def.name, description: def.description, inputSchema }
+}

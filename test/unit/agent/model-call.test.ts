@@ -3,7 +3,7 @@ import { z } from "zod"
 import { ConfigSchema } from "../../../src/config/schema.ts"
 import { classifyModelError, ModelCallError, streamModel, SUMMARY_PREFIX, toModelMessages, type ModelEvent } from "../../../src/agent/model-call.ts"
 import { resolveModel, type ResolvedModel } from "../../../src/agent/providers.ts"
-import { defineTool, type ToolDef } from "../../../src/agent/tools/tool.ts"
+import { defineTool, toModelTool, type ToolDef } from "../../../src/agent/tools/tool.ts"
 import type { TranscriptMessage } from "../../../src/agent/types.ts"
 import { startFakeAnthropic } from "../../fakes/anthropic.ts"
 import type { FakeRequestBody, FakeScript, FakeServer } from "../../fakes/common.ts"
@@ -15,7 +15,7 @@ const readTool = defineTool({
   parameters: z.object({ path: z.string(), lines: z.number().optional() }),
   execute: async () => ({ output: "" }),
 })
-const tools = [readTool] as unknown as ToolDef[]
+const tools = [toModelTool(readTool as unknown as ToolDef)]
 const hi: TranscriptMessage[] = [{ role: "user", content: "hi" }]
 
 async function collect(model: ResolvedModel, o: { messages?: TranscriptMessage[]; signal?: AbortSignal; idleTimeoutMs?: number } = {}): Promise<ModelEvent[]> {

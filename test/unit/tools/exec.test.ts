@@ -180,7 +180,7 @@ describe("background processes", () => {
     expect(list.output).toContain(id)
     expect(list.output).toContain("running")
     let out = ""
-    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output
+    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output + "\n"
     expect(out).toContain("end")
     expect(out).not.toContain("start")
     expect(out).toContain("exited with code 0")
@@ -195,9 +195,9 @@ describe("background processes", () => {
     expect(first.output).toContain("got:hello")
     await call(proc, { action: "write", sessionId: id, data: "tail\n", eof: true }, ws)
     let out = ""
-    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output
-    expect(out).toContain("tail\n")
-    expect(out).toContain("done\n")
+    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output + "\n"
+    expect(out).toMatch(/^tail$/m)
+    expect(out).toMatch(/^done$/m)
     expect(out.indexOf("tail")).toBeLessThan(out.indexOf("done"))
     expect(out).toContain("exited with code 0")
     const late = await call(proc, { action: "write", sessionId: id, data: "x" }, ws)
@@ -234,5 +234,16 @@ describe("background processes", () => {
     const r = await call(exec, { command: "sleep 30", background: true }, ws)
     await processes.killAll()
     expect(processes.get(r.meta?.sessionId as string)?.running).toBe(false)
+  })
+})
+
+describe("children that outlive the shell", () => {
+  test("a command that leaves a background child holding the pipes still returns promptly", async () => {
+    const { ws, exec } = setup()
+    const started = Date.now()
+    const r = await call(exec, { command: "sleep 3 & echo $! > bg.pid; echo hi" }, ws)
+    expect(Date.now() - started).toBeLessThan(1500)
+    expect(r.output).toContain("hi\n[exit code 0")
+    process.kill(Number(readFileSync(join(ws, "bg.pid"), "utf8")), "SIGKILL")
   })
 })
