@@ -4,10 +4,15 @@
  *
  *   bun install/build.ts                 host target → dist/gateway
  *   bun install/build.ts --release       linux/darwin × x64/arm64 → dist/release/gateway-<os>-<arch> + SHA256SUMS
+ *   bun install/build.ts --release --targets linux-x64,linux-arm64   a subset (SHA256SUMS lists what this run built)
  *   bun install/build.ts --target linux-arm64 [--outfile path]
+ *
+ * Cross-compiling needs every platform's sqlite-vec package (`bun install --os="*" --cpu="*"`; bun.lock already lists
+ * them, so the lockfile does not change) and the target's Bun runtime, which Bun downloads on first use and caches as
+ * ~/.bun/install/cache/bun-<os>-<arch>-v<bun version>. The release build smoke-tests the host's binary with --version.
  */
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { BunPlugin } from "bun"
 
@@ -78,8 +83,37 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
   return outfile
 }
 
+/** Parses "linux-arm64" (also accepts the uname spellings x86_64/amd64/aarch64). */
+export function parseTarget(spec: string): Target {
+  const [os, rawArch, extra] = spec.trim().split("-")
+  const arch = rawArch === "x86_64" || rawArch === "amd64" ? "x64" : rawArch === "aarch64" ? "arm64" : rawArch
+  if ((os !== "linux" && os !== "darwin") || (arch !== "x64" && arch !== "arm64") || extra !== undefined) {
+    throw new Error(`unknown target '${spec}': expected one of ${RELEASE_TARGETS.map(targetName).join(", ")}`)
+  }
+  return { os, arch }
+}
+
+export function targetName(t: Target): string {
+  return `${t.os}-${t.arch}`
+}
+
+/** The release artefact's file name, which install/install.sh and `gateway update` download. */
+export function artefactName(t: Target): string {
+  return `gateway-${targetName(t)}`
+}
+
 function sha256(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex")
+}
+
+/** Runs `<file> --version`; a binary that cannot even print its version must never be published. */
+function smokeTest(file: string): void {
+  const r = Bun.spawnSync([file, "--version"], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "" } })
+  const out = r.stdout.toString().trim()
+  if (r.exitCode !== 0 || !out.startsWith(pkg.version)) {
+    throw new Error(`smoke test failed: ${file} --version exited ${r.exitCode}: ${out} ${r.stderr.toString().trim()}`)
+  }
+  console.log(`smoke test: ${file} --version → ${out}`)
 }
 
 function hostTarget(): Target {
@@ -99,18 +133,27 @@ if (import.meta.main) {
   if (args.includes("--release")) {
     const dir = join(root, "dist/release")
     mkdirSync(dir, { recursive: true })
+    const only = opt("--targets")
+    const targets = only ? only.split(",").filter(Boolean).map(parseTarget) : RELEASE_TARGETS
+    for (const t of targets) vec0File(t) // fail before the first (slow) build when a platform package is missing
+    rmSync(join(dir, "SHA256SUMS"), { force: true }) // a failed run must not leave old sums beside new binaries
+    const host = `${process.platform}-${process.arch}`
     const sums: string[] = []
-    for (const t of RELEASE_TARGETS) {
-      const name = `gateway-${t.os}-${t.arch}`
-      await buildTarget(t, join(dir, name))
-      sums.push(`${sha256(join(dir, name))}  ${name}`)
-      console.log(`built dist/release/${name}`)
+    for (const t of targets) {
+      const name = artefactName(t)
+      const file = join(dir, name)
+      const t0 = performance.now()
+      await buildTarget(t, file)
+      sums.push(`${sha256(file)}  ${name}`)
+      const mb = (statSync(file).size / 1e6).toFixed(1)
+      console.log(`built dist/release/${name} (${mb} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+      if (targetName(t) === host) smokeTest(file)
     }
     writeFileSync(join(dir, "SHA256SUMS"), `${sums.join("\n")}\n`)
     console.log(`wrote dist/release/SHA256SUMS (${((performance.now() - started) / 1000).toFixed(1)} s)`)
   } else {
     const spec = opt("--target")
-    const t = spec ? ({ os: spec.split("-")[0], arch: spec.split("-")[1] } as Target) : hostTarget()
+    const t = spec ? parseTarget(spec) : hostTarget()
     const outfile = resolve(opt("--outfile") ?? join(root, "dist/gateway"))
     await buildTarget(t, outfile)
     console.log(`built ${outfile} for ${t.os}-${t.arch} (${((performance.now() - started) / 1000).toFixed(1)} s)`)

@@ -15,7 +15,7 @@ import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
 import type { ModelEvent, ModelHandle } from "./run.ts"
 import { AgentRuntime } from "./runtime.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
-import { announceSubagentResults, sessionTools } from "./session-tools.ts"
+import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
 import type { ToolRegistry } from "./tools/registry.ts"
 import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
 import type { TranscriptMessage } from "./types.ts"
@@ -70,13 +70,28 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     }))
 
   let runtime: AgentRuntime
+  const sessionTools = createSessionTools({ runtime: () => runtime, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const registry = await getRegistry()
-    const extra = sessionTools({ runtime: () => runtime, repo, limits: () => cfg().agents.defaults.subagents }, sessionKey).filter((t) => registry.policy.isAllowed(t.name))
+    const extra = sessionTools(sessionKey).filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
 
-  const resolveModel = async (ref: string) => (await loadLlm()).resolveModel(ref, cfg().models, deps.env ?? process.env)
+  // Provider clients are reusable: resolved once per model ref and kept until the config changes.
+  let resolved = new Map<string, ReturnType<LlmModule["resolveModel"]>>()
+  deps.config.onChange((change) => {
+    if (change.changedPaths.some((p) => p.startsWith("models."))) resolved = new Map()
+  })
+  const resolveModel = (ref: string) => {
+    let r = resolved.get(ref)
+    if (!r) {
+      r = loadLlm().then((m) => m.resolveModel(ref, cfg().models, deps.env ?? process.env))
+      resolved.set(ref, r)
+      // A failure (missing key) is not cached: the key may be set by the next attempt's config.
+      r.catch(() => resolved.delete(ref))
+    }
+    return r
+  }
   async function* streamModel(o: Parameters<LlmModule["streamModel"]>[0]): AsyncIterable<ModelEvent> {
     const mc = await loadLlm()
     yield* mc.streamModel(o) as AsyncIterable<ModelEvent>

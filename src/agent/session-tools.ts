@@ -15,36 +15,42 @@ export interface SessionToolDeps {
   limits: () => { maxDepth: number; maxChildren: number }
 }
 
-export function sessionTools(deps: SessionToolDeps, callerKey: string): ToolDef[] {
-  const caller = deps.repo.get(callerKey)
-  const depth = caller?.depth ?? 0
-  const tools: ToolDef[] = []
-
-  if (depth < deps.limits().maxDepth) {
-    tools.push(
-      defineTool({
-        name: "sessions_spawn",
-        description: "Start a sub-agent on a self-contained task in its own session. It runs in the background; its result is sent back to this session when it finishes. Returns the child session key and run id.",
-        parameters: z.object({
-          task: z.string().min(1).describe("Complete instructions for the sub-agent: it sees nothing of this conversation"),
-          label: z.string().optional().describe("Short name shown in lists"),
-        }),
-        async execute(args) {
-          const children = deps.repo.list({ limit: 1000 }).filter((s) => s.parentKey === callerKey && deps.runtime().activeRunIds(s.key).length > 0)
-          if (children.length >= deps.limits().maxChildren) {
-            throw new ToolError(`Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.`)
-          }
-          const sessionKey = subagentKey(agentIdOf(callerKey))
-          const runId = crypto.randomUUID()
-          deps.runtime().submit({ runId, sessionKey, message: args.task, label: args.label, parentKey: callerKey, depth: depth + 1, source: "subagent" })
-          return { output: JSON.stringify({ status: "accepted", runId, childSessionKey: sessionKey }), meta: { runId, childSessionKey: sessionKey } }
-        },
-      }),
-    )
+/**
+ * Builds the session tools once and returns the selection a given session may use: spawning while under the depth
+ * limit, the others only in top-level sessions. The tools read the caller from ctx.sessionKey.
+ */
+export function createSessionTools(deps: SessionToolDeps): (callerKey: string) => ToolDef[] {
+  let built: { spawn: ToolDef; others: ToolDef[] } | undefined
+  return (callerKey) => {
+    built ??= build(deps)
+    const depth = deps.repo.get(callerKey)?.depth ?? 0
+    return [...(depth < deps.limits().maxDepth ? [built.spawn] : []), ...(depth === 0 ? built.others : [])]
   }
+}
 
-  if (depth === 0) {
-    tools.push(
+function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
+  return {
+    spawn: defineTool({
+      name: "sessions_spawn",
+      description: "Start a sub-agent on a self-contained task in its own session. It runs in the background; its result is sent back to this session when it finishes. Returns the child session key and run id.",
+      parameters: z.object({
+        task: z.string().min(1).describe("Complete instructions for the sub-agent: it sees nothing of this conversation"),
+        label: z.string().optional().describe("Short name shown in lists"),
+      }),
+      async execute(args, ctx) {
+        const callerKey = ctx.sessionKey
+        const depth = deps.repo.get(callerKey)?.depth ?? 0
+        const children = deps.repo.list({ limit: 1000 }).filter((s) => s.parentKey === callerKey && deps.runtime().activeRunIds(s.key).length > 0)
+        if (children.length >= deps.limits().maxChildren) {
+          throw new ToolError(`Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.`)
+        }
+        const sessionKey = subagentKey(agentIdOf(callerKey))
+        const runId = crypto.randomUUID()
+        deps.runtime().submit({ runId, sessionKey, message: args.task, label: args.label, parentKey: callerKey, depth: depth + 1, source: "subagent" })
+        return { output: JSON.stringify({ status: "accepted", runId, childSessionKey: sessionKey }), meta: { runId, childSessionKey: sessionKey } }
+      },
+    }),
+    others: [
       defineTool({
         name: "sessions_send",
         description: "Send a message to another session and, unless timeoutSeconds is 0, wait for its reply.",
@@ -90,9 +96,8 @@ export function sessionTools(deps: SessionToolDeps, callerKey: string): ToolDef[
           return { output: JSON.stringify(msgs.slice(-args.limit)) }
         },
       }),
-    )
+    ],
   }
-  return tools
 }
 
 /** When a sub-agent's run ends, its result goes back to the parent session as a new turn there. */

@@ -27,6 +27,7 @@ import { join, relative, resolve } from "node:path"
 import type { LoadConfig, LoadResult } from "./load-client.ts"
 import { BENCH_TOKEN, handshake, median, round } from "./wire.ts"
 
+import { benchAgentTurns } from "./agent-turns.ts"
 const root = resolve(import.meta.dir, "../..")
 const DEFAULT_GATEWAY_BIN = join(root, "dist/gateway")
 const FLOOR_BIN = join(root, "dist/bench-floor")
@@ -605,7 +606,17 @@ async function main(): Promise<void> {
     serverCpuPerReq1x1: ratio(tput["1x1"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["1x1"].floor.serverCpuUsPerReq ?? Number.NaN),
     serverCpuPerReq16x4: ratio(tput["16x4"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["16x4"].floor.serverCpuUsPerReq ?? Number.NaN),
   }
+  progress("agent turns against an instant fake model")
+  const agentTurns = await benchAgentTurns(GW, {
+    quick: QUICK,
+    start: async (binary, home) => {
+      homes.add(home)
+      const s = await start(binary, home)
+      return { url: s.url, stop: () => stop(s) }
+    },
+  })
   const pass = {
+    agentOverheadP50: agentTurns.pass.overheadP50,
     coldStart: ratios.coldStartFresh !== null && ratios.coldStartFresh <= 3,
     coldStartWarm: ratios.coldStartWarm !== null && ratios.coldStartWarm <= 3,
     idleRss: Number.isFinite(ratios.idleRssDeltaMB) && ratios.idleRssDeltaMB <= 20,
@@ -613,7 +624,7 @@ async function main(): Promise<void> {
     throughput16x4: tput["16x4"].gateway.valid && tput["16x4"].floor.valid && ratios.throughput16x4 !== null && ratios.throughput16x4 >= 0.5,
     all: false,
   }
-  pass.all = pass.coldStart && pass.idleRss && pass.throughput1x1 && pass.throughput16x4
+  pass.all = pass.coldStart && pass.idleRss && pass.throughput1x1 && pass.throughput16x4 && pass.agentOverheadP50
 
   machine.loadavgAtEnd = loadavg().map((v) => round(v))
   const others = SCENARIOS.flatMap((sc) => [...load[sc.name].gateway, ...load[sc.name].floor]).map((r) => r.otherCpuCores ?? 0)
@@ -663,6 +674,7 @@ async function main(): Promise<void> {
     coldStart: cold,
     idleRss: mem,
     throughput: tput,
+    agentTurns,
     ratios,
     targets: TARGETS,
     pass,

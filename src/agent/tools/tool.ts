@@ -85,7 +85,15 @@ export interface ModelTool {
   inputSchema: Record<string, unknown>
 }
 
+const modelTools = new WeakMap<ToolDef, ModelTool>()
+
+/** Cached per definition: generating JSON Schema is far too slow to repeat on every model call. */
 export function toModelTool(def: ToolDef): ModelTool {
-  const { $schema: _ignored, ...inputSchema } = toolJsonSchema(def)
-  return { name: def.name, description: def.description, inputSchema }
+  let t = modelTools.get(def)
+  if (!t) {
+    const { $schema: _ignored, ...inputSchema } = toolJsonSchema(def)
+    t = { name: def.name, description: def.description, inputSchema }
+    modelTools.set(def, t)
+  }
+  return t
 }
