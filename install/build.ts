@@ -3,7 +3,7 @@
  * target's sqlite-vec library and the drizzle migrations embedded, and .env / bunfig autoloading switched off.
  *
  *   bun install/build.ts                 host target → dist/gateway
- *   bun install/build.ts --release       linux/darwin × x64/arm64 → dist/release/gateway-<os>-<arch> + SHA256SUMS
+ *   bun install/build.ts --release       linux/darwin × x64/arm64 → dist/release/gateway-<os>-<arch>, install.sh, SHA256SUMS
  *   bun install/build.ts --release --targets linux-x64,linux-arm64   a subset (SHA256SUMS lists what this run built)
  *   bun install/build.ts --target linux-arm64 [--outfile path]
  *
@@ -12,8 +12,8 @@
  * ~/.bun/install/cache/bun-<os>-<arch>-v<bun version>. The release build smoke-tests the host's binary with --version.
  */
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { join, relative, resolve } from "node:path"
 import type { BunPlugin } from "bun"
 
 const root = resolve(import.meta.dir, "..")
@@ -123,34 +123,44 @@ function hostTarget(): Target {
   return { os: process.platform, arch: process.arch }
 }
 
-if (import.meta.main) {
-  const args = process.argv.slice(2)
+/**
+ * Builds `targets` into dist/release, copies install/install.sh there, and writes SHA256SUMS for exactly those files;
+ * smoke-tests the host's build.
+ */
+export async function buildRelease(targets: Target[] = RELEASE_TARGETS, dir = join(root, "dist/release")): Promise<string[]> {
+  const started = performance.now()
+  mkdirSync(dir, { recursive: true })
+  for (const t of targets) vec0File(t) // fail before the first (slow) build when a platform package is missing
+  rmSync(join(dir, "SHA256SUMS"), { force: true }) // a failed run must not leave old sums beside new binaries
+  const host = `${process.platform}-${process.arch}`
+  const sums: string[] = []
+  for (const t of targets) {
+    const name = artefactName(t)
+    const file = join(dir, name)
+    const t0 = performance.now()
+    await buildTarget(t, file)
+    sums.push(`${sha256(file)}  ${name}`)
+    const mb = (statSync(file).size / 1e6).toFixed(1)
+    console.log(`built ${relative(root, file)} (${mb} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    if (targetName(t) === host) smokeTest(file)
+  }
+  // The installer ships beside the binaries, so `curl -fsSL <base>/install.sh | sh` fetches the matching one.
+  copyFileSync(join(root, "install/install.sh"), join(dir, "install.sh"))
+  sums.push(`${sha256(join(dir, "install.sh"))}  install.sh`)
+  writeFileSync(join(dir, "SHA256SUMS"), `${sums.join("\n")}\n`)
+  console.log(`wrote ${relative(root, join(dir, "SHA256SUMS"))} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  return sums
+}
+
+async function main(args: string[]): Promise<void> {
   const opt = (name: string) => {
     const i = args.indexOf(name)
     return i >= 0 ? args[i + 1] : undefined
   }
   const started = performance.now()
   if (args.includes("--release")) {
-    const dir = join(root, "dist/release")
-    mkdirSync(dir, { recursive: true })
     const only = opt("--targets")
-    const targets = only ? only.split(",").filter(Boolean).map(parseTarget) : RELEASE_TARGETS
-    for (const t of targets) vec0File(t) // fail before the first (slow) build when a platform package is missing
-    rmSync(join(dir, "SHA256SUMS"), { force: true }) // a failed run must not leave old sums beside new binaries
-    const host = `${process.platform}-${process.arch}`
-    const sums: string[] = []
-    for (const t of targets) {
-      const name = artefactName(t)
-      const file = join(dir, name)
-      const t0 = performance.now()
-      await buildTarget(t, file)
-      sums.push(`${sha256(file)}  ${name}`)
-      const mb = (statSync(file).size / 1e6).toFixed(1)
-      console.log(`built dist/release/${name} (${mb} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
-      if (targetName(t) === host) smokeTest(file)
-    }
-    writeFileSync(join(dir, "SHA256SUMS"), `${sums.join("\n")}\n`)
-    console.log(`wrote dist/release/SHA256SUMS (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+    await buildRelease(only ? only.split(",").filter(Boolean).map(parseTarget) : RELEASE_TARGETS)
   } else {
     const spec = opt("--target")
     const t = spec ? parseTarget(spec) : hostTarget()
@@ -158,4 +168,11 @@ if (import.meta.main) {
     await buildTarget(t, outfile)
     console.log(`built ${outfile} for ${t.os}-${t.arch} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
   }
+}
+
+if (import.meta.main) {
+  await main(process.argv.slice(2)).catch((err: Error) => {
+    console.error(`build: ${err.message}`)
+    process.exit(1)
+  })
 }

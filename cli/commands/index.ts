@@ -3,6 +3,7 @@ import type { CommandDef } from "citty"
 
 type Loader = () => Promise<CommandDef<any>>
 const load = (p: Promise<{ default: CommandDef<any> }>) => p.then((m) => m.default)
+const service = () => import("./service.ts")
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: () => load(import("./run.ts")),
@@ -13,4 +14,11 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   doctor: () => load(import("./doctor.ts")),
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
+  install: () => service().then((m) => m.install),
+  uninstall: () => service().then((m) => m.uninstall),
+  status: () => service().then((m) => m.status),
+  start: () => service().then((m) => m.start),
+  stop: () => service().then((m) => m.stop),
+  restart: () => service().then((m) => m.restart),
+  update: () => load(import("./update.ts")),
 })
