@@ -124,6 +124,11 @@ function baseReport(action: ServiceAction, host: Host, opts: ServiceOptions, loc
   }
 }
 
+/** A dry run's outcome describes what would happen. */
+function merge(report: ServiceReport, out: { result: string; message: string }): ServiceReport {
+  return { ...report, ...out, message: report.dryRun ? `dry run, nothing changed; would have: ${out.message}` : out.message }
+}
+
 function failReport(report: ServiceReport, err: unknown): ServiceReport {
   if (!(err instanceof ServiceError)) throw err
   return { ...report, ok: false, result: "failed", message: err.message, error: { code: err.code, message: err.message }, hints: [...report.hints, ...err.hints] }
@@ -246,7 +251,7 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
       const paths = stagedPaths({ root, scope, name })
       report = { ...report, backend: "systemd", scope, name, unit: `${name}.service`, path: paths.unit }
       const out = stageImage(host, { root, scope, name, binary: opts.binary ? resolve(opts.binary) : process.execPath, port, bind, token, userName: opts.userName, force: opts.force, version: VERSION })
-      return { ...report, ...out }
+      return merge(report, out)
     }
     if (opts.userName && !opts.system) throw new ServiceError("--user-name is for system services: add --system", [], "BAD_OPTION")
     const loc = locate({ ...opts, user: !opts.system })
@@ -267,7 +272,7 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
     }
     const mgr = managerFor(host, loc, opts)
     const out = await mgr.install(spec)
-    report = { ...report, ...out }
+    report = merge(report, out)
     await waitUntilUp(mgr, opts, deps, report)
     if (!host.dryRun) report.hints.push(`Check it with: gateway status${loc.scope === "system" ? " --system" : ""}${loc.name !== DEFAULT_NAME ? ` --name ${loc.name}` : ""}`)
     return report
@@ -289,7 +294,7 @@ export async function uninstallService(opts: ServiceOptions, deps: Deps = {}): P
     if (loc.scope === "system" && uid !== 0 && !host.dryRun && (mgr.installed() || host.exists(loc.path))) {
       throw new ServiceError("removing a system service needs root", ["Run: sudo gateway uninstall --system"], "NEEDS_ROOT")
     }
-    return { ...report, ...(await mgr.uninstall()) }
+    return merge(report, await mgr.uninstall())
   } catch (err) {
     return failReport(report, err)
   }
@@ -307,7 +312,7 @@ export async function controlService(action: "start" | "stop" | "restart", opts:
     if (loc.scope === "system" && uid !== 0 && !host.dryRun) throw new ServiceError(`${action}ing a system service needs root`, [`Run: sudo gateway ${action}`], "NEEDS_ROOT")
     const mgr = managerFor(host, loc, opts)
     const out = action === "start" ? await mgr.start() : action === "stop" ? await mgr.stop() : await mgr.restart()
-    report = { ...report, ...out }
+    report = merge(report, out)
     if (action !== "stop") await waitUntilUp(mgr, opts, deps, report)
     return report
   } catch (err) {
@@ -401,3 +406,22 @@ export async function serviceStatus(opts: ServiceOptions, deps: Deps = {}): Prom
 
 export { chooseBackend, isWsl, probeSystemd, systemdBooted, WSL_HINTS } from "./detect.ts"
 export { locate } from "./spec.ts"
+
+/**
+ * The installed service's unit/plist read back (program, --home/--port/--bind, env file), or undefined. Reads files
+ * only, runs nothing: cheap enough for the CLI to find the port a service was installed with.
+ *
+ * @example
+ * const svc = installedService()  // user unit, else system unit, else the LaunchAgent
+ * const port = svc?.port          // `gateway install --port N` put it in ExecStart, not in gateway.json
+ */
+export function installedService(opts: ServiceOptions = {}): (InstalledInfo & { location: ServiceLocation }) | undefined {
+  let loc: ServiceLocation
+  try {
+    loc = locate(opts)
+  } catch {
+    return undefined
+  }
+  const info = managerFor(new Host(spawnRunner(opts.env), true), loc, opts).installed()
+  return info ? { ...info, location: loc } : undefined
+}

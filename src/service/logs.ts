@@ -49,7 +49,15 @@ export async function serviceLogSource(opts: ServiceOptions & { limit: number; f
  * process.exit(await followServiceLogs({ home: args.home, follow: args.follow, limit }))
  */
 export async function followServiceLogs(
-  opts: ServiceOptions & { limit: number; follow: boolean; write?: (line: string) => void; notice?: (line: string) => void; intervalMs?: number },
+  opts: ServiceOptions & {
+    limit: number
+    follow: boolean
+    write?: (line: string) => void
+    notice?: (line: string) => void
+    intervalMs?: number
+    /** Ends --follow (and kills a following journalctl). */
+    signal?: AbortSignal
+  },
 ): Promise<number> {
   const write = opts.write ?? ((l: string) => process.stdout.write(`${l}\n`))
   const notice = opts.notice ?? ((l: string) => process.stderr.write(`${l}\n`))
@@ -57,11 +65,12 @@ export async function followServiceLogs(
   notice(`gateway is not answering; showing ${src.description}`)
   if (src.kind === "journal") {
     const proc = Bun.spawn(src.argv, { stdin: "ignore", stdout: "inherit", stderr: "inherit" })
+    opts.signal?.addEventListener("abort", () => proc.kill())
     return await proc.exited
   }
   let r = tailLog(src.file, { limit: opts.limit, maxBytes: 1024 * 1024 })
   for (const l of r.lines) write(src.jsonl ? renderLogLine(l) : l)
-  while (opts.follow) {
+  while (opts.follow && !opts.signal?.aborted) {
     await Bun.sleep(opts.intervalMs ?? 500)
     r = tailLog(src.file, { cursor: r.cursor, limit: 5000, maxBytes: 1024 * 1024 })
     if (r.reset) notice("--- log rotated ---")

@@ -1,18 +1,16 @@
 /**
- * A compiled gateway that has the service commands, for the VM check: dist/gateway when it already has them (once
- * they are registered in cli/commands/index.ts), otherwise a build of cli/index.ts with a plugin that registers them,
- * using the same settings as install/build.ts.
+ * A fresh compiled gateway with the service commands, for the VM check: cli/index.ts built with the settings of
+ * install/build.ts (never a possibly stale dist/gateway), plus a plugin that registers the service commands when
+ * cli/commands/index.ts does not (yet).
  *
  *   bun test/service/build-binary.ts OUTFILE
  */
-import { copyFileSync, existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { BunPlugin } from "bun"
 import { vec0File } from "../../install/build.ts"
 
 const root = resolve(import.meta.dir, "../..")
-const DIST = join(root, "dist/gateway")
-
 function hasServiceCommands(binary: string): boolean {
   if (!existsSync(binary)) return false
   const r = Bun.spawnSync([binary, "install", "--help"], { stdout: "pipe", stderr: "pipe" })
@@ -49,10 +47,6 @@ const embedVec0: BunPlugin = {
 
 export async function serviceBinary(outfile: string): Promise<{ path: string; built: boolean; ms: number }> {
   const t0 = performance.now()
-  if (hasServiceCommands(DIST)) {
-    copyFileSync(DIST, outfile)
-    return { path: outfile, built: false, ms: Math.round(performance.now() - t0) }
-  }
   const result = await Bun.build({
     entrypoints: [join(root, "cli/index.ts"), join(root, "src/agent/llm.ts")],
     compile: { target: `bun-${process.platform}-${process.arch}` as Bun.Build.CompileTarget, outfile, autoloadDotenv: false, autoloadBunfig: false },
@@ -70,5 +64,5 @@ export async function serviceBinary(outfile: string): Promise<{ path: string; bu
 if (import.meta.main) {
   const out = resolve(process.argv[2] ?? join(root, "dist/gateway-vm"))
   const r = await serviceBinary(out)
-  console.log(`${r.built ? "built" : "copied dist/gateway to"} ${r.path} (${r.ms} ms)`)
+  console.log(`built ${r.path} (${r.ms} ms)`)
 }

@@ -22,7 +22,7 @@ test.skipIf(!enabled)(
     const share = mkdtempSync(join(tmpdir(), "gw-vm-"))
     try {
       const bin = await serviceBinary(join(share, "gateway"))
-      console.log(`binary: ${bin.built ? "built with the service commands" : "dist/gateway"} (${bin.ms} ms)`)
+      console.log(`binary: built ${bin.path} (${bin.ms} ms)`)
       copyFileSync(join(import.meta.dir, "vm-check.sh"), join(share, "vm-check.sh"))
       const t0 = performance.now()
       const proc = Bun.spawn([runner, share, "vm-check.sh"], { stdout: "pipe", stderr: "pipe" })
