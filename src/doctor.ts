@@ -97,6 +97,8 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
     }
   }
 
+  checks.push(...(await serviceChecks(opts.home, env)))
+
   return {
     ok: checks.every((c) => c.status !== "fail"),
     version: VERSION,
@@ -107,4 +109,26 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
     vecVersion,
     checks,
   }
+}
+
+/** The installed service, if any: running, and running this very binary; lingering for user units. */
+async function serviceChecks(home: string | undefined, env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  const out: DoctorCheck[] = []
+  try {
+    const { serviceStatus } = await import("./service/index.ts")
+    const s = await serviceStatus({ home, env, probe: false, logLines: 0 })
+    if (!s.installed) out.push({ name: "service", status: "ok", detail: "not installed (optional: gateway install)" })
+    else if (!s.active) out.push({ name: "service", status: "warn", detail: `${s.unit} is ${s.state}${s.lastExit.text ? `, last exit ${s.lastExit.text}` : ""}: see gateway status` })
+    else if (Bun.isStandaloneExecutable && s.command[0] && s.command[0] !== process.execPath) {
+      out.push({ name: "service", status: "warn", detail: `${s.unit} runs ${s.command[0]}, not ${process.execPath}: re-run gateway install` })
+    } else out.push({ name: "service", status: "ok", detail: `${s.unit} (${s.backend} ${s.scope}) ${s.state}${s.pid ? `, pid ${s.pid}` : ""}` })
+    if (s.installed && s.backend === "systemd" && s.scope === "user") {
+      const user = env.USER ?? ""
+      const linger = Bun.spawnSync(["loginctl", "show-user", user, "-P", "Linger"], { stderr: "ignore" }).stdout.toString().trim()
+      if (linger !== "yes") out.push({ name: "linger", status: "warn", detail: `lingering is off: the gateway stops at logout. Fix: sudo loginctl enable-linger ${user}` })
+    }
+  } catch (err) {
+    out.push({ name: "service", status: "warn", detail: `could not inspect the service manager: ${(err as Error).message}` })
+  }
+  return out
 }

@@ -1,6 +1,7 @@
 /** `gateway logs [--follow]`: the daemon's log through logs.tail (works against remote gateways too). */
 import { defineCommand } from "citty"
-import { connectionArgs, fail, withClient } from "./_shared.ts"
+import { GatewayClient, GatewayUnreachableError } from "../../src/client/index.ts"
+import { connectionArgs, describeError, fail, resolveTarget, timeoutOf } from "./_shared.ts"
 
 function render(line: string, json: boolean): string {
   if (json) return line
@@ -27,7 +28,20 @@ export default defineCommand({
     const interval = Number(args.interval)
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) fail(`--limit must be 1..5000, got '${args.limit}'`)
     if (!Number.isFinite(interval) || interval < 100) fail(`--interval must be at least 100 ms, got '${args.interval}'`)
-    await withClient(args, ["operator.read"], async (client) => {
+    let client: GatewayClient
+    try {
+      client = await GatewayClient.connect({ ...resolveTarget(args), timeoutMs: timeoutOf(args), scopes: ["operator.read"] })
+    } catch (err) {
+      // A local gateway that is down still has logs: the service manager's (journald, launchd files) or the JSONL file.
+      if (err instanceof GatewayUnreachableError && !args.url && !process.env.GATEWAY_URL) {
+        const { followServiceLogs } = await import("../../src/service/logs.ts")
+        const stop = new AbortController()
+        process.on("SIGINT", () => stop.abort())
+        process.exit(await followServiceLogs({ home: args.home, limit, follow: args.follow, signal: stop.signal }))
+      }
+      return fail(describeError(err), { json: args.json, error: err })
+    }
+    try {
       let res = await client.request("logs.tail", { limit })
       for (const l of res.lines) process.stdout.write(`${render(l, args.json)}\n`)
       while (args.follow) {
@@ -36,6 +50,10 @@ export default defineCommand({
         if (res.reset && !args.json) process.stdout.write("--- log rotated ---\n")
         for (const l of res.lines) process.stdout.write(`${render(l, args.json)}\n`)
       }
-    })
+    } catch (err) {
+      fail(describeError(err), { json: args.json, error: err })
+    } finally {
+      client.close()
+    }
   },
 })
