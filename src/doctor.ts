@@ -1,5 +1,5 @@
 /** The checks behind `gateway doctor`, as data (the CLI prints them; tests assert on them). */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { GatewayClient, GatewayUnreachableError } from "./client/index.ts"
 import { StartupRefusal, readGeneratedToken, resolveAuth, resolveBind } from "./config/auth.ts"
@@ -97,6 +97,7 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
     }
   }
 
+  checks.push(...permissionChecks([paths.config, paths.tokenFile, paths.database]))
   checks.push(...(await serviceChecks(opts.home, env)))
 
   return {
@@ -109,6 +110,20 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
     vecVersion,
     checks,
   }
+}
+
+/** Files that may hold secrets must not be readable by other users. */
+function permissionChecks(files: string[]): DoctorCheck[] {
+  const loose: string[] = []
+  for (const f of files) {
+    try {
+      const mode = statSync(f).mode & 0o777
+      if (mode & 0o077) loose.push(`${f} is ${mode.toString(8)} (fix: chmod 600 ${f})`)
+    } catch {
+      // Absent files have nothing to leak.
+    }
+  }
+  return [loose.length ? { name: "permissions", status: "warn", detail: loose.join("; ") } : { name: "permissions", status: "ok", detail: "config, token and database are private (0600)" }]
 }
 
 /** The installed service, if any: running, and running this very binary; lingering for user units. */

@@ -51,6 +51,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   // zod compiles a specialised parser per schema on first use: worth it for schemas parsed per request, a waste of
   // ~10 ms for the config and handshake schemas parsed once at start-up. JIT is switched back on once serving.
   z.config({ jitless: true })
+  // Everything the daemon creates (database, logs, workspace files) holds private data: owner-only by default,
+  // also when it runs outside a service manager that sets UMask.
+  process.umask(0o077)
   const env = opts.env ?? process.env
   const startedAt = Date.now()
   // Start-up phases (ms and resident MB after each) go into the "listening" log line: slow starts explain themselves.

@@ -3,7 +3,7 @@
  * the daemon writes), foreign keys on, sqlite-vec loaded, embedded migrations applied.
  */
 import { Database } from "bun:sqlite"
-import { mkdirSync } from "node:fs"
+import { chmodSync, mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite"
 import { applyMigrations } from "./migrate.ts"
@@ -32,6 +32,8 @@ export interface OpenStoreOptions {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (opts.file !== ":memory:") mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 })
   const sqlite = new Database(opts.file, { create: true, strict: true })
+  // Transcripts live here: owner-only, whatever the umask was when the file was first created.
+  if (opts.file !== ":memory:") chmodSync(opts.file, 0o600)
   sqlite.run("PRAGMA busy_timeout = 5000")
   if (opts.file !== ":memory:") sqlite.run("PRAGMA journal_mode = WAL")
   sqlite.run("PRAGMA synchronous = NORMAL")
