@@ -4,7 +4,10 @@
  */
 import { basename, join } from "node:path"
 
-/** The systemd unit name (`gateway.service`) and the default launchd label; GATEWAY_LAUNCHD_LABEL overrides the label. */
+/**
+ * The systemd unit name (`gateway.service`) and the launchd label, as `gateway install` (src/service/spec.ts) names them
+ * by default; GATEWAY_LAUNCHD_LABEL overrides the label.
+ */
 export const SYSTEMD_UNIT = "gateway"
 export const DEFAULT_LAUNCHD_LABEL = "ai.gateway"
 
@@ -39,10 +42,12 @@ export function detectServices(p: ServiceProbe): ServiceInfo[] {
   const found: ServiceInfo[] = []
   if (p.platform === "linux") {
     const configHome = p.env.XDG_CONFIG_HOME || join(p.home, ".config")
-    const user = join(configHome, "systemd/user", `${SYSTEMD_UNIT}.service`)
-    if (p.exists(user)) found.push({ kind: "systemd-user", file: user, restart: ["systemctl", "--user", "restart", SYSTEMD_UNIT] })
-    const system = `/etc/systemd/system/${SYSTEMD_UNIT}.service`
-    if (p.exists(system)) found.push({ kind: "systemd-system", file: system, restart: ["systemctl", "restart", SYSTEMD_UNIT] })
+    // The same places `gateway install` (src/service) writes to, then where an OS image stages units.
+    const unit = `${SYSTEMD_UNIT}.service`
+    const user = [join(configHome, "systemd/user", unit), `/usr/lib/systemd/user/${unit}`].find((f) => p.exists(f))
+    if (user) found.push({ kind: "systemd-user", file: user, restart: ["systemctl", "--user", "restart", SYSTEMD_UNIT] })
+    const system = [`/etc/systemd/system/${unit}`, `/usr/lib/systemd/system/${unit}`, `/lib/systemd/system/${unit}`].find((f) => p.exists(f))
+    if (system) found.push({ kind: "systemd-system", file: system, restart: ["systemctl", "restart", SYSTEMD_UNIT] })
   } else if (p.platform === "darwin") {
     const dir = join(p.home, "Library/LaunchAgents")
     const wanted = p.env.GATEWAY_LAUNCHD_LABEL || DEFAULT_LAUNCHD_LABEL

@@ -86,6 +86,8 @@ describe("service detection", () => {
     ])
     const both = probe({ "/x/systemd/user/gateway.service": "", "/etc/systemd/system/gateway.service": "" }, { env: { XDG_CONFIG_HOME: "/x" } })
     expect(detectServices(both).map((s) => s.restart.join(" "))).toEqual(["systemctl --user restart gateway", "systemctl restart gateway"])
+    const staged = probe({ "/usr/lib/systemd/system/gateway.service": "" })
+    expect(detectServices(staged)).toEqual([{ kind: "systemd-system", file: "/usr/lib/systemd/system/gateway.service", restart: ["systemctl", "restart", "gateway"] }])
   })
 
   test("launchd: the plist with the default label, or any plist that runs this binary", () => {
