@@ -9,7 +9,7 @@ import type { Store } from "../store/index.ts"
 import { SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
 import { ApprovalRegistry } from "./approvals.ts"
-import { SUMMARY_SYSTEM_PROMPT, planCompaction, serializeForSummary, totalTokens, contextOf } from "./compaction.ts"
+import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
 import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
 import type { ModelEvent, ModelHandle } from "./run.ts"
@@ -163,29 +163,21 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     async compact(key) {
       const s = repo.get(key)
       if (!s) return false
-      const rows = repo.transcript<TranscriptMessage>(key, s.sessionId)
-      const plan = planCompaction(rows, cfg().agents.defaults.compaction.keepRecentTokens)
-      if (!plan) return false
       const ref = s.model ?? cfg().agents.defaults.model ?? cfg().models.default
-      if (!ref) throw new Error("no model configured to summarise with")
-      const model = await resolveModel(ref)
-      const prev = [...rows].reverse().find((r) => r.message.role === "summary")?.message
-      let text = ""
-      for await (const ev of streamModel({
-        model,
-        system: SUMMARY_SYSTEM_PROMPT,
-        messages: [{ role: "user", content: serializeForSummary(plan.summarize, prev?.role === "summary" ? prev.content : undefined) }],
-        tools: [],
+      const done = await compactSession({
+        repo,
+        key,
+        sessionId: s.sessionId,
+        keepRecentTokens: cfg().agents.defaults.compaction.keepRecentTokens,
+        model: () => {
+          if (!ref) throw new Error("no model configured to summarise with")
+          return resolveModel(ref)
+        },
+        streamModel,
         signal: new AbortController().signal,
-      })) {
-        if (ev.type === "text-delta") text += ev.delta
-        if (ev.type === "error") throw new Error(`compaction failed: ${ev.error.message}`)
-      }
-      if (!text.trim()) throw new Error("compaction failed: empty summary")
-      const before = totalTokens(contextOf(rows))
-      repo.append(key, s.sessionId, [{ role: "summary", content: text.trim(), tokensBefore: before, keepFromId: plan.keepFromId } satisfies TranscriptMessage], { role: (m) => m.role })
-      repo.noteCompaction(key, totalTokens(contextOf(repo.transcript<TranscriptMessage>(key, s.sessionId))))
-      return true
+        modelRef: ref,
+      })
+      return done !== undefined
     },
 
     async promptReport() {

@@ -8,7 +8,8 @@ import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import type { SessionRepo, StoredMessage } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
-import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, totalTokens } from "./compaction.ts"
+import { CompactionError, compactSession } from "./compact-session.ts"
+import { contextOf, totalTokens } from "./compaction.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
 import { runTool, toModelTool, type ModelTool, type ToolDef } from "./tools/tool.ts"
@@ -147,32 +148,28 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
 
   /** Summarises older turns with the current model; returns false when there was nothing to compact. */
   const compact = async (model: M): Promise<boolean> => {
-    const rows = deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId)
-    const plan = planCompaction(rows, cfg.agents.defaults.compaction.keepRecentTokens)
-    if (!plan) return false
-    const before = totalTokens(contextOf(rows))
-    em.agent("compaction", { phase: "start", tokensBefore: before })
-    const prevRow = [...rows].reverse().find((r) => r.message.role === "summary")?.message
-    const prev = prevRow?.role === "summary" ? prevRow.content : undefined
-    let summary = ""
-    for await (const ev of deps.streamModel({
-      model,
-      system: SUMMARY_SYSTEM_PROMPT,
-      messages: [{ role: "user", content: serializeForSummary(plan.summarize, prev) }],
-      tools: [],
-      signal,
-    })) {
-      if (ev.type === "text-delta") summary += ev.delta
-      else if (ev.type === "finish") usage = addUsage(usage, ev.usage)
-      else if (ev.type === "error") throw new RunFailure(`compaction failed: ${ev.error.message}`, ev.error.kind)
+    try {
+      const done = await compactSession({
+        repo: deps.repo,
+        key: session.key,
+        sessionId: session.sessionId,
+        keepRecentTokens: cfg.agents.defaults.compaction.keepRecentTokens,
+        model: async () => model,
+        streamModel: deps.streamModel,
+        signal,
+        runId: input.runId,
+        modelRef: modelId ? `${provider}/${modelId}` : undefined,
+        onStart: (tokensBefore) => em.agent("compaction", { phase: "start", tokensBefore }),
+      })
+      if (!done) return false
+      usage = addUsage(usage, done.usage)
+      em.agent("compaction", { phase: "end", tokensBefore: done.tokensBefore, tokensAfter: done.tokensAfter })
+      log.info(`compacted ${session.key}`, { tokensBefore: done.tokensBefore, tokensAfter: done.tokensAfter })
+      return true
+    } catch (err) {
+      if (err instanceof CompactionError) throw new RunFailure(err.message, err.kind)
+      throw err
     }
-    if (!summary.trim()) throw new RunFailure("compaction failed: the model returned an empty summary", "compaction")
-    persist([{ role: "summary", content: summary.trim(), tokensBefore: before, keepFromId: plan.keepFromId }])
-    const after = totalTokens(loadContext())
-    deps.repo.noteCompaction(session.key, after)
-    em.agent("compaction", { phase: "end", tokensBefore: before, tokensAfter: after })
-    log.info(`compacted ${session.key}`, { tokensBefore: before, tokensAfter: after })
-    return true
   }
 
   /** One model call with retries on retryable errors and failover to the next candidate model. */
