@@ -5,6 +5,7 @@
 import { join } from "node:path"
 import { z } from "zod"
 import { createAgentSystem } from "./agent/index.ts"
+import type { ModelLayer } from "./agent/model-types.ts"
 import { Bus } from "./bus/index.ts"
 import { resolveAuth, resolveBind } from "./config/auth.ts"
 import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
@@ -25,6 +26,8 @@ import { VERSION } from "./version.ts"
 export interface StartOptions extends ConfigOverrides {
   home?: string
   env?: NodeJS.ProcessEnv
+  /** Replaces the AI SDK model layer (in-process tests inject a scripted model). */
+  models?: ModelLayer
 }
 
 export interface RunningGateway {
@@ -89,7 +92,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const bus = new Bus((err) => log.error("event subscriber failed", { error: String(err) }))
   const bootId = crypto.randomUUID()
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
-  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env })
+  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models })
   phase("agent")
   const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })
   let health = healthNow()

@@ -5,8 +5,7 @@
  */
 import type { SessionRepo } from "../store/sessions.ts"
 import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, totalTokens } from "./compaction.ts"
-import type { ModelEvent } from "./run.ts"
-import type { ModelTool } from "./tools/tool.ts"
+import type { ModelHandle, StreamModel } from "./model-types.ts"
 import { addUsage, emptyUsage, type TranscriptMessage, type Usage } from "./types.ts"
 
 export class CompactionError extends Error {
@@ -19,14 +18,14 @@ export class CompactionError extends Error {
   }
 }
 
-export interface CompactOptions<M> {
+export interface CompactOptions<M extends ModelHandle> {
   repo: SessionRepo
   key: string
   sessionId: string
   keepRecentTokens: number
   /** Resolved only when there is something to compact (a session may have nothing to do and no model). */
   model: () => Promise<M>
-  streamModel(o: { model: M; system: string; messages: TranscriptMessage[]; tools: ModelTool[]; signal: AbortSignal }): AsyncIterable<ModelEvent>
+  streamModel: StreamModel<M>
   signal: AbortSignal
   /** Recorded on the summary row. */
   runId?: string
@@ -36,7 +35,7 @@ export interface CompactOptions<M> {
 }
 
 /** Undefined when there is nothing worth compacting. */
-export async function compactSession<M>(o: CompactOptions<M>): Promise<{ tokensBefore: number; tokensAfter: number; usage: Usage } | undefined> {
+export async function compactSession<M extends ModelHandle>(o: CompactOptions<M>): Promise<{ tokensBefore: number; tokensAfter: number; usage: Usage } | undefined> {
   const rows = o.repo.transcript<TranscriptMessage>(o.key, o.sessionId)
   const plan = planCompaction(rows, o.keepRecentTokens)
   if (!plan) return undefined

@@ -5,6 +5,7 @@
  */
 import type { Bus } from "../bus/index.ts"
 import type { ConfigManager } from "../config/manager.ts"
+import type { Config } from "../config/schema.ts"
 import type { Store } from "../store/index.ts"
 import { SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
@@ -12,7 +13,7 @@ import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
 import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
-import type { ModelEvent, ModelHandle } from "./run.ts"
+import type { ModelEvent, ModelHandle, ModelLayer, StreamModelOptions } from "./model-types.ts"
 import { AgentRuntime } from "./runtime.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
@@ -27,6 +28,8 @@ export interface AgentSystemDeps {
   log: Logger
   workspace: string
   env?: NodeJS.ProcessEnv
+  /** Replaces the AI SDK model layer (in-process tests inject a scripted model). */
+  models?: ModelLayer
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -77,25 +80,8 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     return [...registry.list(), ...extra]
   }
 
-  // Provider clients are reusable: resolved once per model ref and kept until the config changes.
-  let resolved = new Map<string, ReturnType<LlmModule["resolveModel"]>>()
-  deps.config.onChange((change) => {
-    if (change.changedPaths.some((p) => p.startsWith("models."))) resolved = new Map()
-  })
-  const resolveModel = (ref: string) => {
-    let r = resolved.get(ref)
-    if (!r) {
-      r = loadLlm().then((m) => m.resolveModel(ref, cfg().models, deps.env ?? process.env))
-      resolved.set(ref, r)
-      // A failure (missing key) is not cached: the key may be set by the next attempt's config.
-      r.catch(() => resolved.delete(ref))
-    }
-    return r
-  }
-  async function* streamModel(o: Parameters<LlmModule["streamModel"]>[0]): AsyncIterable<ModelEvent> {
-    const mc = await loadLlm()
-    yield* mc.streamModel(o) as AsyncIterable<ModelEvent>
-  }
+  const models = deps.models ?? sdkModelLayer(deps, cfg, loadLlm)
+  const { resolveModel, streamModel } = models
 
   runtime = new AgentRuntime({
     repo,
@@ -103,8 +89,8 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     log: deps.log,
     config: cfg,
     workspace: deps.workspace,
-    resolveModel: resolveModel as (ref: string) => Promise<ModelHandle>,
-    streamModel: streamModel as never,
+    resolveModel,
+    streamModel,
     tools: toolsFor,
     price: (ref) => {
       const slash = ref.indexOf("/")
@@ -198,6 +184,30 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       await runtime.stop()
       // Background commands started by exec must not outlive the gateway.
       await registryLoaded?.processes.killAll()
+    },
+  }
+}
+
+/** The AI SDK model layer: provider clients resolved once per model ref (until the models config changes). */
+function sdkModelLayer(deps: AgentSystemDeps, cfg: () => Config, loadLlm: () => Promise<LlmModule>): ModelLayer {
+  let resolved = new Map<string, Promise<ModelHandle>>()
+  deps.config.onChange((change) => {
+    if (change.changedPaths.some((p) => p.startsWith("models."))) resolved = new Map()
+  })
+  return {
+    resolveModel(ref) {
+      let r = resolved.get(ref)
+      if (!r) {
+        r = loadLlm().then((m) => m.resolveModel(ref, cfg().models, deps.env ?? process.env))
+        resolved.set(ref, r)
+        // A failure (missing key) is not cached: the key may be set by the next attempt's config.
+        r.catch(() => resolved.delete(ref))
+      }
+      return r
+    },
+    async *streamModel(o: StreamModelOptions): AsyncIterable<ModelEvent> {
+      const mc = await loadLlm()
+      yield* mc.streamModel(o as Parameters<LlmModule["streamModel"]>[0])
     },
   }
 }

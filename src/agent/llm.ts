@@ -3,4 +3,4 @@
  * model call: a gateway that never runs a model never loads (or even maps) the SDK and its providers.
  */
 export { resolveModel, ProviderError, type ResolvedModel } from "./providers.ts"
-export { streamModel, type ModelEvent } from "./model-call.ts"
+export { streamModel } from "./model-call.ts"

@@ -7,10 +7,9 @@
 import type { LanguageModelUsage, ModelMessage, ToolSet } from "ai"
 import type { ResolvedModel } from "./providers.ts"
 // Type-only: this module is the separately bundled AI SDK side and must not pull zod schemas in.
+import type { FinishReason, ModelEvent, StreamModelOptions as BaseStreamModelOptions } from "./model-types.ts"
 import type { ModelTool } from "./tools/tool.ts"
 import type { TranscriptMessage, Usage } from "./types.ts"
-
-export type FinishReason = "stop" | "tool-calls" | "length" | "content-filter" | "other"
 
 export type ModelErrorKind = "auth" | "rate_limit" | "overloaded" | "server" | "network" | "context_length" | "timeout" | "aborted" | "invalid_request" | "unknown"
 
@@ -45,27 +44,8 @@ const RETRYABLE: Record<ModelErrorKind, boolean> = {
   unknown: false,
 }
 
-export type ModelEvent =
-  | { type: "text-delta"; delta: string }
-  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
-  /**
-   * The call completed. usage.input counts every prompt token (cached ones included; cacheRead/cacheWrite say how
-   * many of them were read from / written to the provider's cache), so input + output is the context size.
-   */
-  | { type: "finish"; finishReason: FinishReason; usage: Usage }
-  | { type: "error"; error: ModelCallError }
-
-export interface StreamModelOptions {
-  model: ResolvedModel
-  system: string
-  messages: TranscriptMessage[]
-  tools: ModelTool[]
-  signal: AbortSignal
-  /** Output token cap for this call (default: the model's maxTokens). */
-  maxOutputTokens?: number
-  /** Fail with kind "timeout" when no stream part arrives for this long (default: no limit). */
-  idleTimeoutMs?: number
-}
+/** A model call's options with the AI SDK's resolved model. */
+export type StreamModelOptions = BaseStreamModelOptions<ResolvedModel>
 
 export const SUMMARY_PREFIX = "Summary of the earlier conversation: "
 export const SYSTEM_NOTE_PREFIX = "[system] "

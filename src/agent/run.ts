@@ -12,23 +12,9 @@ import { CompactionError, compactSession } from "./compact-session.ts"
 import { contextOf, totalTokens } from "./compaction.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
-import { runTool, toModelTool, type ModelTool, type ToolDef } from "./tools/tool.ts"
+import type { ModelHandle, StreamModel } from "./model-types.ts"
+import { runTool, toModelTool, type ToolDef } from "./tools/tool.ts"
 import { addUsage, emptyUsage, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
-
-/** What the provider layer yields for one model call (see model-call.ts). */
-export type ModelEvent =
-  | { type: "text-delta"; delta: string }
-  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
-  | { type: "finish"; finishReason: string; usage: Usage }
-  | { type: "error"; error: { kind: string; retryable: boolean; message: string; status?: number } }
-
-export interface ModelHandle {
-  ref: string
-  provider: string
-  modelId: string
-  contextWindow: number
-  maxTokens: number
-}
 
 export interface RunInput {
   runId: string
@@ -69,7 +55,7 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   config(): Config
   workspace: string
   resolveModel(ref: string): Promise<M>
-  streamModel(o: { model: M; system: string; messages: TranscriptMessage[]; tools: ModelTool[]; signal: AbortSignal; maxOutputTokens?: number }): AsyncIterable<ModelEvent>
+  streamModel: StreamModel<M>
   /** The tools this session may use (policy applied). */
   tools(sessionKey: string): Promise<ToolDef[]>
   /** Messages steered into this session while it runs; taken (removed) by the run. */

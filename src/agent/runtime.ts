@@ -9,7 +9,8 @@ import type { SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
 import { Semaphore } from "./lanes.ts"
 import { RunEmitter } from "./run-events.ts"
-import { executeRun, type ModelHandle, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
+import type { ModelHandle } from "./model-types.ts"
+import { executeRun, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 
 export class RunRejected extends Error {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
 import { ConfigSchema, type ConfigInput } from "../../../src/config/schema.ts"
-import { streamModel, type ModelEvent } from "../../../src/agent/model-call.ts"
+import { streamModel } from "../../../src/agent/model-call.ts"
+import type { ModelEvent } from "../../../src/agent/model-types.ts"
 import { DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, ProviderError, resolveModel, splitModelRef, type ResolvedModel } from "../../../src/agent/providers.ts"
 import { startFakeAnthropic } from "../../fakes/anthropic.ts"
 import { startFakeOpenAI } from "../../fakes/openai.ts"
