@@ -9,13 +9,15 @@ import type { ModelLayer } from "./agent/model-types.ts"
 import { Bus } from "./bus/index.ts"
 import { resolveAuth, resolveBind } from "./config/auth.ts"
 import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
+import { ConfigChanged } from "./config/events.ts"
 import { resolvePaths, type Paths } from "./config/paths.ts"
 import type { Config } from "./config/schema.ts"
-import { buildHealth } from "./health.ts"
+import { buildHealth, HealthUpdated } from "./health.ts"
 import { IdempotencyCache } from "./methods/idempotency.ts"
 import type { GatewayServices } from "./methods/index.ts"
 import { PING_INTERVAL_MS } from "./protocol/index.ts"
 import { createApp } from "./server/app.ts"
+import { connectBroadcaster } from "./server/broadcaster.ts"
 import { listen } from "./server/index.ts"
 import { PresenceRegistry } from "./server/presence.ts"
 import { WsHub } from "./server/ws.ts"
@@ -28,6 +30,8 @@ export interface StartOptions extends ConfigOverrides {
   env?: NodeJS.ProcessEnv
   /** Replaces the AI SDK model layer (in-process tests inject a scripted model). */
   models?: ModelLayer
+  /** Check every bus payload against its schema (tests). */
+  validateEvents?: boolean
 }
 
 export interface RunningGateway {
@@ -89,7 +93,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   if (store.appliedMigrations.length) log.info(`database migrated`, { applied: store.appliedMigrations })
   if (!store.vec.loaded) log.warn(`sqlite-vec unavailable, vector search disabled: ${store.vec.error}`)
 
-  const bus = new Bus((err) => log.error("event subscriber failed", { error: String(err) }))
+  const bus = new Bus({ onError: (err, event) => log.error(`subscriber of ${event} failed`, { error: String(err) }), validate: opts.validateEvents })
   const bootId = crypto.randomUUID()
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
   const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models })
@@ -128,7 +132,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     tickIntervalMs: config.current.gateway.tickIntervalMs,
   })
   const hub = new WsHub(services, presence, limits, log.child("ws"))
-  bus.subscribe((msg) => hub.broadcast(msg))
+  connectBroadcaster(bus, hub)
 
   const app = createApp({
     isReady: () => ready,
@@ -148,11 +152,11 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const timers: Timer[] = []
   const startTimers = () => {
     const g = config.current.gateway
-    timers.push(setInterval(() => bus.publish("tick", { ts: Date.now() }, { dropIfSlow: true }), g.tickIntervalMs))
+    timers.push(setInterval(() => hub.tick(), g.tickIntervalMs))
     timers.push(
       setInterval(() => {
         health = healthNow()
-        bus.publish("health", health, { stateVersion: hub.nextHealthVersion(), dropIfSlow: true })
+        bus.publish(HealthUpdated, health)
       }, g.healthIntervalMs),
     )
     timers.push(setInterval(() => hub.pingAll(), PING_INTERVAL_MS))
@@ -167,7 +171,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
       for (const t of timers.splice(0)) clearInterval(t)
       startTimers()
     }
-    bus.publish("config.changed", { path: paths.config, hash: change.hash, ts: Date.now(), changedPaths: change.changedPaths }, { scope: "operator.admin", dropIfSlow: true })
+    bus.publish(ConfigChanged, { path: paths.config, hash: change.hash, ts: Date.now(), changedPaths: change.changedPaths })
   })
   if (config.current.gateway.reload.mode === "hybrid") config.watch(config.current.gateway.reload.debounceMs)
 

@@ -1,5 +1,9 @@
 /** The HealthSummary served by `health`, the hello snapshot and the periodic `health` event. */
-import type { HealthSummary } from "./protocol/index.ts"
+import { defineEvent } from "./bus/index.ts"
+import { HealthSummary } from "./protocol/index.ts"
+
+/** The periodic health snapshot (OpenClaw's HealthSummary shape). */
+export const HealthUpdated = defineEvent("gateway.health", () => HealthSummary)
 
 export interface HealthInputs {
   databasePath: string

@@ -1,8 +1,10 @@
 /**
- * Operator approvals for exec in "ask" mode: a request is broadcast as exec.approval.requested to clients holding
- * operator.approvals; exec.approval.resolve decides; no answer within the timeout means deny.
+ * Operator approvals for exec in "ask" mode: a request is published on the bus (the wire shows it as
+ * exec.approval.requested to clients holding operator.approvals); exec.approval.resolve decides; no answer within the
+ * timeout means deny.
  */
 import type { Bus } from "../bus/index.ts"
+import { ApprovalRequested, ApprovalResolved } from "./events.ts"
 
 export type Decision = "allow-once" | "allow-always" | "deny"
 
@@ -38,7 +40,7 @@ export class ApprovalRegistry {
         clearTimeout(entry.timer)
         if (!this.pending.delete(id)) return
         if (d === "allow-always") this.always.add(req.command)
-        this.bus.publish("exec.approval.resolved", { id, decision: d, ts: Date.now() }, { scope: "operator.approvals" })
+        this.bus.publish(ApprovalResolved, { id, decision: d, ts: Date.now() })
         resolveBool(d !== "deny")
       }
       const entry: Pending = {
@@ -54,11 +56,7 @@ export class ApprovalRegistry {
       }
       this.pending.set(id, entry)
       req.signal?.addEventListener("abort", () => finish("deny"), { once: true })
-      this.bus.publish(
-        "exec.approval.requested",
-        { id, request: { command: req.command, cwd: req.cwd, sessionKey: req.sessionKey, runId: req.runId }, createdAtMs, expiresAtMs },
-        { scope: "operator.approvals" },
-      )
+      this.bus.publish(ApprovalRequested, { id, request: { command: req.command, cwd: req.cwd, sessionKey: req.sessionKey, runId: req.runId }, createdAtMs, expiresAtMs })
     })
   }
 

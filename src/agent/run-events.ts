@@ -1,8 +1,11 @@
 /**
- * Publishes one run's events on the bus in OpenClaw's shapes: `agent` events with a per-run seq (lifecycle,
- * assistant, tool, usage, run_status) and the matching `chat` view (delta / final / aborted / error).
+ * Publishes one run's progress on the bus in OpenClaw's shapes: RunProgress events with a per-run seq (lifecycle,
+ * assistant, tool, usage, run_status) and the matching ChatUpdate view (delta / final / aborted / error).
  */
-import type { Bus } from "../bus/index.ts"
+import type { Bus, BusPayload } from "../bus/index.ts"
+import { ChatUpdate, RunProgress } from "./events.ts"
+
+type ChatState = BusPayload<typeof ChatUpdate>["state"]
 
 export interface RunIdentity {
   runId: string
@@ -27,17 +30,23 @@ export class RunEmitter {
 
   agent(stream: string, data: Record<string, unknown>, opts: { toolEvent?: boolean } = {}): number {
     this.seq += 1
-    this.bus.publish(
-      "agent",
-      { runId: this.id.runId, seq: this.seq, stream, ts: Date.now(), data, sessionKey: this.id.sessionKey, sessionId: this.id.sessionId, agentId: this.id.agentId, isHeartbeat: false },
-      // Tool events only reach clients that asked for them (cap "tool-events"), as in OpenClaw.
-      { scope: "operator.read", ...(opts.toolEvent ? { cap: "tool-events" } : {}) },
-    )
+    this.bus.publish(RunProgress, {
+      runId: this.id.runId,
+      seq: this.seq,
+      stream,
+      ts: Date.now(),
+      data,
+      sessionKey: this.id.sessionKey,
+      sessionId: this.id.sessionId,
+      agentId: this.id.agentId,
+      isHeartbeat: false,
+      tool: !!opts.toolEvent,
+    })
     return this.seq
   }
 
-  private chat(state: "status" | "delta" | "final" | "aborted" | "error", extra: Record<string, unknown>, seq = this.seq): void {
-    this.bus.publish("chat", { runId: this.id.runId, sessionKey: this.id.sessionKey, agentId: this.id.agentId, seq, state, ...extra }, { scope: "operator.read" })
+  private chat(state: ChatState, extra: Omit<BusPayload<typeof ChatUpdate>, "runId" | "sessionKey" | "agentId" | "seq" | "state">, seq = this.seq): void {
+    this.bus.publish(ChatUpdate, { runId: this.id.runId, sessionKey: this.id.sessionKey, agentId: this.id.agentId, seq, state, ...extra })
   }
 
   status(phase: string): void {
@@ -46,7 +55,7 @@ export class RunEmitter {
   }
 
   private message(text: string) {
-    return { role: "assistant", content: [{ type: "text", text }], timestamp: Date.now() }
+    return { role: "assistant", content: [{ type: "text" as const, text }], timestamp: Date.now() }
   }
 
   /** A model retry restarts the text: the next delta carries replace:true and a fresh snapshot. */

@@ -1,42 +1,67 @@
 /**
- * The typed event bus: everything observable is published here once; the WebSocket broadcaster (and later the
- * channel senders) subscribe. Publishing is synchronous and never throws into the publisher.
+ * The typed domain event bus. An event is defined once, beside its domain, as a name plus a zod schema for its
+ * payload; publishers and subscribers both hold the definition, so the payload type follows from it. The bus knows
+ * nothing of sockets: the WebSocket broadcaster (server/) and later the channel outbox are ordinary subscribers.
+ * Publishing is synchronous and never throws into the publisher.
  */
-import type { EventName, EventPayload, StateVersion } from "../protocol/index.ts"
+import type { z } from "zod"
 
-export interface BusMessage<E extends EventName = EventName> {
-  event: E
-  payload: EventPayload<E>
-  /** Frame-level stateVersion (health and presence events carry one). */
-  stateVersion?: StateVersion
-  /** Slow consumers lose this event instead of being disconnected. */
-  dropIfSlow?: boolean
-  /** Only connections holding this scope receive it (undefined: everyone). */
-  scope?: "operator.read" | "operator.write" | "operator.admin" | "operator.pairing" | "operator.approvals"
-  /** Only connections that declared this capability in connect.caps receive it (tool events need "tool-events"). */
-  cap?: string
+export interface BusEventDef<N extends string = string, S extends z.ZodType = z.ZodType> {
+  readonly name: N
+  /** Built on first use: most definitions are never validated outside tests, and start-up time matters. */
+  schema(): S
 }
 
-type Subscriber = (msg: BusMessage) => void
+export type BusPayload<D extends BusEventDef> = z.infer<ReturnType<D["schema"]>>
+
+/** Defines a domain event. `schema` is a thunk so importing a definition costs nothing. */
+export function defineEvent<N extends string, S extends z.ZodType>(name: N, schema: () => S): BusEventDef<N, S> {
+  let built: S | undefined
+  return { name, schema: () => (built ??= schema()) }
+}
+
+type Handler = (payload: unknown) => void
+
+export interface BusOptions {
+  /** Called when a subscriber throws; the other subscribers still run. */
+  onError?(err: unknown, event: string): void
+  /** Validate every payload against its schema before delivery (tests turn this on; off in production). */
+  validate?: boolean
+}
 
 export class Bus {
-  private subscribers = new Set<Subscriber>()
+  private handlers = new Map<string, Set<Handler>>()
 
-  constructor(private onError: (err: unknown) => void = () => {}) {}
+  constructor(private opts: BusOptions = {}) {}
 
-  subscribe(fn: Subscriber): () => void {
-    this.subscribers.add(fn)
-    return () => this.subscribers.delete(fn)
+  subscribe<D extends BusEventDef>(def: D, fn: (payload: BusPayload<D>) => void): () => void {
+    let set = this.handlers.get(def.name)
+    if (!set) {
+      set = new Set()
+      this.handlers.set(def.name, set)
+    }
+    set.add(fn as Handler)
+    return () => set.delete(fn as Handler)
   }
 
-  publish<E extends EventName>(event: E, payload: EventPayload<E>, opts: Omit<BusMessage<E>, "event" | "payload"> = {}): void {
-    const msg = { event, payload, ...opts } as BusMessage
-    for (const fn of this.subscribers) {
+  publish<D extends BusEventDef>(def: D, payload: BusPayload<D>): void {
+    if (this.opts.validate) {
+      const parsed = def.schema().safeParse(payload)
+      if (!parsed.success) throw new Error(`bus event ${def.name}: payload does not match its schema: ${parsed.error.message}`)
+    }
+    const set = this.handlers.get(def.name)
+    if (!set) return
+    for (const fn of set) {
       try {
-        fn(msg)
+        fn(payload)
       } catch (err) {
-        this.onError(err)
+        this.opts.onError?.(err, def.name)
       }
     }
+  }
+
+  /** Subscribers of one event (diagnostics and tests). */
+  listenerCount(def: BusEventDef): number {
+    return this.handlers.get(def.name)?.size ?? 0
   }
 }

@@ -10,7 +10,9 @@ import type { AgentFacade } from "../agent/facade.ts"
 import type { RunOutcome } from "../agent/run.ts"
 import { RunRejected } from "../agent/runtime.ts"
 import { normalizeSessionKey } from "../agent/session-key.ts"
-import type { Bus, BusMessage } from "../bus/index.ts"
+import { RunProgress } from "../agent/events.ts"
+import type { Bus } from "../bus/index.ts"
+import { OpenAiDeltas } from "./openai-delta.ts"
 
 const Message = z.object({
   role: z.enum(["system", "user", "assistant", "tool", "developer"]),
@@ -74,11 +76,12 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; b
 
     const deltas: string[] = []
     let wake: (() => void) | undefined
-    const unsubscribe = deps.bus.subscribe((msg: BusMessage) => {
-      if (msg.event !== "agent") return
-      const p = msg.payload as { runId: string; stream: string; data: { delta?: string } }
-      if (p.runId === runId && p.stream === "assistant" && p.data.delta) {
-        deltas.push(p.data.delta)
+    const pieces = new OpenAiDeltas()
+    const unsubscribe = deps.bus.subscribe(RunProgress, (p) => {
+      if (p.runId !== runId || p.stream !== "assistant") return
+      const piece = pieces.push(p.data as { text?: string; delta?: string; replace?: boolean })
+      if (piece) {
+        deltas.push(piece)
         wake?.()
       }
     })

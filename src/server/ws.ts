@@ -3,7 +3,6 @@
  * seq, backpressure, pings, ticks and shutdown. The only module that writes to sockets.
  */
 import type { ServerWebSocket } from "bun"
-import type { BusMessage } from "../bus/index.ts"
 import type { GatewayServices } from "../methods/index.ts"
 import {
   CloseCode,
@@ -19,6 +18,7 @@ import type { Logger } from "../util/log.ts"
 import { AuthRateLimiter } from "./auth-rate-limit.ts"
 import { dispatch } from "./dispatch.ts"
 import { runHandshake } from "./handshake.ts"
+import type { WireBroadcast } from "./broadcaster.ts"
 import type { PresenceRegistry } from "./presence.ts"
 import type { CallerInfo } from "../methods/context.ts"
 
@@ -268,8 +268,8 @@ export class WsHub {
     conn.ws.send(JSON.stringify(frame))
   }
 
-  /** Bus subscriber: fan one event out to every ready connection allowed to see it. */
-  broadcast(msg: BusMessage): void {
+  /** Fans one wire event out to every ready connection allowed to see it (called by the broadcaster). */
+  broadcast(msg: WireBroadcast): void {
     for (const conn of this.conns.values()) {
       if (conn.state !== "ready") continue
       if (msg.scope && !hasScope(conn.caller!.scopes, msg.scope)) continue
@@ -289,11 +289,12 @@ export class WsHub {
   }
 
   broadcastPresence(): void {
-    this.gw.bus.publish("presence", { presence: this.presence.list() }, { stateVersion: this.stateVersion(), dropIfSlow: true })
+    this.broadcast({ event: "presence", payload: { presence: this.presence.list() }, stateVersion: this.stateVersion(), dropIfSlow: true })
   }
 
-  event<E extends EventName>(event: E, payload: EventPayload<E>, opts: { dropIfSlow?: boolean; stateVersion?: StateVersion } = {}): void {
-    this.gw.bus.publish(event, payload, opts)
+  /** Keepalive tick on the gateway-wide beat. */
+  tick(): void {
+    this.broadcast({ event: "tick", payload: { ts: Date.now() }, dropIfSlow: true })
   }
 
   /** Protocol-level pings keep NAT mappings and proxies alive. */
@@ -327,7 +328,7 @@ export class WsHub {
   shutdown(reason: string, restartExpectedMs?: number): void {
     this.stopping = true
     this.ready = false
-    this.gw.bus.publish("shutdown", restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs })
+    this.broadcast({ event: "shutdown", payload: restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs } })
     for (const conn of [...this.conns.values()]) this.close(conn, CloseCode.serviceRestart, "service restart")
   }
 }

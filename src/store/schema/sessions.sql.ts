@@ -34,11 +34,13 @@ export const messages = sqliteTable(
     body: text("body").notNull(),
     role: text("role").notNull(),
     runId: text("run_id"),
+    /** The accepted inbound message (runs.run_id) this user row records: at most one row per input. */
+    inputId: text("input_id"),
     model: text("model"),
     usage: text("usage"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("messages_session").on(t.sessionKey, t.sessionId, t.id)],
+  (t) => [index("messages_session").on(t.sessionKey, t.sessionId, t.id), index("messages_input").on(t.inputId)],
 )
 
 export const runs = sqliteTable(
@@ -47,10 +49,20 @@ export const runs = sqliteTable(
     runId: text("run_id").primaryKey(),
     sessionKey: text("session_key").notNull(),
     agentId: text("agent_id").notNull(),
-    /** queued → running → ok | error | aborted | timeout */
+    /**
+     * Every accepted inbound message has a row, keyed by its idempotency key. Its own run: queued → running → ok |
+     * error | aborted | timeout. Carried by another run (collect, steer): merged, with carried_by naming that run.
+     * deferred: waits for the next heartbeat (wake mode next-heartbeat).
+     */
     status: text("status").notNull(),
     /** The run's input (user message and options) as JSON, kept so a queued run survives a restart. */
     input: text("input"),
+    /** The run that carries this message when it was merged into another (collect) or steered into one. */
+    carriedBy: text("carried_by"),
+    /** Which door it came through and from whom (Origin as JSON). */
+    origin: text("origin"),
+    /** Where the reply goes (DeliveryTarget as JSON). */
+    delivery: text("delivery"),
     model: text("model"),
     startedAt: integer("started_at").notNull(),
     endedAt: integer("ended_at"),
@@ -61,5 +73,5 @@ export const runs = sqliteTable(
     costUsd: real("cost_usd").notNull().default(0),
     totalTokens: integer("total_tokens").notNull().default(0),
   },
-  (t) => [index("runs_started").on(t.startedAt), index("runs_session").on(t.sessionKey, t.startedAt)],
+  (t) => [index("runs_started").on(t.startedAt), index("runs_session").on(t.sessionKey, t.startedAt), index("runs_status").on(t.status), index("runs_carried_by").on(t.carriedBy)],
 )

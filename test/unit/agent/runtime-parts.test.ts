@@ -9,7 +9,8 @@ import { buildSystemPrompt, capText, ensureWorkspace } from "../../../src/agent/
 import { RunEmitter } from "../../../src/agent/run-events.ts"
 import { agentIdOf, kindOf, normalizeSessionKey } from "../../../src/agent/session-key.ts"
 import type { TranscriptMessage } from "../../../src/agent/types.ts"
-import { Bus, type BusMessage } from "../../../src/bus/index.ts"
+import { ApprovalRequested, ChatUpdate, RunProgress } from "../../../src/agent/events.ts"
+import { Bus, type BusPayload } from "../../../src/bus/index.ts"
 
 const rows = (msgs: TranscriptMessage[]): Stored[] => msgs.map((message, i) => ({ id: i + 1, message }))
 
@@ -100,21 +101,21 @@ describe("prompt", () => {
 
 describe("run events", () => {
   test("per-run seq, snapshots, replace after a retry, tool events need the cap", () => {
-    const bus = new Bus()
-    const seen: BusMessage[] = []
-    bus.subscribe((m) => seen.push(m))
+    const bus = new Bus({ validate: true })
+    const agentEvents: BusPayload<typeof RunProgress>[] = []
+    const chat: BusPayload<typeof ChatUpdate>[] = []
+    bus.subscribe(RunProgress, (p) => agentEvents.push(p))
+    bus.subscribe(ChatUpdate, (p) => chat.push(p))
     const em = new RunEmitter(bus, { runId: "r", sessionKey: "agent:main:main", sessionId: "s", agentId: "main" })
     em.delta("Hel")
     em.delta("lo")
     em.restartText()
     em.delta("Hi")
     em.agent("tool", { phase: "start" }, { toolEvent: true })
-    const agentEvents = seen.filter((m) => m.event === "agent").map((m) => m.payload as { seq: number; data: Record<string, unknown> })
     expect(agentEvents.map((e) => e.seq)).toEqual([1, 2, 3, 4])
     expect(agentEvents[1]!.data.text).toBe("Hello")
     expect(agentEvents[2]!.data).toMatchObject({ text: "Hi", replace: true })
-    expect(seen.at(-1)!.cap).toBe("tool-events")
-    const chat = seen.filter((m) => m.event === "chat").map((m) => m.payload as { seq: number; deltaText: string })
+    expect(agentEvents.map((e) => e.tool)).toEqual([false, false, false, true])
     expect(chat.map((c) => c.seq)).toEqual([1, 2, 3])
   })
 })
@@ -139,7 +140,7 @@ describe("concurrency and approvals", () => {
   test("approvals: allow, deny, timeout and allow-always", async () => {
     const bus = new Bus()
     const requested: string[] = []
-    bus.subscribe((m) => m.event === "exec.approval.requested" && requested.push((m.payload as { id: string }).id))
+    bus.subscribe(ApprovalRequested, (p) => requested.push(p.id))
     const reg = new ApprovalRegistry(bus, () => 50)
     const p1 = reg.request({ command: "ls" })
     expect(reg.resolve(requested[0]!, "allow-once")).toBe(true)

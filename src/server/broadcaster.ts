@@ -1,0 +1,49 @@
+/**
+ * The bus → WebSocket bridge: the one subscriber that turns domain events into wire events. It owns who may see
+ * what (scopes, the `tool-events` capability) and which events a slow client may lose; the hub owns the sockets.
+ */
+import { ApprovalRequested, ApprovalResolved, ChatUpdate, RunProgress } from "../agent/events.ts"
+import type { Bus } from "../bus/index.ts"
+import { ConfigChanged } from "../config/events.ts"
+import { HealthUpdated } from "../health.ts"
+import type { EventName, EventPayload, StateVersion } from "../protocol/index.ts"
+
+export type WireScope = "operator.read" | "operator.write" | "operator.admin" | "operator.pairing" | "operator.approvals"
+
+/** One wire event to fan out, with its audience and slow-consumer policy. */
+export interface WireBroadcast<E extends EventName = EventName> {
+  event: E
+  payload: EventPayload<E>
+  /** Frame-level stateVersion (health and presence events carry one). */
+  stateVersion?: StateVersion
+  /** Slow consumers lose this event instead of being disconnected. */
+  dropIfSlow?: boolean
+  /** Only connections holding this scope receive it (undefined: everyone). */
+  scope?: WireScope
+  /** Only connections that declared this capability in connect.caps receive it. */
+  cap?: string
+}
+
+export interface BroadcastTarget {
+  broadcast(msg: WireBroadcast): void
+  nextHealthVersion(): StateVersion
+}
+
+/** Subscribes the hub to the bus; returns the unsubscribe. */
+export function connectBroadcaster(bus: Bus, hub: BroadcastTarget): () => void {
+  const send = <E extends EventName>(msg: WireBroadcast<E>) => hub.broadcast(msg as unknown as WireBroadcast)
+  const offs = [
+    bus.subscribe(RunProgress, ({ tool, ...payload }) =>
+      // Tool activity only reaches clients that asked for it (cap "tool-events"), as in OpenClaw.
+      send({ event: "agent", payload, scope: "operator.read", ...(tool ? { cap: "tool-events" } : {}) }),
+    ),
+    bus.subscribe(ChatUpdate, (payload) => send({ event: "chat", payload, scope: "operator.read" })),
+    bus.subscribe(ApprovalRequested, (payload) => send({ event: "exec.approval.requested", payload, scope: "operator.approvals" })),
+    bus.subscribe(ApprovalResolved, (payload) => send({ event: "exec.approval.resolved", payload, scope: "operator.approvals" })),
+    bus.subscribe(HealthUpdated, (payload) => send({ event: "health", payload, stateVersion: hub.nextHealthVersion(), dropIfSlow: true })),
+    bus.subscribe(ConfigChanged, (payload) => send({ event: "config.changed", payload, scope: "operator.admin", dropIfSlow: true })),
+  ]
+  return () => {
+    for (const off of offs) off()
+  }
+}
