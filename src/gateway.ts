@@ -2,6 +2,7 @@
  * Assembles and runs the daemon: config → logging → auth → store → bus → server → timers, and tears it down in the
  * reverse order. The CLI's `run` command and the tests start the gateway through here.
  */
+import type { Hono } from "hono"
 import { join } from "node:path"
 import { z } from "zod"
 import { createAgentSystem } from "./agent/index.ts"
@@ -43,6 +44,10 @@ export interface RunningGateway {
   stop(reason?: string): Promise<void>
   /** Re-reads the config file (SIGHUP). */
   reload(reason: string): void
+  /** The Hono app behind the port's HTTP routes, for `app.request(...)` in in-process tests. */
+  app: Hono
+  /** What method handlers see (config, store, bus, agent), for in-process tests. */
+  services: GatewayServices
 }
 
 function logSink(config: Config, paths: Paths): LogSink {
@@ -201,5 +206,5 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
       log.close()
     })())
 
-  return { port: actualPort, host: bind.host, url, paths, stop, reload: (reason) => config.reload(reason) }
+  return { port: actualPort, host: bind.host, url, paths, stop, reload: (reason) => config.reload(reason), app, services }
 }
