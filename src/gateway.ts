@@ -20,6 +20,7 @@ import { PING_INTERVAL_MS } from "./protocol/index.ts"
 import { createApp } from "./server/app.ts"
 import { connectBroadcaster } from "./server/broadcaster.ts"
 import { listen } from "./server/index.ts"
+import { Router } from "./router/index.ts"
 import { PresenceRegistry } from "./server/presence.ts"
 import { WsHub } from "./server/ws.ts"
 import { openStore } from "./store/index.ts"
@@ -101,7 +102,11 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const bus = new Bus({ onError: (err, event) => log.error(`subscriber of ${event} failed`, { error: String(err) }), validate: opts.validateEvents })
   const bootId = crypto.randomUUID()
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
-  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models })
+  // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
+  let router: Router | undefined
+  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models, accept: (inbound) => router!.accept(inbound) })
+  router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
+  agent.recover()
   phase("agent")
   const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })
   let health = healthNow()
@@ -125,6 +130,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     health: () => health,
     logFile: () => log.file ?? join(paths.logsDir, "gateway.jsonl"),
     agent,
+    router,
   }
 
   // The listener enforces the frame limit it was started with (a restart-only setting), so hello-ok must advertise
@@ -144,6 +150,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     version: VERSION,
     auth: () => auth,
     agent: () => agent,
+    router: () => router,
     bus,
     chatCompletionsEnabled: () => config.current.http.chatCompletions.enabled,
   })

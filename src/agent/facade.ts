@@ -21,5 +21,7 @@ export interface AgentFacade {
   compact(key: string): Promise<boolean>
   promptReport(): Promise<PromptReport>
   workspace: string
+  /** After a restart: resume, requeue or re-home every run and message the last process left unfinished. */
+  recover(): void
   stop(): Promise<void>
 }

@@ -8,6 +8,7 @@ import type { ConfigManager } from "../config/manager.ts"
 import type { Config } from "../config/schema.ts"
 import type { Store } from "../store/index.ts"
 import { SessionRepo } from "../store/sessions.ts"
+import type { Accepted, Inbound } from "../router/inbound.ts"
 import type { Logger } from "../util/log.ts"
 import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
@@ -30,6 +31,8 @@ export interface AgentSystemDeps {
   env?: NodeJS.ProcessEnv
   /** Replaces the AI SDK model layer (in-process tests inject a scripted model). */
   models?: ModelLayer
+  /** The router's door, for the agent's own doors (sub-agents, sessions_send, announcements). */
+  accept(inbound: Inbound): Accepted
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -73,7 +76,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     }))
 
   let runtime: AgentRuntime
-  const sessionTools = createSessionTools({ runtime: () => runtime, repo, limits: () => cfg().agents.defaults.subagents })
+  const sessionTools = createSessionTools({ runtime: () => runtime, accept: deps.accept, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const registry = await getRegistry()
     const extra = sessionTools(sessionKey).filter((t) => registry.policy.isAllowed(t.name))
@@ -98,15 +101,18 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       return def?.cost ? { input: def.cost.input / 1e6, output: def.cost.output / 1e6 } : undefined
     },
   })
-  announceSubagentResults(runtime, repo)
-  const recovered = runtime.recover()
-  if (recovered.interrupted || recovered.requeued) log.info("recovered runs after restart", recovered)
+  announceSubagentResults(runtime, repo, deps.accept)
 
   return {
     runtime,
     sessions: repo,
     approvals,
     workspace: deps.workspace,
+
+    recover() {
+      const recovered = runtime.recover()
+      if (recovered.resumed || recovered.requeued || recovered.rehomed) log.info("recovered runs after restart", recovered)
+    },
 
     catalog: async (sessionKey = "agent:main:main") =>
       (await toolsFor(sessionKey)).map((t) => ({ name: t.name, description: t.description, parameters: toolJsonSchema(t) })),
@@ -142,7 +148,9 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       if (decision.decision === "ask" && !(await approvals.request({ command, cwd, signal }))) {
         return { stdout: "", stderr: "", exitCode: null, denied: "command denied by the operator (or the approval timed out)" }
       }
-      const r = await runCommand({ command, workdir: cwd, timeoutMs: timeoutMs ?? cfg().tools.exec.timeoutSeconds * 1000, signal })
+      // A client may ask for less time than the configured limit, never more.
+      const limitMs = cfg().tools.exec.timeoutSeconds * 1000
+      const r = await runCommand({ command, workdir: cwd, timeoutMs: Math.min(timeoutMs ?? limitMs, limitMs), signal })
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }
     },
 

@@ -1,4 +1,4 @@
-/** Concurrency: a global semaphore (agents.defaults.maxConcurrent) in front of one-at-a-time session lanes. */
+/** The global cap on runs executing at once (agents.defaults.maxConcurrent), in front of the per-session lanes. */
 
 export class Semaphore {
   private active = 0
@@ -7,7 +7,10 @@ export class Semaphore {
   constructor(private limit: () => number) {}
 
   async acquire(signal?: AbortSignal): Promise<() => void> {
-    if (this.active >= this.limit()) {
+    if (this.active < this.limit() && this.waiting.length === 0) this.active++
+    else {
+      // pump() counts the slot before waking us: between a release and our wake-up nobody else can take it (a
+      // synchronous acquire in that gap used to exceed the cap by one).
       await new Promise<void>((resolve, reject) => {
         const go = () => {
           signal?.removeEventListener("abort", onAbort)
@@ -21,13 +24,20 @@ export class Semaphore {
         this.waiting.push(go)
       })
     }
-    this.active++
     let released = false
     return () => {
       if (released) return
       released = true
       this.active--
-      this.waiting.shift()?.()
+      this.pump()
+    }
+  }
+
+  /** Hands free slots to waiters in order (also after the limit was raised). */
+  private pump(): void {
+    while (this.waiting.length && this.active < this.limit()) {
+      this.active++
+      this.waiting.shift()!()
     }
   }
 

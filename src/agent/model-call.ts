@@ -5,29 +5,41 @@
  * the stream ends.
  */
 import type { LanguageModelUsage, ModelMessage, ToolSet } from "ai"
-import type { ResolvedModel } from "./providers.ts"
+import { NamedError } from "../util/named-error.ts"
+import { ProviderError, type ResolvedModel } from "./providers.ts"
 // Type-only: this module is the separately bundled AI SDK side and must not pull zod schemas in.
 import type { FinishReason, ModelEvent, StreamModelOptions as BaseStreamModelOptions } from "./model-types.ts"
 import type { ModelTool } from "./tools/tool.ts"
 import type { TranscriptMessage, Usage } from "./types.ts"
 
-export type ModelErrorKind = "auth" | "rate_limit" | "overloaded" | "server" | "network" | "context_length" | "timeout" | "aborted" | "invalid_request" | "unknown"
+const KINDS = ["auth", "rate_limit", "overloaded", "server", "network", "context_length", "timeout", "aborted", "invalid_request", "unknown"] as const
+export type ModelErrorKind = (typeof KINDS)[number]
 
 /** A failed model call, classified for the runtime: retry (retryable), compact (context_length), or give up. */
-export class ModelCallError extends Error {
-  readonly kind: ModelErrorKind
-  readonly retryable: boolean
-  /** HTTP status, when the provider answered with one. */
-  readonly status?: number
-  /** From Retry-After / retry-after-ms, when the provider sent it. */
-  readonly retryAfterMs?: number
-  constructor(o: { kind: ModelErrorKind; message: string; retryable?: boolean; status?: number; retryAfterMs?: number; cause?: unknown }) {
-    super(o.message, o.cause === undefined ? undefined : { cause: o.cause })
-    this.name = "ModelCallError"
-    this.kind = o.kind
-    this.retryable = o.retryable ?? RETRYABLE[o.kind]
-    if (o.status !== undefined) this.status = o.status
-    if (o.retryAfterMs !== undefined) this.retryAfterMs = o.retryAfterMs
+export class ModelCallError extends NamedError.create("ModelCallError", (z) =>
+  z.object({
+    kind: z.enum(KINDS),
+    message: z.string(),
+    /** Whether trying again may help; by kind when not given. */
+    retryable: z.boolean().optional(),
+    /** HTTP status, when the provider answered with one. */
+    status: z.number().optional(),
+    /** From Retry-After / retry-after-ms, when the provider sent it. */
+    retryAfterMs: z.number().optional(),
+  }),
+) {
+  // The run loop reads a failure through the ModelFailure seam (model-types.ts): these fields at the top level.
+  get kind(): ModelErrorKind {
+    return this.data.kind
+  }
+  get retryable(): boolean {
+    return this.data.retryable ?? RETRYABLE[this.data.kind]
+  }
+  get status(): number | undefined {
+    return this.data.status
+  }
+  get retryAfterMs(): number | undefined {
+    return this.data.retryAfterMs
   }
 }
 
@@ -163,7 +175,7 @@ export async function* streamModel(o: StreamModelOptions): AsyncGenerator<ModelE
     }, o.idleTimeoutMs)
   }
   const fail = (err: unknown): ModelEvent => {
-    if (idleFired) return { type: "error", error: new ModelCallError({ kind: "timeout", message: `the model sent nothing for ${o.idleTimeoutMs} ms`, cause: err }) }
+    if (idleFired) return { type: "error", error: new ModelCallError({ kind: "timeout", message: `the model sent nothing for ${o.idleTimeoutMs} ms` }, { cause: err }) }
     return { type: "error", error: classifyModelError(err, o.signal) }
   }
 
@@ -386,18 +398,18 @@ export function classifyModelError(err: unknown, signal?: AbortSignal): ModelCal
   if (err instanceof ModelCallError) return err
   if (signal?.aborted) {
     const reason = signal.reason as ErrorShape | undefined
-    if (reason?.name === "TimeoutError") return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(reason)}`, retryable: false, cause: err })
-    return new ModelCallError({ kind: "aborted", message: "aborted", cause: err })
+    if (reason?.name === "TimeoutError") return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(reason)}`, retryable: false }, { cause: err })
+    return new ModelCallError({ kind: "aborted", message: "aborted" }, { cause: err })
   }
   const e = (err && typeof err === "object" ? err : {}) as ErrorShape
   if (e.name === "AI_RetryError" && e.lastError !== undefined) return classifyModelError(e.lastError)
-  if (e.name === "AbortError" || e.name === "ResponseAborted") return new ModelCallError({ kind: "aborted", message: "aborted", cause: err })
-  if (e.name === "TimeoutError") return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(err)}`, cause: err })
-  if (e.name === "ProviderError") {
-    const kind = (e as { kind?: string }).kind === "auth" ? "auth" : "invalid_request"
-    return new ModelCallError({ kind, message: errorMessage(err), retryable: false, cause: err })
+  if (e.name === "AbortError" || e.name === "ResponseAborted") return new ModelCallError({ kind: "aborted", message: "aborted" }, { cause: err })
+  if (e.name === "TimeoutError") return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(err)}` }, { cause: err })
+  if (ProviderError.isInstance(err)) {
+    const kind = err.data.kind === "auth" ? "auth" : "invalid_request"
+    return new ModelCallError({ kind, message: errorMessage(err), retryable: false }, { cause: err })
   }
-  if (e.name === "AI_LoadAPIKeyError") return new ModelCallError({ kind: "auth", message: errorMessage(err), cause: err })
+  if (e.name === "AI_LoadAPIKeyError") return new ModelCallError({ kind: "auth", message: errorMessage(err) }, { cause: err })
 
   // A provider error event inside the stream arrives as a plain object ({type, message} or {error: {...}}).
   const inner = e.error && typeof e.error === "object" && !(err instanceof Error) ? (e.error as ErrorShape) : undefined
@@ -406,9 +418,9 @@ export function classifyModelError(err: unknown, signal?: AbortSignal): ModelCal
   const body = typeof e.responseBody === "string" ? e.responseBody : ""
   const text = `${msg}\n${body}`
   const type = errorType(inner ?? e)
-  const base = { cause: err, status, retryAfterMs: retryAfter(e.responseHeaders) }
+  const retryAfterMs = retryAfter(e.responseHeaders)
   const make = (kind: ModelErrorKind, retryable?: boolean) =>
-    new ModelCallError({ ...base, kind, retryable, message: `${LABEL[kind]}${status ? ` (HTTP ${status})` : ""}: ${msg}` })
+    new ModelCallError({ kind, message: `${LABEL[kind]}${status ? ` (HTTP ${status})` : ""}: ${msg}`, retryable, status, retryAfterMs }, { cause: err })
 
   if (CONTEXT_OVERFLOW.some((re) => re.test(text))) return make("context_length")
   if (status !== undefined) {

@@ -9,6 +9,7 @@
  */
 import type { LanguageModel } from "ai"
 import type { Config } from "../config/schema.ts"
+import { NamedError } from "../util/named-error.ts"
 
 export type ModelsConfig = Config["models"]
 export type ProviderConfig = ModelsConfig["providers"][string]
@@ -28,14 +29,13 @@ export interface ResolvedModel {
 }
 
 /** Why a model ref cannot be used; never retryable (the same ref will fail the same way). */
-export class ProviderError extends Error {
-  readonly retryable = false
-  constructor(
-    readonly kind: "config" | "auth",
-    message: string,
-  ) {
-    super(message)
-    this.name = "ProviderError"
+export class ProviderError extends NamedError.create("ProviderError", (z) => z.object({ kind: z.enum(["config", "auth"]), message: z.string() })) {
+  /** data.kind, where the run loop reads a failure's kind. */
+  get kind(): "config" | "auth" {
+    return this.data.kind
+  }
+  get retryable(): false {
+    return false
   }
 }
 
@@ -82,16 +82,16 @@ export async function resolveModel(ref: string, config: ModelsConfig | undefined
   const providers: Record<string, ProviderConfig> = config?.providers ?? {}
   const parts = splitModelRef(ref) ?? findBare(ref.trim(), providers)
   if (!parts) {
-    throw new ProviderError("config", `invalid model ref "${ref}": expected provider/model (${REF_EXAMPLE})`)
+    throw new ProviderError({ kind: "config", message: `invalid model ref "${ref}": expected provider/model (${REF_EXAMPLE})` })
   }
   const { provider, modelId } = parts
   const builtin = Object.hasOwn(BUILTIN_PROVIDERS, provider) ? BUILTIN_PROVIDERS[provider] : undefined
   const custom = Object.hasOwn(providers, provider) ? providers[provider] : undefined
   if (!builtin && !custom) {
-    throw new ProviderError(
-      "config",
-      `unknown provider "${provider}" in model ref "${ref}": built-in providers are ${Object.keys(BUILTIN_PROVIDERS).join(", ")}; add others under models.providers.${provider} (api, baseUrl, apiKeyEnv)`,
-    )
+    throw new ProviderError({
+      kind: "config",
+      message: `unknown provider "${provider}" in model ref "${ref}": built-in providers are ${Object.keys(BUILTIN_PROVIDERS).join(", ")}; add others under models.providers.${provider} (api, baseUrl, apiKeyEnv)`,
+    })
   }
 
   // The schema defaults `api` to openai-completions, so for a built-in id that default cannot be told apart from
@@ -104,13 +104,13 @@ export async function resolveModel(ref: string, config: ModelsConfig | undefined
   if (apiKey === undefined && custom?.apiKeyEnv) {
     apiKey = env[custom.apiKeyEnv]
     if (!apiKey) {
-      throw new ProviderError("auth", `no API key for provider ${provider}: the environment variable ${custom.apiKeyEnv} (models.providers.${provider}.apiKeyEnv) is not set`)
+      throw new ProviderError({ kind: "auth", message: `no API key for provider ${provider}: the environment variable ${custom.apiKeyEnv} (models.providers.${provider}.apiKeyEnv) is not set` })
     }
   }
   if (apiKey === undefined && builtin) apiKey = builtin.keyEnv.map((k) => env[k]).find((v) => !!v)
   if (!apiKey && builtin && !builtin.keyless) {
     const vars = builtin.keyEnv.length > 1 ? `${builtin.keyEnv[0]} (or ${builtin.keyEnv.slice(1).join(", ")})` : builtin.keyEnv[0]
-    throw new ProviderError("auth", `no API key for provider ${provider}: set ${vars} or models.providers.${provider}.apiKeyEnv`)
+    throw new ProviderError({ kind: "auth", message: `no API key for provider ${provider}: set ${vars} or models.providers.${provider}.apiKeyEnv` })
   }
 
   const def = custom?.models?.find((m) => m.id === modelId)
@@ -157,12 +157,12 @@ async function createLanguageModel(o: SdkOptions): Promise<LanguageModel> {
         return createOpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || "none", headers: o.headers }).chat(o.modelId)
       }
       if (!o.baseURL) {
-        throw new ProviderError("config", `provider ${o.provider} has no base URL: set models.providers.${o.provider}.baseUrl (e.g. http://127.0.0.1:11434/v1)`)
+        throw new ProviderError({ kind: "config", message: `provider ${o.provider} has no base URL: set models.providers.${o.provider}.baseUrl (e.g. http://127.0.0.1:11434/v1)` })
       }
       const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible")
       return createOpenAICompatible({ name: o.provider, baseURL: o.baseURL, apiKey: o.apiKey || undefined, headers: o.headers, includeUsage: true }).chatModel(o.modelId)
     }
     default:
-      throw new ProviderError("config", `provider ${o.provider} has an unknown api "${String(o.api)}": use openai-completions, openai-responses, anthropic-messages or google-generative-ai`)
+      throw new ProviderError({ kind: "config", message: `provider ${o.provider} has an unknown api "${String(o.api)}": use openai-completions, openai-responses, anthropic-messages or google-generative-ai` })
   }
 }

@@ -8,23 +8,34 @@ import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import type { SessionRepo, StoredMessage } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
+import { sleep } from "../util/timers.ts"
 import { CompactionError, compactSession } from "./compact-session.ts"
 import { contextOf, totalTokens } from "./compaction.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
-import type { ModelHandle, StreamModel } from "./model-types.ts"
+import { withIdleTimeout } from "./idle-watch.ts"
+import type { ModelFailure, ModelHandle, StreamModel } from "./model-types.ts"
 import { runTool, toModelTool, type ToolDef } from "./tools/tool.ts"
-import { addUsage, emptyUsage, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
+import { addUsage, emptyUsage, messageText, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
+
+/** An accepted message: its id (the inbound's idempotency key) and text. */
+export interface InputMessage {
+  inputId: string
+  message: string
+}
 
 export interface RunInput {
   runId: string
   sessionKey: string
-  message: string
+  /** The run's own message first, then those merged into it (collect); each written to the transcript once. */
+  inputs: InputMessage[]
   /** Overrides the session's and the config's model. */
   model?: string
   extraSystemPrompt?: string
-  /** Extra messages that arrived for the same turn (collect mode). */
+  /** Which door it came through. */
   source: string
+  /** Picked up again after a crash. */
+  resumed?: boolean
 }
 
 export type RunStatus = "ok" | "error" | "aborted" | "timeout"
@@ -59,7 +70,7 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   /** The tools this session may use (policy applied). */
   tools(sessionKey: string): Promise<ToolDef[]>
   /** Messages steered into this session while it runs; taken (removed) by the run. */
-  takeSteered(sessionKey: string): string[]
+  takeSteered(sessionKey: string): InputMessage[]
   /** USD per token for a model ref, if priced in config. */
   price(ref: string): { input: number; output: number } | undefined
 }
@@ -80,7 +91,9 @@ interface StepResult {
   usage: Usage
 }
 
+/** Waits before each retry of a failed model call (a provider's retry-after wins, up to MAX_RETRY_AFTER_MS). */
 const BACKOFF_MS = [250, 1000, 3000]
+const MAX_RETRY_AFTER_MS = 30_000
 
 function candidatesFor(cfg: Config, sessionModel: string | null | undefined, override?: string): string[] {
   const list = [override ?? sessionModel ?? cfg.agents.defaults.model ?? cfg.models.default, ...cfg.models.fallbacks].filter((m): m is string => !!m)
@@ -120,8 +133,17 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   })
 
   em.status("preparing_context")
-  deps.repo.append(session.key, session.sessionId, [{ role: "user", content: input.message } satisfies TranscriptMessage], { runId: input.runId, role: (m) => m.role })
-  em.agent("lifecycle", { phase: "start", startedAt })
+  // Idempotent: after a crash the resumed run finds its messages already written and adds only what is missing.
+  const added = deps.repo.appendInputs(session.key, session.sessionId, input.runId, input.inputs)
+  em.agent("lifecycle", { phase: "start", startedAt, ...(input.resumed ? { resumed: true } : {}) })
+  if (added === 0) {
+    // A run that had already written its final answer when the gateway died only needs to be recorded as done.
+    const answered = finalAnswerOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId), input.runId)
+    if (answered !== undefined) {
+      lastText = answered
+      return finish(outcome("ok", "stop"))
+    }
+  }
 
   const candidates = candidatesFor(cfg, session.model, input.model)
   let candidateIndex = 0
@@ -200,10 +222,12 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       }
 
       const result: StepResult = { text: "", toolCalls: [], finishReason: "other", usage: emptyUsage() }
-      let failure: { kind: string; retryable: boolean; message: string } | undefined
+      let failure: ModelFailure | undefined
       em.restartText()
       const modelTools = tools.map(toModelTool)
-      for await (const ev of deps.streamModel({ model, system: prompt, messages, tools: modelTools, signal, maxOutputTokens: model.maxTokens })) {
+      const idleMs = cfg.agents.defaults.modelIdleSeconds * 1000
+      const events = withIdleTimeout((callSignal) => deps.streamModel({ model, system: prompt, messages, tools: modelTools, signal: callSignal, maxOutputTokens: model.maxTokens }), idleMs, signal)
+      for await (const ev of events) {
         if (ev.type === "text-delta") {
           result.text += ev.delta
           em.delta(ev.delta)
@@ -225,10 +249,10 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         log.warn(`context overflow on ${ref}; compacting and retrying`)
         if (await compact(model)) continue
       }
-      if (failure.retryable && attempt < BACKOFF_MS.length - 1) {
-        const wait = BACKOFF_MS[attempt++]!
+      if (failure.retryable && attempt < BACKOFF_MS.length) {
+        const wait = Math.min(Math.max(BACKOFF_MS[attempt++]!, failure.retryAfterMs ?? 0), MAX_RETRY_AFTER_MS)
         log.warn(`model ${ref} failed (${failure.kind}: ${failure.message}); retrying in ${wait} ms`)
-        await Bun.sleep(wait)
+        await sleep(wait, signal)
         continue
       }
       if ((failure.retryable || failure.kind === "auth") && candidateIndex + 1 < candidates.length) {
@@ -268,7 +292,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         const steered = deps.takeSteered(session.key)
         if (steered.length === 0) return finish(outcome("ok", result.finishReason))
         // A message steered in after the last model call still gets an answer in this run.
-        persist(steered.map((content) => ({ role: "user" as const, content })))
+        deps.repo.appendInputs(session.key, session.sessionId, input.runId, steered)
         continue
       }
 
@@ -296,8 +320,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       persist([assistant, ...results], result.usage, contextTokens)
       em.endStep()
       if (signal.aborted) throw signal.reason ?? new RunFailure("aborted", "aborted")
-      const steered = deps.takeSteered(session.key)
-      if (steered.length) persist(steered.map((content) => ({ role: "user" as const, content })))
+      deps.repo.appendInputs(session.key, session.sessionId, input.runId, deps.takeSteered(session.key))
     }
   } catch (err) {
     const reason = signal.aborted ? signal.reason : err
@@ -327,6 +350,14 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
     }
     return o
   }
+}
+
+/** The text of the run's last row when it is a final answer (assistant text, no tool calls), else undefined. */
+function finalAnswerOf(rows: StoredMessage<TranscriptMessage>[], runId: string): string | undefined {
+  const last = rows[rows.length - 1]
+  if (!last || last.runId !== runId || last.message.role !== "assistant") return undefined
+  if (last.message.content.some((p) => p.type === "tool-call")) return undefined
+  return messageText(last.message) || undefined
 }
 
 function endsWithAssistantText(ctx: TranscriptMessage[], text: string): boolean {

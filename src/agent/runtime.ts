@@ -1,30 +1,68 @@
 /**
- * The agent runtime inside the gateway: accepts runs, keeps one run at a time per session (a lane) under a global
- * concurrency cap, applies the session's queue mode to messages that arrive mid-run, aborts, waits, enforces daily
- * budgets, and recovers queued runs after a restart. Runs execute in-process and need no connected client.
+ * The agent runtime inside the gateway: one run at a time per session (a lane) under a global concurrency cap, the
+ * session's queue mode for messages that arrive mid-run, aborts, waits, daily budgets, and recovery after a restart.
+ * Runs execute in-process and need no connected client. Doors never call it directly: the router admits messages.
+ *
+ * Every admitted message is a row in `runs` before admit() returns (its own run, or carried by another one), and a
+ * run writes the user rows of every message it carries into the transcript before its first model call, each
+ * exactly once (messages.input_id). So after a crash nothing acknowledged is lost and nothing is recorded twice.
  */
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
-import type { SessionRepo } from "../store/sessions.ts"
+import type { RunRow, SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
+import { timerDelay } from "../util/timers.ts"
+import { RunRejected } from "./errors.ts"
 import { Semaphore } from "./lanes.ts"
-import { RunEmitter } from "./run-events.ts"
 import type { ModelHandle } from "./model-types.ts"
-import { executeRun, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
+import { RunEmitter } from "./run-events.ts"
+import { executeRun, type InputMessage, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 
-export class RunRejected extends Error {
-  constructor(
-    message: string,
-    readonly kind: "budget" | "limit" | "invalid",
-  ) {
-    super(message)
-    this.name = "RunRejected"
-  }
+export { RunRejected } from "./errors.ts"
+
+/** What a run needs besides its messages; stored with the run (runs.input) so it survives a restart. */
+export interface RunSpec {
+  message: string
+  model?: string
+  extraSystemPrompt?: string
+  timeoutMs?: number
+  /** Which door it came through (for logs and prompts). */
+  source: string
+  /** Session metadata used when the session does not exist yet. */
+  parentKey?: string
+  depth?: number
+  label?: string
 }
 
+export interface AdmitRequest extends RunSpec {
+  runId: string
+  sessionKey: string
+  origin?: unknown
+  delivery?: unknown
+  /** Store only; the next heartbeat carries it. */
+  deferred?: boolean
+}
+
+export interface Admitted {
+  runId: string
+  sessionKey: string
+  acceptedAt: number
+  state: "queued" | "merged" | "deferred"
+  carriedBy?: string
+}
+
+/** What agent.wait answers: a full outcome while the gateway remembers it, else what the database holds. */
+export type WaitResult = RunOutcome | { runId: string; status: string; error?: string; endedAt?: number; startedAt?: number; text?: string }
+
 interface Tracked {
-  input: RunInput
+  runId: string
+  sessionKey: string
+  spec: RunSpec
+  /** Inputs merged into this run (collect) while it waited. */
+  carried: InputMessage[]
+  /** Picked up after a crash: its own input may already be in the transcript. */
+  resumed: boolean
   controller: AbortController
   done: Promise<RunOutcome>
   resolve(o: RunOutcome): void
@@ -35,32 +73,16 @@ interface Tracked {
 interface Lane {
   active?: Tracked
   queue: Tracked[]
-  steer: string[]
-}
-
-export interface SubmitRequest extends RunInput {
-  /** Session metadata used when the session does not exist yet. */
-  parentKey?: string
-  depth?: number
-  label?: string
-  timeoutMs?: number
-}
-
-export interface SubmitResult {
-  runId: string
-  sessionKey: string
-  acceptedAt: number
-  /** The run this message was merged into (collect / steer), when not its own run. */
-  mergedInto?: string
-  duplicate: boolean
+  /** Inputs steered into the active run, taken at its next step boundary. */
+  steer: InputMessage[]
 }
 
 const RECENT_OUTCOMES = 500
+const TERMINAL = new Set(["ok", "error", "aborted", "timeout"])
 
 export class AgentRuntime {
   private lanes = new Map<string, Lane>()
   private tracked = new Map<string, Tracked>()
-  private aliases = new Map<string, string>()
   private outcomes = new Map<string, RunOutcome>()
   private global: Semaphore
   private stopping = false
@@ -81,7 +103,7 @@ export class AgentRuntime {
     return l
   }
 
-  /** Called when any run ends (sub-agent announcements, HTTP waiters). */
+  /** Called when any run ends (the router's delivery, sub-agent announcements, HTTP waiters). */
   onRunEnd(fn: (o: RunOutcome) => void): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
@@ -102,57 +124,63 @@ export class AgentRuntime {
   }
 
   /**
-   * Accepts a message for a session. The run (or the merge into a running one) is recorded in SQLite before this
-   * returns, so an acknowledged message survives a crash. A known runId returns the existing run (idempotency).
+   * Admits a message the router accepted (its id is new). The row is written before this returns, so the caller's
+   * acknowledgement is never ahead of the database.
    */
-  submit(req: SubmitRequest): SubmitResult {
-    if (this.stopping) throw new RunRejected("gateway is shutting down", "limit")
+  admit(req: AdmitRequest): Admitted {
+    if (this.stopping) throw new RunRejected("the gateway is shutting down; send it again after the restart", "limit")
     const acceptedAt = Date.now()
-    const known = this.resolveAlias(req.runId)
-    if (this.tracked.has(known) || this.outcomes.has(known) || this.deps.repo.getRun(req.runId)) {
-      return { runId: req.runId, sessionKey: req.sessionKey, acceptedAt, duplicate: true, ...(known !== req.runId ? { mergedInto: known } : {}) }
-    }
     const agentId = agentIdOf(req.sessionKey)
     this.checkBudget(agentId)
     const session = this.deps.repo.ensure({ key: req.sessionKey, agentId, kind: kindOf(req.sessionKey), parentKey: req.parentKey, depth: req.depth, label: req.label })
-    const lane = this.lane(req.sessionKey)
-    const mode = (session.queueMode as "followup" | "collect" | "steer" | null) ?? this.deps.config().agents.defaults.queueMode
+    const { runId, sessionKey, origin, delivery, deferred, ...spec } = req
+    const row = { runId, sessionKey, agentId, input: spec, origin, delivery }
+    const base = { runId, sessionKey, acceptedAt }
 
-    if (lane.active && mode === "steer" && lane.active.state === "running") {
-      this.deps.repo.queueRun({ runId: req.runId, sessionKey: req.sessionKey, agentId, input: { ...req, mergedInto: lane.active.input.runId } })
-      this.deps.repo.endRun(req.runId, { status: "merged", error: lane.active.input.runId })
-      lane.steer.push(req.message)
-      this.aliases.set(req.runId, lane.active.input.runId)
-      return { runId: req.runId, sessionKey: req.sessionKey, acceptedAt, mergedInto: lane.active.input.runId, duplicate: false }
+    if (deferred) {
+      this.deps.repo.insertInput({ ...row, status: "deferred" })
+      return { ...base, state: "deferred" }
+    }
+    const lane = this.lane(sessionKey)
+    const mode = (session.queueMode as "followup" | "collect" | "steer" | null) ?? this.deps.config().agents.defaults.queueMode
+    const active = lane.active
+    if (active && mode === "steer" && active.state === "running") {
+      this.deps.repo.insertInput({ ...row, status: "merged", carriedBy: active.runId })
+      lane.steer.push({ inputId: runId, message: req.message })
+      return { ...base, state: "merged", carriedBy: active.runId }
     }
     const pending = lane.queue[lane.queue.length - 1]
-    if (lane.active && mode === "collect" && pending) {
-      this.deps.repo.queueRun({ runId: req.runId, sessionKey: req.sessionKey, agentId, input: { ...req, mergedInto: pending.input.runId } })
-      this.deps.repo.endRun(req.runId, { status: "merged", error: pending.input.runId })
-      pending.input.message = `${pending.input.message}\n\n${req.message}`
-      this.aliases.set(req.runId, pending.input.runId)
-      return { runId: req.runId, sessionKey: req.sessionKey, acceptedAt, mergedInto: pending.input.runId, duplicate: false }
+    if (active && mode === "collect" && pending) {
+      this.deps.repo.insertInput({ ...row, status: "merged", carriedBy: pending.runId })
+      pending.carried.push({ inputId: runId, message: req.message })
+      return { ...base, state: "merged", carriedBy: pending.runId }
     }
-
-    this.deps.repo.queueRun({ runId: req.runId, sessionKey: req.sessionKey, agentId, input: req })
-    this.enqueue(req)
-    return { runId: req.runId, sessionKey: req.sessionKey, acceptedAt, duplicate: false }
+    this.deps.repo.insertInput({ ...row, status: "queued" })
+    this.enqueue(runId, sessionKey, spec, [], false)
+    return { ...base, state: "queued" }
   }
 
-  private enqueue(input: SubmitRequest): Tracked {
+  private track(runId: string, sessionKey: string, spec: RunSpec, carried: InputMessage[], resumed: boolean): Tracked {
     let resolve!: (o: RunOutcome) => void
     const done = new Promise<RunOutcome>((r) => (resolve = r))
-    const t: Tracked = { input, controller: new AbortController(), done, resolve, state: "queued" }
-    this.tracked.set(input.runId, t)
-    const lane = this.lane(input.sessionKey)
-    lane.queue.push(t)
-    if (!lane.active) void this.drain(input.sessionKey)
+    const t: Tracked = { runId, sessionKey, spec, carried, resumed, controller: new AbortController(), done, resolve, state: "queued" }
+    this.tracked.set(runId, t)
+    return t
+  }
+
+  private enqueue(runId: string, sessionKey: string, spec: RunSpec, carried: InputMessage[], resumed: boolean, front = false): Tracked {
+    const t = this.track(runId, sessionKey, spec, carried, resumed)
+    const lane = this.lane(sessionKey)
+    if (front) lane.queue.unshift(t)
+    else lane.queue.push(t)
+    if (!lane.active) void this.drain(sessionKey)
     return t
   }
 
   private async drain(key: string): Promise<void> {
     const lane = this.lane(key)
-    while (!lane.active && lane.queue.length) {
+    // Once stopping, queued runs stay queued (in the database too): the next start runs them.
+    while (!lane.active && lane.queue.length && !this.stopping) {
       const t = lane.queue.shift()!
       lane.active = t
       let release: (() => void) | undefined
@@ -161,11 +189,11 @@ export class AgentRuntime {
         release = await this.global.acquire(t.controller.signal)
         t.state = "running"
         t.startedAt = Date.now()
-        this.deps.repo.markRunning(t.input.runId, key)
-        const timeoutMs = (t.input as SubmitRequest).timeoutMs ?? this.deps.config().agents.defaults.timeoutSeconds * 1000
-        const timer = setTimeout(() => t.controller.abort({ kind: "timeout" }), timeoutMs)
+        this.deps.repo.markRunning(t.runId, key)
+        const timeoutMs = t.spec.timeoutMs ?? this.deps.config().agents.defaults.timeoutSeconds * 1000
+        const timer = setTimeout(() => t.controller.abort({ kind: "timeout" }), timerDelay(timeoutMs))
         try {
-          outcome = await executeRun({ ...this.deps, takeSteered: (k) => this.lane(k).steer.splice(0) }, t.input, t.controller.signal)
+          outcome = await executeRun({ ...this.deps, takeSteered: (k) => this.lane(k).steer.splice(0) }, this.runInput(t), t.controller.signal)
         } finally {
           clearTimeout(timer)
         }
@@ -175,12 +203,14 @@ export class AgentRuntime {
       } finally {
         release?.()
       }
-      // Steered messages that never reached a model call become the next turn.
+      // Steered messages that never reached a model call get a run of their own, next in this lane, before the
+      // carrier is recorded as ended: a crash in between leaves them carried by a run that recovery resumes.
       const leftover = lane.steer.splice(0)
-      if (leftover.length) {
-        const runId = crypto.randomUUID()
-        this.deps.repo.queueRun({ runId, sessionKey: key, agentId: agentIdOf(key), input: { message: leftover.join("\n\n") } })
-        lane.queue.unshift(this.enqueueDetached({ runId, sessionKey: key, message: leftover.join("\n\n"), source: "steer" }))
+      const next = this.deps.repo.rehome(leftover.map((i) => i.inputId))
+      if (next) {
+        const first = leftover[0]!
+        const spec = this.specOf(this.deps.repo.getRun(next)) ?? { message: first.message, source: "steer" }
+        this.enqueue(next, key, spec, leftover.slice(1), false, true)
       }
       this.complete(t, outcome)
       lane.active = undefined
@@ -188,22 +218,36 @@ export class AgentRuntime {
     if (!lane.active && lane.queue.length === 0 && lane.steer.length === 0) this.lanes.delete(key)
   }
 
-  private enqueueDetached(input: SubmitRequest): Tracked {
-    let resolve!: (o: RunOutcome) => void
-    const done = new Promise<RunOutcome>((r) => (resolve = r))
-    const t: Tracked = { input, controller: new AbortController(), done, resolve, state: "queued" }
-    this.tracked.set(input.runId, t)
-    return t
+  private runInput(t: Tracked): RunInput {
+    return {
+      runId: t.runId,
+      sessionKey: t.sessionKey,
+      inputs: [{ inputId: t.runId, message: t.spec.message }, ...t.carried],
+      model: t.spec.model,
+      extraSystemPrompt: t.spec.extraSystemPrompt,
+      source: t.spec.source,
+      resumed: t.resumed,
+    }
+  }
+
+  private specOf(row: RunRow | undefined): RunSpec | undefined {
+    if (!row?.input) return undefined
+    try {
+      const spec = JSON.parse(row.input) as RunSpec
+      return typeof spec.message === "string" ? spec : undefined
+    } catch {
+      return undefined
+    }
   }
 
   private failedOutcome(t: Tracked, status: "aborted" | "error", error: string): RunOutcome {
     const now = Date.now()
-    const s = this.deps.repo.get(t.input.sessionKey)
+    const s = this.deps.repo.get(t.sessionKey)
     return {
-      runId: t.input.runId,
-      sessionKey: t.input.sessionKey,
+      runId: t.runId,
+      sessionKey: t.sessionKey,
       sessionId: s?.sessionId ?? "",
-      agentId: agentIdOf(t.input.sessionKey),
+      agentId: agentIdOf(t.sessionKey),
       status,
       text: "",
       stopReason: status,
@@ -254,86 +298,115 @@ export class AgentRuntime {
     }
   }
 
-  private resolveAlias(runId: string): string {
+  /** The run that carries an input: itself, or the run it was merged or steered into. */
+  carrierOf(runId: string): string {
     let id = runId
-    for (let i = 0; i < 5 && this.aliases.has(id); i++) id = this.aliases.get(id)!
+    for (let i = 0; i < 8; i++) {
+      if (this.tracked.has(id) || this.outcomes.has(id)) return id
+      const row = this.deps.repo.getRun(id)
+      if (row?.status !== "merged" || !row.carriedBy) return id
+      id = row.carriedBy
+    }
     return id
   }
 
-  /** Aborts the session's running run (or only `runId`) and drops its queued runs. Returns the affected run ids. */
+  /** Aborts the session's running run (or only the one carrying `runId`) and drops its queued runs. */
   abort(sessionKey: string, runId?: string): string[] {
     const lane = this.lanes.get(sessionKey)
     if (!lane) return []
-    const target = runId ? this.resolveAlias(runId) : undefined
+    const target = runId ? this.carrierOf(runId) : undefined
     const hit: string[] = []
-    if (lane.active && (!target || lane.active.input.runId === target)) {
+    if (lane.active && (!target || lane.active.runId === target)) {
       lane.active.controller.abort({ kind: "aborted" })
-      hit.push(lane.active.input.runId)
+      hit.push(lane.active.runId)
+      if (!target) {
+        // Steered messages die with the run they were steered into.
+        lane.steer.length = 0
+        this.deps.repo.endCarried(lane.active.runId, "aborted", "aborted before it reached the model")
+      }
     }
     const keep: Tracked[] = []
     for (const q of lane.queue) {
-      if (!target || q.input.runId === target) {
-        hit.push(q.input.runId)
+      if (!target || q.runId === target) {
+        hit.push(q.runId)
         q.controller.abort({ kind: "aborted" })
+        this.deps.repo.endCarried(q.runId, "aborted", "aborted before it started")
         const dropped = this.failedOutcome(q, "aborted", "aborted before it started")
         this.announceEnd(dropped)
         this.complete(q, dropped)
       } else keep.push(q)
     }
     lane.queue = keep
-    if (!target) lane.steer.length = 0
     return hit
   }
 
-  /** Waits for a run's end; undefined on timeout. Knows runs from before a restart through the database. */
-  async wait(runId: string, timeoutMs: number): Promise<RunOutcome | { runId: string; status: string; error?: string; endedAt?: number; startedAt?: number; text?: string } | undefined> {
-    const id = this.resolveAlias(runId)
+  /** Waits for the end of the run carrying `runId`; undefined on timeout or when the id is unknown. */
+  async wait(runId: string, timeoutMs: number): Promise<WaitResult | undefined> {
+    const id = this.carrierOf(runId)
     const done = this.outcomes.get(id)
     if (done) return done
     const t = this.tracked.get(id)
     if (t) {
-      const timer = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs))
-      return Promise.race([t.done, timer])
+      let timer: Timer | undefined
+      const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timerDelay(timeoutMs))))
+      try {
+        return await Promise.race([t.done, timeout])
+      } finally {
+        clearTimeout(timer)
+      }
     }
-    const row = this.deps.repo.getRun(runId)
-    if (!row) return undefined
-    if (row.status === "merged" && row.error) return this.wait(row.error, timeoutMs)
+    const row = this.deps.repo.getRun(id)
+    if (!row || !TERMINAL.has(row.status)) return undefined
     return { runId, status: row.status, error: row.error ?? undefined, endedAt: row.endedAt ?? undefined, startedAt: row.startedAt, text: row.text ?? undefined }
   }
 
   outcome(runId: string): RunOutcome | undefined {
-    return this.outcomes.get(this.resolveAlias(runId))
+    return this.outcomes.get(this.carrierOf(runId))
   }
 
   isKnown(runId: string): boolean {
-    const id = this.resolveAlias(runId)
-    return this.tracked.has(id) || this.outcomes.has(id) || !!this.deps.repo.getRun(runId)
+    return this.tracked.has(runId) || this.outcomes.has(runId) || !!this.deps.repo.getRun(runId)
   }
 
   activeRunIds(sessionKey: string): string[] {
     const lane = this.lanes.get(sessionKey)
-    return lane ? [...(lane.active ? [lane.active.input.runId] : []), ...lane.queue.map((q) => q.input.runId)] : []
+    return lane ? [...(lane.active ? [lane.active.runId] : []), ...lane.queue.map((q) => q.runId)] : []
   }
 
   get activeCount(): number {
     return this.global.inUse
   }
 
-  /** At start-up: runs cut off by a crash end as errors; runs that were accepted but not started run now. */
-  recover(): { interrupted: number; requeued: number } {
-    const interrupted = this.deps.repo.failInterruptedRuns()
-    let requeued = 0
-    for (const row of this.deps.repo.queuedRuns()) {
-      try {
-        const input = JSON.parse(row.input ?? "{}") as SubmitRequest
-        if (!input.message) continue
-        this.enqueue({ ...input, runId: row.runId, sessionKey: row.sessionKey, source: input.source ?? "recovered" })
-        requeued++
-      } catch {
-        this.deps.repo.endRun(row.runId, { status: "error", error: "could not recover the queued run" })
+  /**
+   * At start-up: runs cut off by a crash resume (their transcript is intact step by step; what they carried is
+   * written before the next model call), queued runs run, and inputs whose carrier ended without them get a run.
+   */
+  recover(): { resumed: number; requeued: number; rehomed: number } {
+    const counts = { resumed: 0, requeued: 0, rehomed: 0 }
+    const restore = (row: RunRow, resumed: boolean) => {
+      const spec = this.specOf(row)
+      if (!spec) {
+        this.deps.repo.endRun(row.runId, { status: "error", error: "could not recover the run: its stored input is unreadable" })
+        return
       }
+      const carried = this.deps.repo.carriedBy(row.runId).flatMap((c) => {
+        const s = this.specOf(c)
+        return s ? [{ inputId: c.runId, message: s.message }] : []
+      })
+      this.enqueue(row.runId, row.sessionKey, { ...spec, source: spec.source ?? "recovered" }, carried, resumed)
     }
-    return { interrupted, requeued }
+    for (const row of this.deps.repo.unfinishedRuns()) {
+      const resumed = row.status === "running"
+      restore(row, resumed)
+      counts[resumed ? "resumed" : "requeued"]++
+    }
+    const stranded = this.deps.repo.strandedInputs()
+    for (const row of stranded) {
+      this.deps.repo.rehome([row.runId])
+      restore({ ...row, status: "queued", carriedBy: null }, false)
+      counts.rehomed++
+    }
+    return counts
   }
 
   /** Shutdown: abort everything and wait (bounded) for runs to persist their aborted state. */

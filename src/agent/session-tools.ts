@@ -5,12 +5,15 @@
 import { z } from "zod"
 import type { SessionRepo } from "../store/sessions.ts"
 import type { AgentRuntime } from "./runtime.ts"
-import { agentIdOf, normalizeSessionKey, subagentKey } from "./session-key.ts"
+import type { Accepted, Inbound } from "../router/inbound.ts"
+import { agentIdOf, normalizeSessionKey } from "./session-key.ts"
 import { defineTool, ToolError, type ToolDef } from "./tools/tool.ts"
 import { messageText, type TranscriptMessage } from "./types.ts"
 
 export interface SessionToolDeps {
   runtime: () => AgentRuntime
+  /** The router's door: these tools start runs like any other door. */
+  accept(inbound: Inbound): Accepted
   repo: SessionRepo
   limits: () => { maxDepth: number; maxChildren: number }
 }
@@ -42,11 +45,16 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         const depth = deps.repo.get(callerKey)?.depth ?? 0
         const children = deps.repo.list({ limit: 1000 }).filter((s) => s.parentKey === callerKey && deps.runtime().activeRunIds(s.key).length > 0)
         if (children.length >= deps.limits().maxChildren) {
-          throw new ToolError(`Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.`)
+          throw new ToolError({ message: `Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.` })
         }
-        const sessionKey = subagentKey(agentIdOf(callerKey))
-        const runId = crypto.randomUUID()
-        deps.runtime().submit({ runId, sessionKey, message: args.task, label: args.label, parentKey: callerKey, depth: depth + 1, source: "subagent" })
+        const { runId, sessionKey } = deps.accept({
+          origin: { door: "tool.sessions_spawn", fromSessionKey: callerKey, fromRunId: ctx.runId },
+          session: { kind: "subagent", agentId: agentIdOf(callerKey) },
+          message: args.task,
+          // A retried tool call (same call id in the same run) must not spawn twice.
+          idempotencyKey: `spawn:${ctx.runId}:${ctx.toolCallId}`,
+          run: { label: args.label, parentKey: callerKey, depth: depth + 1 },
+        })
         return { output: JSON.stringify({ status: "accepted", runId, childSessionKey: sessionKey }), meta: { runId, childSessionKey: sessionKey } }
       },
     }),
@@ -61,9 +69,13 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         }),
         async execute(args, ctx) {
           const target = normalizeSessionKey(args.sessionKey)
-          if (target === ctx.sessionKey) throw new ToolError("A session cannot send to itself; reply directly instead.")
-          const runId = crypto.randomUUID()
-          deps.runtime().submit({ runId, sessionKey: target, message: args.message, source: "sessions_send" })
+          if (target === ctx.sessionKey) throw new ToolError({ message: "A session cannot send to itself; reply directly instead." })
+          const { runId } = deps.accept({
+            origin: { door: "tool.sessions_send", fromSessionKey: ctx.sessionKey, fromRunId: ctx.runId },
+            session: { kind: "key", key: target },
+            message: args.message,
+            idempotencyKey: `send:${ctx.runId}:${ctx.toolCallId}`,
+          })
           if (args.timeoutSeconds === 0) return { output: JSON.stringify({ status: "sent", runId }) }
           const res = await deps.runtime().wait(runId, args.timeoutSeconds * 1000)
           if (!res) return { output: JSON.stringify({ status: "timeout", runId }) }
@@ -86,7 +98,7 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         async execute(args) {
           const key = normalizeSessionKey(args.sessionKey)
           const s = deps.repo.get(key)
-          if (!s) throw new ToolError(`No session ${key}. Use sessions_list to see the available keys.`)
+          if (!s) throw new ToolError({ message: `No session ${key}. Use sessions_list to see the available keys.` })
           const msgs = deps.repo
             .transcript<TranscriptMessage>(key, s.sessionId)
             .map((r) => r.message)
@@ -100,19 +112,19 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
   }
 }
 
-/** When a sub-agent's run ends, its result goes back to the parent session as a new turn there. */
-export function announceSubagentResults(runtime: AgentRuntime, repo: SessionRepo): () => void {
+/** When a sub-agent's run ends, its result goes back to the parent session as a new turn there (once per child run). */
+export function announceSubagentResults(runtime: AgentRuntime, repo: SessionRepo, accept: (inbound: Inbound) => Accepted): () => void {
   return runtime.onRunEnd((o) => {
     const child = repo.get(o.sessionKey)
     if (!child?.parentKey) return
     const label = child.label ? ` "${child.label}"` : ""
     const body = o.status === "ok" ? o.text || "(no text)" : `failed: ${o.error ?? o.status}`
     try {
-      runtime.submit({
-        runId: crypto.randomUUID(),
-        sessionKey: child.parentKey,
+      accept({
+        origin: { door: "subagent.announce", fromSessionKey: o.sessionKey, fromRunId: o.runId },
+        session: { kind: "key", key: child.parentKey },
         message: `[Sub-agent${label} (${o.sessionKey}) finished with status ${o.status}]\n${body}`,
-        source: "subagent-announce",
+        idempotencyKey: `announce:${o.runId}`,
       })
     } catch {
       // The parent may be over budget or the gateway stopping; the child's transcript still holds the result.

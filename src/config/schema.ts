@@ -103,7 +103,14 @@ const Models = z
 const AgentDefaults = z
   .strictObject({
     model: z.string().optional().describe("Model for this agent as provider/model (default: models.default)"),
-    timeoutSeconds: z.number().int().min(1).default(600).describe("A run is aborted after this long"),
+    timeoutSeconds: z.number().int().min(1).max(2_000_000).default(600).describe("A run is aborted after this long"),
+    modelIdleSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(120)
+      .describe("A model call that sends nothing for this long is cut off and retried (it no longer holds its session and run slot)"),
     maxSteps: z.number().int().min(1).max(500).default(40).describe("Most model calls in one run (each tool round is one)"),
     maxConcurrent: z.number().int().min(1).default(4).describe("Runs executing at once across all sessions"),
     queueMode: z

@@ -1,8 +1,10 @@
-/** agent (two-stage reply), agent.wait, wake. runId = idempotencyKey: a retried key never starts a second run. */
+/** agent (two-stage reply), agent.wait, wake: doors into the router. runId = idempotencyKey: a retry never starts a second run. */
+import { RunRejected } from "../agent/errors.ts"
 import type { RunOutcome } from "../agent/run.ts"
-import { RunRejected } from "../agent/runtime.ts"
-import { DEFAULT_AGENT, normalizeSessionKey } from "../agent/session-key.ts"
+import { DEFAULT_AGENT } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
+import { IdempotencyConflict, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "../router/index.ts"
+import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
 
 /** The final `agent` payload in OpenClaw's shape. */
@@ -33,9 +35,33 @@ export function finalPayload(o: RunOutcome) {
   }
 }
 
+/** Refusals from the router and the runtime, as protocol errors. */
 export function rejectionError(err: unknown): never {
   if (err instanceof RunRejected) throw new GatewayError("UNAVAILABLE", err.message, { code: err.kind === "budget" ? "BUDGET_EXCEEDED" : "RUN_REJECTED" })
+  if (err instanceof IdempotencyConflict) throw new GatewayError("INVALID_REQUEST", err.message, { code: "IDEMPOTENCY_CONFLICT", fields: err.fields })
   throw err
+}
+
+/** The router's accept, with its refusals turned into protocol errors. */
+export function accept(gw: MethodContext["gw"], inbound: Inbound): Accepted {
+  try {
+    return gw.router.accept(inbound)
+  } catch (err) {
+    rejectionError(err)
+  }
+}
+
+/** The WebSocket door's origin: which connection and client sent the request. */
+export function wsOrigin(ctx: MethodContext, door: Origin["door"]): Origin {
+  return { door, connId: ctx.caller.connId, clientId: ctx.caller.client.id }
+}
+
+/** A delivery target named by the request (`deliver` with `channel` + `to`), else the requesting connection. */
+export function requestedDelivery(p: { deliver?: boolean; channel?: string; to?: string; accountId?: string; threadId?: string | number }, ctx: MethodContext): DeliveryTarget {
+  if (p.deliver && p.channel && p.to) {
+    return { kind: "channel", channel: p.channel, to: p.to, ...(p.accountId ? { accountId: p.accountId } : {}), ...(p.threadId !== undefined ? { threadId: String(p.threadId) } : {}) }
+  }
+  return { kind: "connection", connId: ctx.caller.connId }
 }
 
 function finalOrError(o: RunOutcome) {
@@ -45,39 +71,37 @@ function finalOrError(o: RunOutcome) {
   return finalPayload(o)
 }
 
+/** The final payload of a run known only from the database (it ended before a restart). */
+function storedFinal(runId: string, row: { status: string; text?: string | null; error?: string | null } | undefined) {
+  if (row?.status === "error") throw new GatewayError("UNAVAILABLE", `agent run failed: ${row.error}`, { runId, status: row.status })
+  return { runId, status: row?.status ?? "unknown", summary: row?.error ?? "completed", result: { payloads: row?.text ? [{ text: row.text, mediaUrl: null }] : [], meta: {} } }
+}
+
 export const agentHandlers = {
-  agent: async (p, { gw, interim }) => {
+  agent: async (p, ctx) => {
+    const { gw, interim } = ctx
     const agentId = p.agentId ?? DEFAULT_AGENT
     // OpenClaw: an explicit session wins; an agent id alone means its main session; neither: a session of its own.
-    const sessionKey = p.sessionKey ? normalizeSessionKey(p.sessionKey, agentId) : p.agentId ? `agent:${agentId}:main` : `agent:${agentId}:explicit:${p.idempotencyKey}`
-    const runtime = gw.agent.runtime
-    const runId = p.idempotencyKey
-    const finished = runtime.outcome(runId)
-    if (finished) return finalOrError(finished)
-    let accepted
-    try {
-      accepted = runtime.submit({
-        runId,
-        sessionKey,
-        message: p.message,
-        model: p.model,
-        extraSystemPrompt: p.extraSystemPrompt,
-        label: p.label,
-        timeoutMs: p.timeout ? p.timeout * 1000 : undefined,
-        source: "agent",
-      })
-    } catch (err) {
-      rejectionError(err)
+    const session: SessionSpec = p.sessionKey
+      ? { kind: "key", key: p.sessionKey, agentId }
+      : p.agentId
+        ? { kind: "main", agentId }
+        : { kind: "explicit", agentId, id: p.idempotencyKey }
+    const accepted = accept(gw, {
+      origin: wsOrigin(ctx, "ws.agent"),
+      session,
+      message: p.message,
+      idempotencyKey: p.idempotencyKey,
+      delivery: requestedDelivery(p, ctx),
+      run: { model: p.model, extraSystemPrompt: p.extraSystemPrompt, label: p.label, timeoutMs: p.timeout ? p.timeout * 1000 : undefined },
+    })
+    const runId = accepted.runId
+    if (accepted.state !== "duplicate" || !isTerminal(accepted.existing?.status)) {
+      interim?.({ runId, agentId, sessionKey: accepted.sessionKey, status: "accepted", acceptedAt: accepted.acceptedAt })
     }
-    interim?.({ runId, agentId, sessionKey: accepted.sessionKey, status: "accepted", acceptedAt: accepted.acceptedAt })
-    const outcome = await runtime.wait(runId, 24 * 3600_000)
-    if (!outcome || !("usage" in outcome)) {
-      // Known only from the database (the run ended before a restart): answer from what was stored.
-      const row = gw.agent.sessions.getRun(runId)
-      if (row?.status === "error") throw new GatewayError("UNAVAILABLE", `agent run failed: ${row.error}`, { runId, status: row.status })
-      return { runId, status: row?.status ?? "unknown", summary: row?.error ?? "completed", result: { payloads: row?.text ? [{ text: row.text, mediaUrl: null }] : [], meta: {} } }
-    }
-    return finalOrError(outcome)
+    const outcome = await gw.agent.runtime.wait(runId, MAX_WAIT_MS)
+    if (outcome && "usage" in outcome) return finalOrError(outcome)
+    return storedFinal(runId, gw.agent.sessions.getRun(gw.agent.runtime.carrierOf(runId)))
   },
 
   "agent.wait": async (p, { gw }) => {
@@ -86,28 +110,40 @@ export const agentHandlers = {
       if (!gw.agent.runtime.isKnown(p.runId)) throw new GatewayError("AGENT_RESULT_NOT_FOUND", `no run ${p.runId}`)
       return { runId: p.runId, status: "timeout" }
     }
-    if ("usage" in res) {
-      return {
-        runId: res.runId,
-        status: res.status,
-        startedAt: res.startedAt,
-        endedAt: res.endedAt,
-        ...(res.error ? { error: res.error } : {}),
-        terminalReply: { disposition: res.text ? "visible" : "empty", text: res.text },
-      }
+    const text = res.text ?? ""
+    return {
+      runId: p.runId,
+      status: res.status,
+      ...(res.startedAt !== undefined ? { startedAt: res.startedAt } : {}),
+      ...(res.endedAt !== undefined ? { endedAt: res.endedAt } : {}),
+      ...(res.error ? { error: res.error } : {}),
+      terminalReply: { disposition: text ? "visible" : "empty", text },
     }
-    if (res.status === "queued" || res.status === "running") return { runId: p.runId, status: "timeout" }
-    return { runId: p.runId, status: res.status, startedAt: res.startedAt, endedAt: res.endedAt, ...(res.error ? { error: res.error } : {}), terminalReply: { disposition: res.text ? "visible" : "empty", text: res.text ?? "" } }
   },
 
-  wake: (p, { gw }) => {
-    const sessionKey = normalizeSessionKey(p.sessionKey ?? "main", p.agentId ?? DEFAULT_AGENT)
-    const runId = crypto.randomUUID()
-    try {
-      gw.agent.runtime.submit({ runId, sessionKey, message: `[wake] ${p.text}`, source: "wake" })
-    } catch (err) {
-      rejectionError(err)
+  wake: (p, ctx) => {
+    const accepted = accept(ctx.gw, {
+      origin: wsOrigin(ctx, "ws.wake"),
+      session: { kind: "key", key: p.sessionKey ?? "main", agentId: p.agentId ?? DEFAULT_AGENT },
+      message: `[wake] ${p.text}`,
+      idempotencyKey: p.idempotencyKey,
+      delivery: { kind: "none" },
+      when: p.mode,
+    })
+    return {
+      ok: true,
+      runId: accepted.runId,
+      sessionKey: accepted.sessionKey,
+      mode: p.mode,
+      // next-heartbeat: stored, and carried by the next heartbeat turn rather than run now.
+      queued: accepted.state === "deferred" || accepted.existing?.status === "deferred",
+      ...(accepted.state === "duplicate" ? { duplicate: true } : {}),
     }
-    return { ok: true, runId, sessionKey, mode: p.mode }
   },
 } satisfies PartialHandlers
+
+const MAX_WAIT_MS = 24 * 3600_000
+
+function isTerminal(status: string | undefined): boolean {
+  return status === "ok" || status === "error" || status === "aborted" || status === "timeout"
+}

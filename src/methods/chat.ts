@@ -3,7 +3,7 @@ import { normalizeSessionKey } from "../agent/session-key.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError } from "../protocol/index.ts"
 import type { StoredMessage } from "../store/sessions.ts"
-import { rejectionError } from "./agent.ts"
+import { accept, requestedDelivery, wsOrigin } from "./agent.ts"
 import type { PartialHandlers } from "./registry.ts"
 
 /** User and assistant text as chat messages; tool traffic and summaries are not part of the chat view. */
@@ -21,18 +21,20 @@ export function toChatMessages(rows: StoredMessage<TranscriptMessage>[]) {
 }
 
 export const chatHandlers = {
-  "chat.send": (p, { gw }) => {
-    const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
-    const runtime = gw.agent.runtime
-    const done = runtime.outcome(p.idempotencyKey)
-    if (done) return { runId: p.idempotencyKey, status: done.status }
-    try {
-      const r = runtime.submit({ runId: p.idempotencyKey, sessionKey, message: p.message, timeoutMs: p.timeoutMs, source: "chat" })
-      if (r.duplicate) return { runId: p.idempotencyKey, status: "in_flight" }
-      return { runId: p.idempotencyKey, status: "started", ...(r.mergedInto ? { mergedInto: r.mergedInto } : {}) }
-    } catch (err) {
-      rejectionError(err)
-    }
+  "chat.send": (p, ctx) => {
+    const r = accept(ctx.gw, {
+      origin: wsOrigin(ctx, "ws.chat.send"),
+      session: { kind: "key", key: p.sessionKey, agentId: p.agentId },
+      message: p.message,
+      idempotencyKey: p.idempotencyKey,
+      delivery: requestedDelivery(p, ctx),
+      run: { timeoutMs: p.timeoutMs },
+    })
+    const merged = r.carriedBy ? { mergedInto: r.carriedBy } : {}
+    if (r.state !== "duplicate") return { runId: r.runId, status: "started", ...merged }
+    // A retry (also after a restart) is told what became of the first send.
+    const status = r.existing?.status
+    return { runId: r.runId, status: status === "queued" || status === "running" || status === "merged" ? "in_flight" : (status ?? "in_flight"), ...merged }
   },
 
   "chat.history": (p, { gw }) => {

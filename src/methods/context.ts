@@ -6,6 +6,7 @@ import type { ResolvedAuth, ResolvedBind } from "../config/auth.ts"
 import type { Paths } from "../config/paths.ts"
 import type { ClientInfo, HealthSummary, PresenceEntry, Role } from "../protocol/index.ts"
 import type { Store } from "../store/index.ts"
+import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
 import type { IdempotencyCache } from "./idempotency.ts"
 
@@ -29,6 +30,8 @@ export interface GatewayServices {
   /** Where the JSONL log lives. */
   logFile(): string
   agent: AgentFacade
+  /** The one way in for messages to the agent. */
+  router: Router
 }
 
 export interface CallerInfo {

@@ -1,9 +1,9 @@
 /** sessions.*: list, inspect, reset, delete, compact, patch, abort; spawn and transcript for agents in other processes. */
-import { DEFAULT_AGENT, normalizeSessionKey, subagentKey } from "../agent/session-key.ts"
+import { DEFAULT_AGENT, normalizeSessionKey } from "../agent/session-key.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError } from "../protocol/index.ts"
 import type { SessionRow } from "../store/sessions.ts"
-import { rejectionError } from "./agent.ts"
+import { accept, wsOrigin } from "./agent.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
 
@@ -105,22 +105,13 @@ export const sessionsHandlers = {
   },
 
   "sessions.spawn": (p, ctx) => {
-    const sessionKey = subagentKey(p.agentId ?? DEFAULT_AGENT)
-    const runId = crypto.randomUUID()
-    try {
-      ctx.gw.agent.runtime.submit({
-        runId,
-        sessionKey,
-        message: p.task,
-        model: p.model,
-        label: p.label,
-        depth: 1,
-        timeoutMs: p.timeoutSeconds ? p.timeoutSeconds * 1000 : undefined,
-        source: "spawn",
-      })
-    } catch (err) {
-      rejectionError(err)
-    }
+    const { runId, sessionKey } = accept(ctx.gw, {
+      origin: wsOrigin(ctx, "ws.sessions.spawn"),
+      session: { kind: "subagent", agentId: p.agentId ?? DEFAULT_AGENT },
+      message: p.task,
+      delivery: { kind: "connection", connId: ctx.caller.connId },
+      run: { model: p.model, label: p.label, depth: 1, timeoutMs: p.timeoutSeconds ? p.timeoutSeconds * 1000 : undefined },
+    })
     return { runId, sessionKey, status: "accepted" }
   },
 

@@ -205,7 +205,16 @@ export const agentWait = method(
 export const wake = method(
   "wake",
   "operator.write",
-  () => z.object({ mode: z.enum(["now", "next-heartbeat"]).default("now"), text: z.string().min(1), sessionKey: z.string().optional(), agentId: z.string().optional() }).loose(),
+  () =>
+    z
+      .object({
+        mode: z.enum(["now", "next-heartbeat"]).default("now"),
+        text: z.string().min(1),
+        sessionKey: z.string().optional(),
+        agentId: z.string().optional(),
+        idempotencyKey: idempotencyKey.optional(),
+      })
+      .loose(),
   () => loose,)
 
 export const chatSend = method(

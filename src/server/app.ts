@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono"
 import type { AgentFacade } from "../agent/facade.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ResolvedAuth } from "../config/auth.ts"
+import type { Router } from "../router/index.ts"
 import { bearerAuth } from "./http-auth.ts"
 import { openAiRoutes } from "./http-openai.ts"
 import { toolsRoutes } from "./http-tools.ts"
@@ -12,6 +13,7 @@ export interface AppDeps {
   version: string
   auth(): ResolvedAuth
   agent(): AgentFacade
+  router(): Router
   bus: Bus
   chatCompletionsEnabled(): boolean
 }
@@ -27,7 +29,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/", (c) => c.text(`gateway ${deps.version}\nWebSocket clients connect here (OpenClaw gateway protocol v4).\nProbes: /healthz /readyz\n`))
 
   app.use("/v1/*", bearerAuth(deps.auth))
-  app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, bus: deps.bus }))
+  app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, router: deps.router, bus: deps.bus }))
   app.use("/tools/*", bearerAuth(deps.auth))
   app.route("/tools", toolsRoutes(deps.agent))
 

@@ -8,10 +8,10 @@ import { streamSSE } from "hono/streaming"
 import { z } from "zod"
 import type { AgentFacade } from "../agent/facade.ts"
 import type { RunOutcome } from "../agent/run.ts"
-import { RunRejected } from "../agent/runtime.ts"
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { RunRejected } from "../agent/errors.ts"
 import { RunProgress } from "../agent/events.ts"
 import type { Bus } from "../bus/index.ts"
+import { resolveSessionKey, type Router, type SessionSpec } from "../router/index.ts"
 import { OpenAiDeltas } from "./openai-delta.ts"
 
 const Message = z.object({
@@ -38,7 +38,7 @@ function oaiError(message: string, type = "invalid_request_error", code?: string
   return { error: { message, type, code: code ?? null } }
 }
 
-export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; bus: Bus }): Hono {
+export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; router(): Router; bus: Bus }): Hono {
   const app = new Hono()
   app.post("/chat/completions", async (c) => {
     if (!deps.enabled()) return c.json(oaiError("the chat completions endpoint is disabled (http.chatCompletions.enabled)", "invalid_request_error", "endpoint_disabled"), 404)
@@ -58,7 +58,9 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; b
     const agentId = c.req.header("x-openclaw-agent-id") ?? (/^(openclaw|gateway)[/:]/.test(body.model) ? body.model.split(/[/:]/)[1] : undefined) ?? "main"
     const modelOverride = c.req.header("x-openclaw-model") ?? (/^(openclaw|gateway)([/:].*)?$/.test(body.model) ? undefined : body.model)
     const headerKey = c.req.header("x-openclaw-session-key")
-    const sessionKey = headerKey ? normalizeSessionKey(headerKey, agentId) : `agent:${agentId}:openai:${body.user ?? crypto.randomUUID()}`
+    // Without a `user` the request gets a session of its own: chosen here, so we know it is new.
+    const session: SessionSpec = headerKey ? { kind: "key", key: headerKey, agentId } : { kind: "openai", agentId, user: body.user ?? crypto.randomUUID() }
+    const sessionKey = resolveSessionKey(session)
     const agent = deps.agent()
     const isNew = !agent.sessions.get(sessionKey)
     // A stateless client resends the whole conversation; a new session gets it as context, a known one has it.
@@ -86,7 +88,14 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; b
       }
     })
     try {
-      agent.runtime.submit({ runId, sessionKey, message, model: modelOverride, extraSystemPrompt: system || undefined, source: "openai-http" })
+      deps.router().accept({
+        origin: { door: "http.openai", ...(body.user ? { senderId: body.user } : {}) },
+        session,
+        message,
+        idempotencyKey: runId,
+        delivery: { kind: "none" },
+        run: { model: modelOverride, extraSystemPrompt: system || undefined },
+      })
     } catch (err) {
       unsubscribe()
       const status = err instanceof RunRejected && err.kind === "budget" ? 429 : 503

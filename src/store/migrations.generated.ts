@@ -7,5 +7,5 @@ import m2 from "../../drizzle/0002_inbound.sql" with { type: "text" }
 export const MIGRATIONS: { tag: string; when: number; sql: string }[] = [
   { tag: "0000_init", when: 1795278724755, sql: m0 },
   { tag: "0001_sessions", when: 1795279551590, sql: m1 },
-  { tag: "0002_inbound", when: 1796302012118, sql: m2 },
+  { tag: "0002_inbound", when: 1796302187887, sql: m2 },
 ]

@@ -137,13 +137,37 @@ export class SessionRepo {
       .run()
   }
 
-  // ---- runs ---------------------------------------------------------------------------------------------------
+  // ---- runs and accepted inputs -------------------------------------------------------------------------------
 
-  /** Records an accepted run before it is acknowledged, so a restart can still run it. */
-  queueRun(run: { runId: string; sessionKey: string; agentId: string; input: unknown }): boolean {
+  /**
+   * Records an accepted message before it is acknowledged, so a restart can still run (or re-home) it. False when
+   * the id is already taken.
+   */
+  insertInput(row: {
+    runId: string
+    sessionKey: string
+    agentId: string
+    input: unknown
+    status: "queued" | "merged" | "deferred"
+    carriedBy?: string
+    origin?: unknown
+    delivery?: unknown
+  }): boolean {
+    const now = Date.now()
     const inserted = this.db
       .insert(runs)
-      .values({ runId: run.runId, sessionKey: run.sessionKey, agentId: run.agentId, input: JSON.stringify(run.input), status: "queued", startedAt: Date.now() })
+      .values({
+        runId: row.runId,
+        sessionKey: row.sessionKey,
+        agentId: row.agentId,
+        input: JSON.stringify(row.input),
+        status: row.status,
+        carriedBy: row.carriedBy ?? null,
+        origin: row.origin === undefined ? null : JSON.stringify(row.origin),
+        delivery: row.delivery === undefined ? null : JSON.stringify(row.delivery),
+        startedAt: now,
+        acceptedAt: now,
+      })
       .onConflictDoNothing()
       .returning({ runId: runs.runId })
       .all()
@@ -151,12 +175,80 @@ export class SessionRepo {
   }
 
   markRunning(runId: string, sessionKey: string, model?: string): void {
-    this.db.update(runs).set({ status: "running", startedAt: Date.now(), model: model ?? null }).where(eq(runs.runId, runId)).run()
-    this.db.update(sessions).set({ lastRunId: runId }).where(eq(sessions.key, sessionKey)).run()
+    this.db.transaction((tx) => {
+      tx.update(runs).set({ status: "running", startedAt: Date.now(), model: model ?? null }).where(eq(runs.runId, runId)).run()
+      tx.update(sessions).set({ lastRunId: runId }).where(eq(sessions.key, sessionKey)).run()
+    })
   }
 
-  queuedRuns(): RunRow[] {
-    return this.db.select().from(runs).where(eq(runs.status, "queued")).orderBy(asc(runs.startedAt)).all()
+  /** Inputs carried by a run (collect-merged or steered into it), in the order they were accepted. */
+  carriedBy(runId: string): RunRow[] {
+    return this.db.select().from(runs).where(and(eq(runs.carriedBy, runId), eq(runs.status, "merged"))).orderBy(asc(runs.acceptedAt), asc(runs.runId)).all()
+  }
+
+  /** Whether an accepted input is in a transcript (a user row records it). */
+  hasInput(inputId: string): boolean {
+    return !!this.db.select({ id: messages.id }).from(messages).where(eq(messages.inputId, inputId)).get()
+  }
+
+  /**
+   * Appends the user rows of accepted inputs that are not in the transcript yet, in one transaction: starting (or
+   * resuming after a crash) a run is idempotent, and no message is ever recorded twice.
+   */
+  appendInputs(key: string, sessionId: string, runId: string, inputs: { inputId: string; message: string }[]): number {
+    const now = Date.now()
+    return this.db.transaction((tx) => {
+      let added = 0
+      for (const i of inputs) {
+        if (tx.select({ id: messages.id }).from(messages).where(eq(messages.inputId, i.inputId)).get()) continue
+        tx.insert(messages)
+          .values({ sessionKey: key, sessionId, body: JSON.stringify({ role: "user", content: i.message }), role: "user", runId, inputId: i.inputId, createdAt: now })
+          .run()
+        added++
+      }
+      if (added) tx.update(sessions).set({ updatedAt: now }).where(eq(sessions.key, key)).run()
+      return added
+    })
+  }
+
+  /**
+   * Gives inputs that their carrier could not take (steered after its last step, or left behind by a crash) a run of
+   * their own: the first becomes a queued run, the others are carried by it.
+   */
+  rehome(inputIds: string[]): string | undefined {
+    const [first, ...rest] = inputIds
+    if (!first) return undefined
+    this.db.transaction((tx) => {
+      tx.update(runs).set({ status: "queued", carriedBy: null }).where(eq(runs.runId, first)).run()
+      for (const id of rest) tx.update(runs).set({ status: "merged", carriedBy: first }).where(eq(runs.runId, id)).run()
+    })
+    return first
+  }
+
+  /** Runs to pick up after a restart: cut off while running first, then queued ones, each in acceptance order. */
+  unfinishedRuns(): RunRow[] {
+    const rows = this.db.select().from(runs).where(or(eq(runs.status, "running"), eq(runs.status, "queued"))).all()
+    const rank = (r: RunRow) => (r.status === "running" ? 0 : 1)
+    return rows.sort((a, b) => rank(a) - rank(b) || (a.acceptedAt ?? a.startedAt) - (b.acceptedAt ?? b.startedAt))
+  }
+
+  /** Merged inputs whose carrier ended (or vanished) without them in its transcript: they still need a run. */
+  strandedInputs(): RunRow[] {
+    const merged = this.db.select().from(runs).where(eq(runs.status, "merged")).orderBy(asc(runs.acceptedAt)).all()
+    return merged.filter((r) => {
+      if (this.hasInput(r.runId)) return false
+      const carrier = r.carriedBy ? this.getRun(r.carriedBy) : undefined
+      return !carrier || !["queued", "running", "merged"].includes(carrier.status)
+    })
+  }
+
+  /** Ends every input a run carried with the run's own status (an abort drops them with it). */
+  endCarried(runId: string, status: string, error?: string): void {
+    this.db
+      .update(runs)
+      .set({ status, error: error ?? null, endedAt: Date.now() })
+      .where(and(eq(runs.carriedBy, runId), eq(runs.status, "merged")))
+      .run()
   }
 
   endRun(runId: string, end: { status: string; error?: string; text?: string; usage?: unknown; costUsd?: number; totalTokens?: number; model?: string }): void {
@@ -178,16 +270,6 @@ export class SessionRepo {
 
   getRun(runId: string): RunRow | undefined {
     return this.db.select().from(runs).where(eq(runs.runId, runId)).get()
-  }
-
-  /** Runs left "running" by a crash or kill -9 are finished as errors at start-up, so waiters get an answer. */
-  failInterruptedRuns(): number {
-    return this.db
-      .update(runs)
-      .set({ status: "error", error: "interrupted: the gateway stopped during this run", endedAt: Date.now() })
-      .where(eq(runs.status, "running"))
-      .returning({ runId: runs.runId })
-      .all().length
   }
 
   /** Tokens and cost of runs started since `since` (daily budgets). */

@@ -421,7 +421,8 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
 
     const reqs = fake.since(from)
     expect(reqs.length).toBe(2)
-    expect(userTexts(kind, reqs[1]).at(-1)).toBe("bravo\n\ncharlie")
+    // Each collected message is its own user entry, once, after the reply to alpha.
+    expect(userTexts(kind, reqs[1]).join("\n")).toBe(["alpha", "bravo", "charlie"].join("\n"))
     expect(fake.arrivals[from + 1]!).toBeGreaterThanOrEqual(runEvents(ops, ka, "agent").find((e) => e.data.phase === "end")!.ts)
   })
 

@@ -34,7 +34,7 @@ const MOVE = "*** Move to: "
 const EOF_MARK = "*** End of File"
 
 function patchError(msg: string): ToolError {
-  return new ToolError(`apply_patch: ${msg} No files were changed.`)
+  return new ToolError({ message: `apply_patch: ${msg} No files were changed.` })
 }
 
 const isFileHeader = (l: string) => l.startsWith(ADD) || l.startsWith(DELETE) || l.startsWith(UPDATE) || l.trim() === END
@@ -248,7 +248,7 @@ export function createApplyPatchTool(policy: ToolPolicy): ToolDef<typeof ApplyPa
           errors.push(err.message.replace(/^apply_patch: /, "").replace(/ No files were changed\.$/, ""))
         }
       }
-      if (errors.length) throw new ToolError(`apply_patch failed; no files were changed.\n- ${errors.join("\n- ")}`)
+      if (errors.length) throw new ToolError({ message: `apply_patch failed; no files were changed.\n- ${errors.join("\n- ")}` })
 
       // Write every new content to a temp file first, then rename them all, then delete.
       const temps: [string, string][] = []
@@ -265,7 +265,7 @@ export function createApplyPatchTool(policy: ToolPolicy): ToolDef<typeof ApplyPa
         }
       } catch (err) {
         for (const [tmp] of temps) rmSync(tmp, { force: true })
-        throw new ToolError(`apply_patch could not write the files (${(err as Error).message}); no files were changed.`)
+        throw new ToolError({ message: `apply_patch could not write the files (${(err as Error).message}); no files were changed.` })
       }
       for (const [tmp, abs] of temps) renameSync(tmp, abs)
       for (const [abs, content] of staged) if (content === null) rmSync(abs, { force: true })

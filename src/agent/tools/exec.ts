@@ -126,19 +126,19 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
       const command = args.command
       const cwd = policy.resolveDir(args.workdir)
       const decision = policy.checkExec(command, args.env)
-      if (decision.decision === "deny") throw new ToolError(decision.reason)
+      if (decision.decision === "deny") throw new ToolError({ message: decision.reason })
       if (decision.decision === "ask") {
         const ok = await approve(command, cwd, ctx)
-        if (ctx.signal.aborted) throw new ToolError("exec was aborted while waiting for approval.")
-        if (!ok) throw new ToolError("The command was denied by the operator (or the approval request timed out). Do not retry the same command; ask the user, or find another way.")
+        if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted while waiting for approval." })
+        if (!ok) throw new ToolError({ message: "The command was denied by the operator (or the approval request timed out). Do not retry the same command; ask the user, or find another way." })
       }
       const timeoutSeconds = Math.min(args.timeoutSeconds ?? cfg.timeoutSeconds, cfg.timeoutSeconds)
-      if (ctx.signal.aborted) throw new ToolError("exec was aborted.")
+      if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted." })
       let p: ManagedProcess
       try {
         p = processes.spawn({ command, cwd, env: args.env, timeoutMs: timeoutSeconds * 1000, interactiveStdin: true })
       } catch (err) {
-        throw new ToolError(`Could not start the command: ${(err as Error).message}`)
+        throw new ToolError({ message: `Could not start the command: ${(err as Error).message}` })
       }
 
       if (args.background) {
@@ -179,7 +179,7 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
 
       if (outcome === "abort") {
         await p.kill()
-        throw new ToolError("exec was aborted; the command was killed.")
+        throw new ToolError({ message: "exec was aborted; the command was killed." })
       }
       if (outcome === "yield") {
         p.backgrounded = true

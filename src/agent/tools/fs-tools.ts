@@ -56,10 +56,10 @@ export function writeFileAtomic(path: string, content: string): void {
 /** Reads a text file for editing, with model-readable errors. */
 export function readTextForEdit(abs: string, shown: string, tool: string): string {
   const st = statOrUndefined(abs)
-  if (!st) throw new ToolError(`${shown} does not exist. Check the path with ls${tool === "edit" ? ", or create the file with write" : ""}.`)
-  if (st.isDirectory()) throw new ToolError(`${shown} is a directory, not a file. Pass a file path.`)
-  if (st.size > EDIT_MAX_BYTES) throw new ToolError(`${shown} is too large to ${tool} (${st.size} bytes, limit ${EDIT_MAX_BYTES}). Use exec with a stream editor instead.`)
-  if (looksBinary(abs)) throw new ToolError(`${shown} looks like a binary file; ${tool} only changes text files.`)
+  if (!st) throw new ToolError({ message: `${shown} does not exist. Check the path with ls${tool === "edit" ? ", or create the file with write" : ""}.` })
+  if (st.isDirectory()) throw new ToolError({ message: `${shown} is a directory, not a file. Pass a file path.` })
+  if (st.size > EDIT_MAX_BYTES) throw new ToolError({ message: `${shown} is too large to ${tool} (${st.size} bytes, limit ${EDIT_MAX_BYTES}). Use exec with a stream editor instead.` })
+  if (looksBinary(abs)) throw new ToolError({ message: `${shown} looks like a binary file; ${tool} only changes text files.` })
   return readFileSync(abs, "utf8")
 }
 
@@ -156,17 +156,17 @@ export function createReadTool(policy: ToolPolicy): ToolDef<typeof ReadParams> {
       const abs = policy.resolvePath(args.path)
       const shown = policy.display(abs)
       const st = statOrUndefined(abs)
-      if (!st) throw new ToolError(`${shown} does not exist. Check the path (ls lists a directory).`)
-      if (st.isDirectory()) throw new ToolError(`${shown} is a directory. Use ls to list it, then read a file inside it.`)
-      if (!st.isFile()) throw new ToolError(`${shown} is not a regular file.`)
+      if (!st) throw new ToolError({ message: `${shown} does not exist. Check the path (ls lists a directory).` })
+      if (st.isDirectory()) throw new ToolError({ message: `${shown} is a directory. Use ls to list it, then read a file inside it.` })
+      if (!st.isFile()) throw new ToolError({ message: `${shown} is not a regular file.` })
       if (st.size === 0) return { output: `(${shown} is empty)` }
-      if (looksBinary(abs)) throw new ToolError(`${shown} looks like a binary file (${st.size} bytes); read only returns text. Use exec (e.g. file, xxd) to inspect it.`)
+      if (looksBinary(abs)) throw new ToolError({ message: `${shown} looks like a binary file (${st.size} bytes); read only returns text. Use exec (e.g. file, xxd) to inspect it.` })
       const offset = args.offset ?? 1
       const limit = args.limit ?? READ_MAX_LINES
       const r = await readLines(abs, offset, limit, st.size)
       if (r.lines.length === 0) {
         const total = r.total ?? "fewer"
-        throw new ToolError(`offset ${offset} is past the end of ${shown} (${total} lines). Use an offset between 1 and ${r.total ?? "the line count"}.`)
+        throw new ToolError({ message: `offset ${offset} is past the end of ${shown} (${total} lines). Use an offset between 1 and ${r.total ?? "the line count"}.` })
       }
       let note = ""
       if (r.more) {
@@ -196,13 +196,13 @@ export function createWriteTool(policy: ToolPolicy): ToolDef<typeof WriteParams>
       const abs = policy.resolvePath(args.path)
       const shown = policy.display(abs)
       const st = statOrUndefined(abs)
-      if (st?.isDirectory()) throw new ToolError(`${shown} is a directory. Pass a file path (e.g. ${shown}/name.txt).`)
+      if (st?.isDirectory()) throw new ToolError({ message: `${shown} is a directory. Pass a file path (e.g. ${shown}/name.txt).` })
       try {
         writeFileAtomic(abs, args.content)
       } catch (err) {
         const e = err as NodeJS.ErrnoException
-        if (e.code === "ENOTDIR" || e.code === "EEXIST") throw new ToolError(`Cannot create ${shown}: a parent path component is a file, not a directory.`)
-        if (e.code === "EACCES" || e.code === "EPERM") throw new ToolError(`Permission denied writing ${shown}.`)
+        if (e.code === "ENOTDIR" || e.code === "EEXIST") throw new ToolError({ message: `Cannot create ${shown}: a parent path component is a file, not a directory.` })
+        if (e.code === "EACCES" || e.code === "EPERM") throw new ToolError({ message: `Permission denied writing ${shown}.` })
         throw err
       }
       const lines = args.content === "" ? 0 : args.content.split("\n").length - (args.content.endsWith("\n") ? 1 : 0)
@@ -229,8 +229,8 @@ export function createEditTool(policy: ToolPolicy): ToolDef<typeof EditParams> {
     async execute(args) {
       const abs = policy.resolvePath(args.path)
       const shown = policy.display(abs)
-      if (args.oldText === "") throw new ToolError("oldText is empty. Pass the exact text to replace (to create or overwrite a file, use write).")
-      if (args.oldText === args.newText) throw new ToolError("oldText and newText are identical, so there is nothing to change.")
+      if (args.oldText === "") throw new ToolError({ message: "oldText is empty. Pass the exact text to replace (to create or overwrite a file, use write)." })
+      if (args.oldText === args.newText) throw new ToolError({ message: "oldText and newText are identical, so there is nothing to change." })
       const text = readTextForEdit(abs, shown, "edit")
       let oldText = args.oldText
       let newText = args.newText
@@ -251,10 +251,10 @@ export function createEditTool(policy: ToolPolicy): ToolDef<typeof EditParams> {
           trimmed && text.includes(trimmed)
             ? " The text exists with different leading/trailing whitespace or line breaks; copy it exactly."
             : " Read the file again and copy the text exactly (without the line-number prefix read adds)."
-        throw new ToolError(`oldText was not found in ${shown}.${hint}`)
+        throw new ToolError({ message: `oldText was not found in ${shown}.${hint}` })
       }
       if (count > 1 && !args.replaceAll)
-        throw new ToolError(`oldText matches ${count} times in ${shown}. Include more surrounding lines so it matches exactly once, or set replaceAll: true to change all ${count}.`)
+        throw new ToolError({ message: `oldText matches ${count} times in ${shown}. Include more surrounding lines so it matches exactly once, or set replaceAll: true to change all ${count}.` })
       const first = text.indexOf(oldText)
       const updated = args.replaceAll ? text.split(oldText).join(newText) : text.slice(0, first) + newText + text.slice(first + oldText.length)
       writeFileAtomic(abs, updated)
@@ -285,7 +285,7 @@ export function createLsTool(policy: ToolPolicy): ToolDef<typeof LsParams> {
       const abs = policy.resolvePath(args.path ?? ".")
       const shown = policy.display(abs)
       const st = statOrUndefined(abs)
-      if (!st) throw new ToolError(`${shown} does not exist. List its parent directory to see what is there.`)
+      if (!st) throw new ToolError({ message: `${shown} does not exist. List its parent directory to see what is there.` })
       const limit = args.limit ?? 500
       if (!st.isDirectory()) return { output: `${basename(abs)}  ${st.size} bytes (a file; use read to see its content)` }
       const out: string[] = []

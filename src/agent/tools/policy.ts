@@ -95,7 +95,7 @@ function realpathDeep(abs: string): string {
       try {
         real = realpathSync(cur)
       } catch {
-        throw new ToolError(`${cur} is a broken symbolic link (its target does not exist). Use a different path.`)
+        throw new ToolError({ message: `${cur} is a broken symbolic link (its target does not exist). Use a different path.` })
       }
       return rest.length ? join(real, ...rest.reverse()) : real
     }
@@ -147,17 +147,17 @@ export class ToolPolicy {
    * Returns the symlink-free absolute path. Throws a ToolError naming the roots for anything outside them.
    */
   resolvePath(p: string): string {
-    if (typeof p !== "string" || p.trim() === "") throw new ToolError("The path is empty. Pass a file path relative to the workspace or an absolute path inside it.")
-    if (p.includes("\0")) throw new ToolError("The path contains a NUL character. Pass a plain file path.")
+    if (typeof p !== "string" || p.trim() === "") throw new ToolError({ message: "The path is empty. Pass a file path relative to the workspace or an absolute path inside it." })
+    if (p.includes("\0")) throw new ToolError({ message: "The path contains a NUL character. Pass a plain file path." })
     const abs = resolve(this.workspace, expandHome(p.trim()))
     const real = realpathDeep(abs)
     // Only the symlink-free path decides; the lexical one just explains a refusal.
     if (!this.realRoots().some((r) => isInside(real, r))) {
       const lexicalOk = this.roots().some((r) => isInside(abs, r))
       const why = lexicalOk ? ` (a symbolic link on the way leads to ${real})` : ""
-      throw new ToolError(
-        `Path ${p} is outside the allowed directories${why}. File tools may only touch ${this.roots().join(", ")} (tools.fs.roots). Use a path inside ${this.roots().length > 1 ? "one of them" : "it"}, e.g. a path relative to the workspace.`,
-      )
+      throw new ToolError({
+        message: `Path ${p} is outside the allowed directories${why}. File tools may only touch ${this.roots().join(", ")} (tools.fs.roots). Use a path inside ${this.roots().length > 1 ? "one of them" : "it"}, e.g. a path relative to the workspace.`,
+      })
     }
     return real
   }
@@ -169,7 +169,7 @@ export class ToolPolicy {
     try {
       ok = statSync(dir).isDirectory()
     } catch {}
-    if (!ok) throw new ToolError(`Working directory ${p ?? dir} does not exist or is not a directory. Pass an existing directory inside the workspace (or omit workdir).`)
+    if (!ok) throw new ToolError({ message: `Working directory ${p ?? dir} does not exist or is not a directory. Pass an existing directory inside the workspace (or omit workdir).` })
     return dir
   }
 

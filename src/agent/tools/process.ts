@@ -6,6 +6,7 @@
 import type { Subprocess } from "bun"
 import { readdirSync, readFileSync } from "node:fs"
 import { z } from "zod"
+import { timerDelay } from "../../util/timers.ts"
 import { defineTool, ToolError, type ToolDef } from "./tool.ts"
 
 /** Characters of output kept in memory per process (a rolling tail). */
@@ -174,7 +175,7 @@ export class ManagedProcess {
       this.timer = setTimeout(() => {
         this.timedOut = true
         void this.kill()
-      }, o.timeoutMs)
+      }, timerDelay(o.timeoutMs))
     }
     const readers = [proc.stdout.getReader(), proc.stderr.getReader()]
     const reads = [this.pump(readers[0]!, this.stdout), this.pump(readers[1]!, this.stderr)]
@@ -369,11 +370,11 @@ const ProcessParams = z.object({
 
 export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof ProcessParams> {
   const need = (id: string | undefined, action: string): ManagedProcess => {
-    if (!id) throw new ToolError(`process action "${action}" needs a sessionId. Call process with action "list" to see the sessions.`)
+    if (!id) throw new ToolError({ message: `process action "${action}" needs a sessionId. Call process with action "list" to see the sessions.` })
     const p = registry.get(id)
     if (!p) {
       const ids = registry.list().map((s) => s.id)
-      throw new ToolError(`No process session "${id}" (known: ${ids.length ? ids.join(", ") : "none"}). Finished sessions are forgotten after 30 minutes.`)
+      throw new ToolError({ message: `No process session "${id}" (known: ${ids.length ? ids.join(", ") : "none"}). Finished sessions are forgotten after 30 minutes.` })
     }
     return p
   }
@@ -410,7 +411,7 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
           if (lines.at(-1) === "") lines.pop()
           const limit = args.limit ?? 200
           const start = args.offset ?? Math.max(0, lines.length - limit)
-          if (start > lines.length) throw new ToolError(`offset ${start} is past the end of the log (${lines.length} lines). Use an offset below ${lines.length}.`)
+          if (start > lines.length) throw new ToolError({ message: `offset ${start} is past the end of the log (${lines.length} lines). Use an offset below ${lines.length}.` })
           const slice = lines.slice(start, start + limit)
           const head = `status: ${p.statusText()}; lines ${start}-${start + slice.length - 1} of ${lines.length}${p.output.dropped ? ` (the first ${p.output.dropped} characters of output were dropped)` : ""}`
           const more = start + slice.length < lines.length ? `\n[more lines follow: use offset ${start + slice.length}]` : ""
@@ -418,9 +419,9 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
         }
         case "write": {
           const p = need(args.sessionId, "write")
-          if (args.data === undefined && !args.eof) throw new ToolError('process write needs `data` (the text to send; add "\\n" to end a line) or eof: true.')
-          if (!p.running) throw new ToolError(`Process ${p.id} is not running (${p.statusText()}); nothing can be written to it.`)
-          if (args.data !== undefined && !p.write(args.data)) throw new ToolError(`Could not write to the stdin of process ${p.id} (the program closed it).`)
+          if (args.data === undefined && !args.eof) throw new ToolError({ message: 'process write needs `data` (the text to send; add "\\n" to end a line) or eof: true.' })
+          if (!p.running) throw new ToolError({ message: `Process ${p.id} is not running (${p.statusText()}); nothing can be written to it.` })
+          if (args.data !== undefined && !p.write(args.data)) throw new ToolError({ message: `Could not write to the stdin of process ${p.id} (the program closed it).` })
           if (args.eof) p.closeStdin()
           return { output: `Wrote ${args.data?.length ?? 0} characters to ${p.id}${args.eof ? " and closed stdin" : ""}. Use poll to see the response.` }
         }
@@ -432,7 +433,7 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
         }
         case "remove": {
           const p = need(args.sessionId, "remove")
-          if (p.running) throw new ToolError(`Process ${p.id} is still running; kill it first.`)
+          if (p.running) throw new ToolError({ message: `Process ${p.id} is still running; kill it first.` })
           registry.remove(p.id)
           return { output: `Removed ${p.id}.` }
         }

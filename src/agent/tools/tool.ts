@@ -4,6 +4,8 @@
  * output is capped centrally.
  */
 import { z } from "zod"
+import { describeIssues } from "../../protocol/index.ts"
+import { NamedError } from "../../util/named-error.ts"
 
 export interface ToolContext {
   /** Session the call belongs to (agent:<id>:<...>). */
@@ -36,12 +38,8 @@ export interface ToolDef<P extends z.ZodType = z.ZodType> {
 }
 
 /** An error whose message is written for the model (what went wrong, how to fix the call). */
-export class ToolError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = "ToolError"
-  }
-}
+export const ToolError = NamedError.create("ToolError", (z) => z.object({ message: z.string() }))
+export type ToolError = InstanceType<typeof ToolError>
 
 export function defineTool<P extends z.ZodType>(def: ToolDef<P>): ToolDef<P> {
   return def
@@ -60,15 +58,14 @@ export function truncate(text: string, max: number): string {
 export async function runTool(def: ToolDef, rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const parsed = def.parameters.safeParse(rawArgs ?? {})
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")
-    return { output: `Invalid arguments for ${def.name}: ${issues}. Rewrite the call so it matches the tool's parameters.`, isError: true }
+    return { output: `Invalid arguments for ${def.name}: ${describeIssues(parsed.error)}. Rewrite the call so it matches the tool's parameters.`, isError: true }
   }
   try {
     const res = await def.execute(parsed.data, ctx)
     return { ...res, output: truncate(res.output, def.maxOutputChars ?? DEFAULT_MAX_OUTPUT) }
   } catch (err) {
     if (ctx.signal.aborted) return { output: `${def.name} was aborted.`, isError: true }
-    const msg = err instanceof ToolError ? err.message : `${def.name} failed: ${(err as Error)?.message ?? String(err)}`
+    const msg = ToolError.isInstance(err) ? err.message : `${def.name} failed: ${(err as Error)?.message ?? String(err)}`
     return { output: msg, isError: true }
   }
 }

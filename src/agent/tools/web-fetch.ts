@@ -40,11 +40,11 @@ function parseUrl(raw: string): URL {
   try {
     u = new URL(raw.trim())
   } catch {
-    throw new ToolError(`"${raw}" is not a valid absolute URL. Pass a full URL such as https://example.com/page.`)
+    throw new ToolError({ message: `"${raw}" is not a valid absolute URL. Pass a full URL such as https://example.com/page.` })
   }
   if (u.protocol !== "http:" && u.protocol !== "https:")
-    throw new ToolError(`web_fetch only fetches http:// and https:// URLs, not ${u.protocol}. Use read for local files.`)
-  if (u.username || u.password) throw new ToolError("URLs with embedded credentials (user:password@) are not fetched. Remove them from the URL.")
+    throw new ToolError({ message: `web_fetch only fetches http:// and https:// URLs, not ${u.protocol}. Use read for local files.` })
+  if (u.username || u.password) throw new ToolError({ message: "URLs with embedded credentials (user:password@) are not fetched. Remove them from the URL." })
   return u
 }
 
@@ -127,19 +127,19 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
           })
           if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
             await res.body?.cancel().catch(() => {})
-            if (hop >= MAX_REDIRECTS) throw new ToolError(`Too many redirects (more than ${MAX_REDIRECTS}) starting from ${args.url}; last location ${url}. Try the final URL directly.`)
+            if (hop >= MAX_REDIRECTS) throw new ToolError({ message: `Too many redirects (more than ${MAX_REDIRECTS}) starting from ${args.url}; last location ${url}. Try the final URL directly.` })
             const next = new URL(res.headers.get("location")!, url)
-            if (next.protocol !== "http:" && next.protocol !== "https:") throw new ToolError(`${url} redirects to a ${next.protocol} URL, which web_fetch does not follow.`)
+            if (next.protocol !== "http:" && next.protocol !== "https:") throw new ToolError({ message: `${url} redirects to a ${next.protocol} URL, which web_fetch does not follow.` })
             url = next
             continue
           }
           break
         }
       } catch (err) {
-        if (err instanceof ToolError) throw err
+        if (ToolError.isInstance(err)) throw err
         if (ctx.signal.aborted) throw err
-        if (timeout.aborted) throw new ToolError(`Fetching ${url} timed out after ${cfg.timeoutMs} ms. The site may be slow or unreachable; try again later or another URL.`)
-        throw new ToolError(`Could not fetch ${url}: ${(err as Error).message}. Check the URL (host name, port, https) and try again.`)
+        if (timeout.aborted) throw new ToolError({ message: `Fetching ${url} timed out after ${cfg.timeoutMs} ms. The site may be slow or unreachable; try again later or another URL.` })
+        throw new ToolError({ message: `Could not fetch ${url}: ${(err as Error).message}. Check the URL (host name, port, https) and try again.` })
       }
       const contentType = res.headers.get("content-type") ?? ""
       let body: { bytes: Uint8Array; truncated: boolean }
@@ -147,19 +147,19 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
         let kind = classify(contentType)
         if (kind === "binary") {
           await res.body?.cancel().catch(() => {})
-          throw new ToolError(`${url} returned binary content (${contentType.split(";")[0]}); web_fetch only returns text such as HTML, JSON or plain text.`)
+          throw new ToolError({ message: `${url} returned binary content (${contentType.split(";")[0]}); web_fetch only returns text such as HTML, JSON or plain text.` })
         }
         body = await readCapped(res.body, maxBody)
         if (!kind) {
           // No content type: sniff.
           const head = body.bytes.subarray(0, 1024)
-          if (head.includes(0)) throw new ToolError(`${url} returned binary content (no content type; the data contains NUL bytes); web_fetch only returns text.`)
+          if (head.includes(0)) throw new ToolError({ message: `${url} returned binary content (no content type; the data contains NUL bytes); web_fetch only returns text.` })
           kind = /<(!doctype html|html|head|body)\b/i.test(new TextDecoder().decode(head)) ? "html" : "text"
         }
         const raw = decode(body.bytes, charsetOf(contentType))
         if (!res.ok) {
           const excerpt = (kind === "html" ? htmlToText(raw, url.toString()).text : raw).slice(0, 500)
-          throw new ToolError(`${url} answered HTTP ${res.status} ${res.statusText}.${excerpt ? ` The response said:\n${excerpt}` : ""}`)
+          throw new ToolError({ message: `${url} answered HTTP ${res.status} ${res.statusText}.${excerpt ? ` The response said:\n${excerpt}` : ""}` })
         }
         let title: string | undefined
         let text = raw
@@ -176,9 +176,9 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
           meta: { url: url.toString(), status: res.status, contentType, title, truncated: cut || body.truncated },
         }
       } catch (err) {
-        if (err instanceof ToolError || ctx.signal.aborted) throw err
-        if (timeout.aborted) throw new ToolError(`Reading ${url} timed out after ${cfg.timeoutMs} ms.`)
-        throw new ToolError(`Could not read the response from ${url}: ${(err as Error).message}.`)
+        if (ToolError.isInstance(err) || ctx.signal.aborted) throw err
+        if (timeout.aborted) throw new ToolError({ message: `Reading ${url} timed out after ${cfg.timeoutMs} ms.` })
+        throw new ToolError({ message: `Could not read the response from ${url}: ${(err as Error).message}.` })
       }
     },
   })

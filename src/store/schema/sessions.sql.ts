@@ -63,6 +63,8 @@ export const runs = sqliteTable(
     origin: text("origin"),
     /** Where the reply goes (DeliveryTarget as JSON). */
     delivery: text("delivery"),
+    /** When the message was accepted (started_at is when its run started). */
+    acceptedAt: integer("accepted_at"),
     model: text("model"),
     startedAt: integer("started_at").notNull(),
     endedAt: integer("ended_at"),

@@ -203,8 +203,9 @@ describe("messages arriving mid-run", () => {
 
     const calls = model.calls.slice(first)
     expect(calls.length).toBe(2)
-    expect(calls[1]!.lastUser).toContain("bravo")
-    expect(calls[1]!.lastUser).toContain("charlie")
+    // The merged turn sees each collected message once, after the previous reply.
+    const afterReply = calls[1]!.messages.slice(calls[1]!.messages.findLastIndex((m) => m.role === "assistant") + 1)
+    expect(afterReply.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["bravo", "charlie"])
     const users = (await history(sessionKey)).filter(([r]) => r === "user").map(([, t]) => t)
     for (const word of ["alpha", "bravo", "charlie"]) expect(users.join("\n").split(word).length - 1).toBe(1)
   })

@@ -1,0 +1,139 @@
+/**
+ * The one way in. Every door (WebSocket methods, the OpenAI-compatible endpoint, agent tools, sub-agent
+ * announcements, and later channels and cron) hands the router an Inbound; accept() resolves the session key, applies
+ * idempotency, stores origin and delivery target with the message and admits it to the runtime, all before the door
+ * acknowledges anything. When a run ends the router publishes where its reply should go.
+ */
+import type { RunOutcome } from "../agent/run.ts"
+import type { AgentRuntime } from "../agent/runtime.ts"
+import type { Bus } from "../bus/index.ts"
+import type { RunRow, SessionRepo } from "../store/sessions.ts"
+import type { Logger } from "../util/log.ts"
+import { IdempotencyConflict } from "./errors.ts"
+import { InboundAccepted, ReplyReady, RunFinished } from "./events.ts"
+import { deliveryTargetSchema, originSchema, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "./inbound.ts"
+import { resolveSessionKey } from "./session-keys.ts"
+
+export { IdempotencyConflict } from "./errors.ts"
+export type { Accepted, DeliveryTarget, Inbound, Origin, SessionSpec } from "./inbound.ts"
+export { resolveSessionKey } from "./session-keys.ts"
+
+export interface RouterDeps {
+  runtime: AgentRuntime
+  repo: SessionRepo
+  bus: Bus
+  log: Logger
+}
+
+/** Specs whose key is chosen afresh per message: a retry cannot be checked against the key. */
+function keyIsRandom(spec: SessionSpec): boolean {
+  return spec.kind === "subagent" || (spec.kind === "openai" && !spec.user)
+}
+
+function parseJson<T>(text: string | null, parse: (v: unknown) => T | undefined): T | undefined {
+  if (!text) return undefined
+  try {
+    return parse(JSON.parse(text))
+  } catch {
+    return undefined
+  }
+}
+
+export class Router {
+  constructor(private deps: RouterDeps) {
+    deps.runtime.onRunEnd((o) => this.finished(o))
+  }
+
+  accept(inbound: Inbound): Accepted {
+    const runId = inbound.idempotencyKey ?? crypto.randomUUID()
+    const stored = this.deps.repo.getRun(runId)
+    if (stored) return this.duplicate(stored, inbound)
+    const sessionKey = resolveSessionKey(inbound.session)
+    const delivery: DeliveryTarget = inbound.delivery ?? (inbound.origin.connId ? { kind: "connection", connId: inbound.origin.connId } : { kind: "none" })
+    const admitted = this.deps.runtime.admit({
+      runId,
+      sessionKey,
+      message: inbound.message,
+      source: inbound.origin.door,
+      ...inbound.run,
+      origin: inbound.origin,
+      delivery,
+      deferred: inbound.when === "next-heartbeat",
+    })
+    this.deps.bus.publish(InboundAccepted, {
+      runId,
+      sessionKey,
+      state: admitted.state,
+      ...(admitted.carriedBy ? { carriedBy: admitted.carriedBy } : {}),
+      origin: inbound.origin,
+      delivery,
+      acceptedAt: admitted.acceptedAt,
+    })
+    return admitted
+  }
+
+  /**
+   * A known key: the same message again is answered with what became of it; a different message or session under
+   * the same key is refused and changes nothing.
+   */
+  private duplicate(stored: RunRow, inbound: Inbound): Accepted {
+    const before = parseJson(stored.input, (v) => v as { message?: string; model?: string; extraSystemPrompt?: string }) ?? {}
+    const conflicts: string[] = []
+    if (before.message !== inbound.message) conflicts.push("message")
+    if (!keyIsRandom(inbound.session) && resolveSessionKey(inbound.session) !== stored.sessionKey) conflicts.push("session")
+    if ((before.model ?? undefined) !== (inbound.run?.model ?? undefined)) conflicts.push("model")
+    if (conflicts.length) {
+      throw new IdempotencyConflict(
+        `idempotency key ${stored.runId} was already used for a different ${conflicts.join(" and ")} (session ${stored.sessionKey}); use a new key for a new message`,
+        conflicts,
+      )
+    }
+    const carrierId = this.deps.runtime.carrierOf(stored.runId)
+    const carrier = carrierId === stored.runId ? stored : (this.deps.repo.getRun(carrierId) ?? stored)
+    return {
+      runId: stored.runId,
+      sessionKey: stored.sessionKey,
+      acceptedAt: stored.acceptedAt ?? stored.startedAt,
+      state: "duplicate",
+      ...(carrierId !== stored.runId ? { carriedBy: carrierId } : {}),
+      existing: {
+        status: carrier.status,
+        ...(carrierId !== stored.runId ? { carriedBy: carrierId } : {}),
+        ...(carrier.text ? { text: carrier.text } : {}),
+        ...(carrier.error ? { error: carrier.error } : {}),
+      },
+    }
+  }
+
+  /** Where the reply of a finished run goes: its own target and those of the messages it carried. */
+  private finished(o: RunOutcome): void {
+    const row = this.deps.repo.getRun(o.runId)
+    const carried = this.deps.repo.carriedBy(o.runId)
+    const deliveries: DeliveryTarget[] = []
+    const seen = new Set<string>()
+    for (const r of [row, ...carried]) {
+      const target = parseJson(r?.delivery ?? null, (v) => deliveryTargetSchema().safeParse(v).data)
+      if (!target) continue
+      const k = JSON.stringify(target)
+      if (seen.has(k)) continue
+      seen.add(k)
+      deliveries.push(target)
+    }
+    const origin: Origin | undefined = parseJson(row?.origin ?? null, (v) => originSchema().safeParse(v).data)
+    this.deps.bus.publish(RunFinished, {
+      runId: o.runId,
+      sessionKey: o.sessionKey,
+      status: o.status,
+      text: o.text,
+      ...(o.error ? { error: o.error } : {}),
+      ...(origin ? { origin } : {}),
+      deliveries,
+      inputIds: [o.runId, ...carried.map((c) => c.runId)],
+      endedAt: o.endedAt,
+    })
+    if (o.status !== "ok" || !o.text) return
+    for (const target of deliveries) {
+      if (target.kind !== "none") this.deps.bus.publish(ReplyReady, { runId: o.runId, sessionKey: o.sessionKey, text: o.text, target })
+    }
+  }
+}
