@@ -41,7 +41,7 @@ const get = defineCommand({
     } else {
       const paths = resolvePaths(args.home)
       const loaded = loadConfig(paths.config, paths.systemConfig)
-      if (!loaded.config) fail(new ConfigError(paths.config, loaded.issues).message, { json: args.json })
+      if (!loaded.config) fail(new ConfigError({ path: paths.config, issues: loaded.issues }).message, { json: args.json })
       config = redact(loaded.config)
     }
     const value = args.key ? getPath(config, args.key) : config

@@ -28,8 +28,8 @@ export default defineCommand({
         log: args.json ? undefined : (line) => ui.info(line),
       })
     } catch (err) {
-      const message = err instanceof UpdateError ? `${err.message}; nothing was changed` : `update failed: ${(err as Error).message}`
-      return fail(message, { json: args.json, error: err })
+      if (err instanceof UpdateError) return fail(`${err.message}; nothing was changed`, { json: args.json, error: err.data })
+      return fail(`update failed: ${(err as Error).message}`, { json: args.json, error: err })
     }
     if (args.json) printJson(result)
     else {

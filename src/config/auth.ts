@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { isIP } from "node:net"
+import { NamedError } from "../util/named-error.ts"
 import type { Paths } from "./paths.ts"
 import type { Config } from "./schema.ts"
 
@@ -19,12 +20,9 @@ export interface ResolvedAuth {
   generated: boolean
 }
 
-export class StartupRefusal extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = "StartupRefusal"
-  }
-}
+/** The gateway must not start with this configuration (an unsafe bind or a missing secret); `gateway run` exits 78. */
+export const StartupRefusal = NamedError.create("StartupRefusal", (z) => z.object({ message: z.string() }))
+export type StartupRefusal = InstanceType<typeof StartupRefusal>
 
 export function isLoopbackAddress(addr: string): boolean {
   const a = addr.replace(/^::ffff:/, "")
@@ -34,7 +32,7 @@ export function isLoopbackAddress(addr: string): boolean {
 export function resolveBind(bind: string): ResolvedBind {
   if (bind === "loopback" || bind === "localhost") return { host: "127.0.0.1", loopback: true }
   if (bind === "lan") return { host: "0.0.0.0", loopback: false }
-  if (!isIP(bind)) throw new StartupRefusal(`gateway.bind must be 'loopback', 'lan' or an IP address, got '${bind}'`)
+  if (!isIP(bind)) throw new StartupRefusal({ message: `gateway.bind must be 'loopback', 'lan' or an IP address, got '${bind}'` })
   return { host: bind, loopback: isLoopbackAddress(bind) }
 }
 
@@ -70,24 +68,26 @@ export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): R
   const effectiveMode = mode ?? (password && !token ? "password" : "token")
   if (effectiveMode === "none") {
     if (!bind.loopback) {
-      throw new StartupRefusal(
-        `refusing to listen on ${bind.host} with gateway.auth.mode 'none': anyone on the network could drive the agent. ` +
+      throw new StartupRefusal({
+        message:
+          `refusing to listen on ${bind.host} with gateway.auth.mode 'none': anyone on the network could drive the agent. ` +
           `Set a token (--token, GATEWAY_TOKEN or gateway.auth.token) or bind to loopback (--bind loopback).`,
-      )
+      })
     }
     return { mode: "none", generated: false }
   }
   if (effectiveMode === "password") {
-    if (!password) throw new StartupRefusal("gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)")
+    if (!password) throw new StartupRefusal({ message: "gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)" })
     return { mode: "password", password, generated: false }
   }
   if (token) return { mode: "token", token, generated: false }
   if (!bind.loopback) {
-    throw new StartupRefusal(
-      `refusing to listen on ${bind.host} without a token or password. ` +
+    throw new StartupRefusal({
+      message:
+        `refusing to listen on ${bind.host} without a token or password. ` +
         `Set one with --token <secret>, GATEWAY_TOKEN=<secret> or 'gateway config set gateway.auth.token <secret>' ` +
         `(generate one with: openssl rand -hex 24), or keep the default --bind loopback.`,
-    )
+    })
   }
   return { mode: "token", token: ensureGeneratedToken(paths), generated: true }
 }

@@ -8,12 +8,12 @@ export function patchConfigFile(paths: Paths, patch: Record<string, unknown>): {
   if (loaded.raw !== null && loaded.raw.trim() !== "") {
     const parsed = parseRaw(loaded.raw)
     // An unparseable file is not overwritten: the user's text would be lost.
-    if (parsed.issue) throw new ConfigError(paths.config, [parsed.issue])
+    if (parsed.issue) throw new ConfigError({ path: paths.config, issues: [parsed.issue] })
     base = parsed.value
   }
   const next = mergePatch(base, patch)
   const v = validate(next)
-  if (!v.config) throw new ConfigError(paths.config, v.issues)
+  if (!v.config) throw new ConfigError({ path: paths.config, issues: v.issues })
   const text = JSON.stringify(next, null, 2)
   const changed = JSON.stringify(base) !== JSON.stringify(next)
   if (changed || !loaded.exists) writeConfigFile(paths.config, text)

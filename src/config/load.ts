@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname } from "node:path"
 import JSON5 from "json5"
 import type { z } from "zod"
+import { NamedError } from "../util/named-error.ts"
 import { ConfigSchema, SENSITIVE_KEYS, type Config } from "./schema.ts"
 
 export interface ConfigIssue {
@@ -25,14 +26,21 @@ export interface LoadedConfig {
   warnings: string[]
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly path: string,
-    readonly issues: ConfigIssue[],
-  ) {
-    super(`invalid config ${path}:\n${issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")}`)
-    this.name = "ConfigError"
+/** The config file (or a write to it) does not validate; `gateway run` exits 78 on it. */
+export class ConfigError extends NamedError.create(
+  "ConfigError",
+  (z) => z.object({ path: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }),
+  (d) => `invalid config ${d.path}:\n${formatIssues(d.issues)}`,
+) {
+  /** Same as data.issues (src/methods/config.ts reads it here). */
+  get issues(): ConfigIssue[] {
+    return this.data.issues
   }
+}
+
+/** Issues as an indented list, one per line (error messages and reload logs). */
+export function formatIssues(issues: ConfigIssue[]): string {
+  return issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")
 }
 
 export function hashRaw(raw: string | null): string {

@@ -7,6 +7,7 @@ import { basename, dirname } from "node:path"
 import {
   ConfigError,
   changedPaths,
+  formatIssues,
   hashRaw,
   loadConfig,
   mergePatch,
@@ -14,9 +15,9 @@ import {
   restoreRedacted,
   validate,
   writeConfigFile,
-  type ConfigIssue,
   type LoadedConfig,
 } from "./load.ts"
+import { NamedError } from "../util/named-error.ts"
 import type { Paths } from "./paths.ts"
 import { RESTART_PATHS, type Config } from "./schema.ts"
 
@@ -35,12 +36,9 @@ export interface ConfigChange {
   hash: string
 }
 
-export class ConfigConflictError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = "ConfigConflictError"
-  }
-}
+/** A write's baseHash is missing or no longer matches the file (someone else changed it): read again, then retry. */
+export const ConfigConflictError = NamedError.create("ConfigConflictError", (z) => z.object({ message: z.string() }))
+export type ConfigConflictError = InstanceType<typeof ConfigConflictError>
 
 export function isRestartPath(path: string): boolean {
   return RESTART_PATHS.some((p) => path === p || path.startsWith(`${p}.`))
@@ -87,7 +85,7 @@ export class ConfigManager {
     private log: (level: "info" | "warn" | "error", msg: string) => void = () => {},
   ) {
     this.loaded = loadConfig(paths.config, paths.systemConfig)
-    if (!this.loaded.config) throw new ConfigError(paths.config, this.loaded.issues)
+    if (!this.loaded.config) throw new ConfigError({ path: paths.config, issues: this.loaded.issues })
     this.effective = applyOverrides(this.loaded.config, overrides)
   }
 
@@ -137,7 +135,7 @@ export class ConfigManager {
   replace(raw: string, baseHash?: string): ConfigChange & { config: Config } {
     const disk = this.checkBase(baseHash, false)
     const parsed = parseRaw(raw)
-    if (parsed.issue) throw new ConfigError(this.paths.config, [parsed.issue])
+    if (parsed.issue) throw new ConfigError({ path: this.paths.config, issues: [parsed.issue] })
     const value = restoreRedacted(parsed.value, disk.parsed ?? this.loaded.parsed)
     return this.write(value)
   }
@@ -148,15 +146,15 @@ export class ConfigManager {
     let patch: unknown = raw
     if (typeof raw === "string") {
       const parsed = parseRaw(raw)
-      if (parsed.issue) throw new ConfigError(this.paths.config, [parsed.issue])
+      if (parsed.issue) throw new ConfigError({ path: this.paths.config, issues: [parsed.issue] })
       patch = parsed.value
     }
     if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-      throw new ConfigError(this.paths.config, [{ path: "", message: "a patch must be a JSON object" }])
+      throw new ConfigError({ path: this.paths.config, issues: [{ path: "", message: "a patch must be a JSON object" }] })
     }
     // The patch applies to the text baseHash vouches for (the file on disk), not to the last config that loaded:
     // merging onto that would silently drop edits made to the file since.
-    if (disk.parsed === null) throw new ConfigError(this.paths.config, [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }])
+    if (disk.parsed === null) throw new ConfigError({ path: this.paths.config, issues: [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }] })
     const base = disk.parsed as Record<string, unknown>
     const value = restoreRedacted(mergePatch(base, patch), base)
     return this.write(value)
@@ -166,23 +164,23 @@ export class ConfigManager {
   private checkBase(baseHash: string | undefined, required: boolean): LoadedConfig {
     const disk = this.onDisk()
     if (baseHash === undefined) {
-      if (required && disk.exists) throw new ConfigConflictError("baseHash is required: call config.get and send its hash")
+      if (required && disk.exists) throw new ConfigConflictError({ message: "baseHash is required: call config.get and send its hash" })
       return disk
     }
     if (baseHash !== disk.hash) {
-      throw new ConfigConflictError("config changed since it was read (baseHash does not match); call config.get and retry")
+      throw new ConfigConflictError({ message: "config changed since it was read (baseHash does not match); call config.get and retry" })
     }
     return disk
   }
 
   private write(value: unknown): ConfigChange & { config: Config } {
     const v = validate(value)
-    if (!v.config) throw new ConfigError(this.paths.config, v.issues)
+    if (!v.config) throw new ConfigError({ path: this.paths.config, issues: v.issues })
     const text = JSON.stringify(value, null, 2)
     writeConfigFile(this.paths.config, text)
     this.lastWrittenHash = hashRaw(`${text}\n`)
     const next = loadConfig(this.paths.config, this.paths.systemConfig)
-    if (!next.config) throw new ConfigError(this.paths.config, next.issues)
+    if (!next.config) throw new ConfigError({ path: this.paths.config, issues: next.issues })
     const change = this.apply(next) ?? { changedPaths: [], restartPaths: [], hash: next.hash }
     return { ...change, config: this.effective }
   }
@@ -212,8 +210,4 @@ export class ConfigManager {
     this.watcher?.close()
     this.watcher = undefined
   }
-}
-
-export function formatIssues(issues: ConfigIssue[]): string {
-  return issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`).join("\n")
 }

@@ -1,6 +1,7 @@
 /** Bun.serve on one port: WebSocket upgrades at `/` go to the hub, everything else to the Hono app. */
 import type { Server } from "bun"
 import type { Hono } from "hono"
+import { NamedError } from "../util/named-error.ts"
 import type { SocketData, WsHub } from "./ws.ts"
 
 export interface ListenOptions {
@@ -9,12 +10,9 @@ export interface ListenOptions {
   maxPayloadBytes: number
 }
 
-export class ListenError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = "ListenError"
-  }
-}
+/** The port cannot be bound (in use, no permission, bad address); `gateway run` prints the message and exits 1. */
+export const ListenError = NamedError.create("ListenError", (z) => z.object({ host: z.string(), port: z.number(), message: z.string() }))
+export type ListenError = InstanceType<typeof ListenError>
 
 export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<SocketData> {
   try {
@@ -51,11 +49,14 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
   } catch (err) {
     const e = err as { code?: string; message?: string }
     if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
-      throw new ListenError(
-        `port ${opts.port} on ${opts.host} is already in use: another gateway is probably running (check with 'gateway health'), ` +
+      throw new ListenError({
+        host: opts.host,
+        port: opts.port,
+        message:
+          `port ${opts.port} on ${opts.host} is already in use: another gateway is probably running (check with 'gateway health'), ` +
           `or pick another port with --port`,
-      )
+      }, { cause: err })
     }
-    throw new ListenError(`cannot listen on ${opts.host}:${opts.port}: ${e.message}`)
+    throw new ListenError({ host: opts.host, port: opts.port, message: `cannot listen on ${opts.host}:${opts.port}: ${e.message}` }, { cause: err })
   }
 }

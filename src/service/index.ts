@@ -131,7 +131,7 @@ function merge(report: ServiceReport, out: { result: string; message: string }):
 
 function failReport(report: ServiceReport, err: unknown): ServiceReport {
   if (!(err instanceof ServiceError)) throw err
-  return { ...report, ok: false, result: "failed", message: err.message, error: { code: err.code, message: err.message }, hints: [...report.hints, ...err.hints] }
+  return { ...report, ok: false, result: "failed", message: err.message, error: { code: err.data.code ?? "SERVICE_ERROR", message: err.message }, hints: [...report.hints, ...(err.data.hints ?? [])] }
 }
 
 /** Health over WebSocket with a short timeout: {ok, ms, version} or the error. */
@@ -197,18 +197,21 @@ async function waitUntilUp(mgr: ServiceManager, opts: ServiceOptions, deps: Deps
   if (!rt.active) {
     report.logs = await mgr.logs(opts.logLines ?? 10)
     const refused = rt.lastExitCode === 78 ? " (exit 78: the gateway refused its configuration; it is not restarted until fixed)" : ""
-    throw new ServiceError(`${mgr.location.unit} did not stay up: ${rt.state}${rt.lastExit ? `, last exit: ${rt.lastExit}` : ""}${refused}`, [
+    throw new ServiceError({
+      message: `${mgr.location.unit} did not stay up: ${rt.state}${rt.lastExit ? `, last exit: ${rt.lastExit}` : ""}${refused}`,
+      hints: [
       ...(report.logs.lines.length ? [`Last log lines (${report.logs.source}):`, ...report.logs.lines.map((l) => `  ${l}`)] : []),
       "More: gateway status",
-    ])
+    ],
+    })
   }
   if (rpc && !rpc.ok) report.warnings.push(`${mgr.location.unit} is running but did not answer RPC within ${waitMs} ms: ${rpc.error}`)
 }
 
 function checkToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined
-  if (!token || /[\x00-\x1f\x7f]/.test(token)) throw new ServiceError("--token must be a non-empty single line", [], "BAD_OPTION")
-  if (token.length < 16) throw new ServiceError("--token must be at least 16 characters (generate one with: openssl rand -hex 24)", [], "BAD_OPTION")
+  if (!token || /[\x00-\x1f\x7f]/.test(token)) throw new ServiceError({ message: "--token must be a non-empty single line", code: "BAD_OPTION" })
+  if (token.length < 16) throw new ServiceError({ message: "--token must be at least 16 characters (generate one with: openssl rand -hex 24)", code: "BAD_OPTION" })
   return token
 }
 
@@ -219,12 +222,12 @@ async function preflight(host: Host, loc: ServiceLocation, opts: ServiceOptions,
   const problems: ServiceError[] = []
   if (loc.backend === "systemd" && !forced) {
     const p = await probeSystemd(host, loc.scope, env)
-    if (!p.ok) problems.push(new ServiceError(p.reason!, p.hints, "NO_SYSTEMD"))
+    if (!p.ok) problems.push(new ServiceError({ message: p.reason!, hints: p.hints, code: "NO_SYSTEMD" }))
   }
-  if (loc.backend === "launchd" && !forced && (opts.platform ?? process.platform) !== "darwin") problems.push(new ServiceError("launchd is only available on macOS", [], "NO_LAUNCHD"))
+  if (loc.backend === "launchd" && !forced && (opts.platform ?? process.platform) !== "darwin") problems.push(new ServiceError({ message: "launchd is only available on macOS", code: "NO_LAUNCHD" }))
   const uid = opts.uid ?? process.getuid?.()
   if (loc.scope === "system" && uid !== 0) {
-    problems.push(new ServiceError("a system service needs root", [`Run: sudo ${gatewayProgram(opts.binary).join(" ")} ${process.argv.slice(2).join(" ")}`], "NEEDS_ROOT"))
+    problems.push(new ServiceError({ message: "a system service needs root", hints: [`Run: sudo ${gatewayProgram(opts.binary).join(" ")} ${process.argv.slice(2).join(" ")}`], code: "NEEDS_ROOT" }))
   }
   if (!problems.length) return
   if (host.dryRun) {
@@ -246,14 +249,14 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
     if (opts.root) {
       const name = validateName(opts.name ?? DEFAULT_NAME)
       const scope: Scope = opts.system ? "system" : "user"
-      if (!opts.binary && !isCompiled()) throw new ServiceError("--root copies the compiled binary; this is running from source", ["Pass it explicitly: --binary dist/gateway"], "BAD_OPTION")
+      if (!opts.binary && !isCompiled()) throw new ServiceError({ message: "--root copies the compiled binary; this is running from source", hints: ["Pass it explicitly: --binary dist/gateway"], code: "BAD_OPTION" })
       const root = resolve(opts.root)
       const paths = stagedPaths({ root, scope, name })
       report = { ...report, backend: "systemd", scope, name, unit: `${name}.service`, path: paths.unit }
       const out = stageImage(host, { root, scope, name, binary: opts.binary ? resolve(opts.binary) : process.execPath, port, bind, token, userName: opts.userName, force: opts.force, version: VERSION })
       return merge(report, out)
     }
-    if (opts.userName && !opts.system) throw new ServiceError("--user-name is for system services: add --system", [], "BAD_OPTION")
+    if (opts.userName && !opts.system) throw new ServiceError({ message: "--user-name is for system services: add --system", code: "BAD_OPTION" })
     const loc = locate({ ...opts, user: !opts.system })
     report = baseReport("install", host, opts, loc)
     await preflight(host, loc, opts, report)
@@ -292,7 +295,7 @@ export async function uninstallService(opts: ServiceOptions, deps: Deps = {}): P
     const uid = opts.uid ?? process.getuid?.()
     const mgr = managerFor(host, loc, opts)
     if (loc.scope === "system" && uid !== 0 && !host.dryRun && (mgr.installed() || host.exists(loc.path))) {
-      throw new ServiceError("removing a system service needs root", ["Run: sudo gateway uninstall --system"], "NEEDS_ROOT")
+      throw new ServiceError({ message: "removing a system service needs root", hints: ["Run: sudo gateway uninstall --system"], code: "NEEDS_ROOT" })
     }
     return merge(report, await mgr.uninstall())
   } catch (err) {
@@ -309,7 +312,7 @@ export async function controlService(action: "start" | "stop" | "restart", opts:
     const loc = locate(opts)
     report = baseReport(action, host, opts, loc)
     const uid = opts.uid ?? process.getuid?.()
-    if (loc.scope === "system" && uid !== 0 && !host.dryRun) throw new ServiceError(`${action}ing a system service needs root`, [`Run: sudo gateway ${action}`], "NEEDS_ROOT")
+    if (loc.scope === "system" && uid !== 0 && !host.dryRun) throw new ServiceError({ message: `${action}ing a system service needs root`, hints: [`Run: sudo gateway ${action}`], code: "NEEDS_ROOT" })
     const mgr = managerFor(host, loc, opts)
     const out = action === "start" ? await mgr.start() : action === "stop" ? await mgr.stop() : await mgr.restart()
     report = merge(report, out)
@@ -357,7 +360,7 @@ export async function serviceStatus(opts: ServiceOptions, deps: Deps = {}): Prom
     loc = locate(opts)
   } catch (err) {
     if (!(err instanceof ServiceError)) throw err
-    return { ...empty, error: { code: err.code, message: err.message }, hints: err.hints }
+    return { ...empty, error: { code: err.data.code ?? "SERVICE_ERROR", message: err.message }, hints: err.data.hints ?? [] }
   }
   const mgr = managerFor(host, loc, opts)
   const info = mgr.installed()

@@ -6,18 +6,17 @@
  * renderLaunchdPlist({ label: "ai.gateway", programArguments: ["/usr/local/bin/gateway", "run"], workingDirectory: "/Users/me/.gateway", ... })
  */
 
-export class PlistError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = "PlistError"
-  }
-}
+import { NamedError } from "../util/named-error.ts"
+
+/** A value a plist cannot carry, or a document the strict parser rejects. */
+export const PlistError = NamedError.create("PlistError", (z) => z.object({ message: z.string() }))
+export type PlistError = InstanceType<typeof PlistError>
 
 // XML 1.0 forbids most control characters even when escaped.
 const XML_INVALID = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/
 
 export function xmlEscape(value: string): string {
-  if (XML_INVALID.test(value)) throw new PlistError(`value contains a character XML cannot carry: ${JSON.stringify(value)}`)
+  if (XML_INVALID.test(value)) throw new PlistError({ message: `value contains a character XML cannot carry: ${JSON.stringify(value)}` })
   return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
 }
 
@@ -27,7 +26,7 @@ function renderValue(v: PlistValue, indent: string): string[] {
   if (typeof v === "string") return [`${indent}<string>${xmlEscape(v)}</string>`]
   if (typeof v === "boolean") return [`${indent}<${v}/>`]
   if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new PlistError(`only integers are supported, got ${v}`)
+    if (!Number.isInteger(v)) throw new PlistError({ message: `only integers are supported, got ${v}` })
     return [`${indent}<integer>${v}</integer>`]
   }
   if (Array.isArray(v)) return [`${indent}<array>`, ...v.flatMap((x) => renderValue(x, `${indent}  `)), `${indent}</array>`]
@@ -69,7 +68,7 @@ export interface LaunchdPlistOptions {
  * explicit PATH and working directory because launchd's defaults are a minimal PATH and `/`.
  */
 export function renderLaunchdPlist(o: LaunchdPlistOptions): string {
-  if (!o.programArguments[0]?.startsWith("/")) throw new PlistError(`ProgramArguments needs an absolute executable path, got '${o.programArguments[0] ?? ""}'`)
+  if (!o.programArguments[0]?.startsWith("/")) throw new PlistError({ message: `ProgramArguments needs an absolute executable path, got '${o.programArguments[0] ?? ""}'` })
   const dict: Record<string, PlistValue> = { Label: o.label }
   if (o.comment) dict.Comment = o.comment
   Object.assign(dict, {
@@ -95,7 +94,7 @@ function decodeText(s: string): string {
     if (e.startsWith("#x")) return String.fromCodePoint(parseInt(e.slice(2), 16))
     if (e.startsWith("#")) return String.fromCodePoint(parseInt(e.slice(1), 10))
     const v = ENTITIES[e]
-    if (v === undefined) throw new PlistError(`unknown entity ${m}`)
+    if (v === undefined) throw new PlistError({ message: `unknown entity ${m}` })
     return v
   })
 }
@@ -113,14 +112,14 @@ export function parsePlist(xml: string): PlistValue {
       else if (xml.startsWith("<!--", i)) i = xml.indexOf("-->", i) + 3
       else if (xml.startsWith("<!DOCTYPE", i)) i = xml.indexOf(">", i) + 1
       else return
-      if (i <= 1) throw new PlistError("unterminated XML declaration or comment")
+      if (i <= 1) throw new PlistError({ message: "unterminated XML declaration or comment" })
     }
   }
   const tag = (): { name: string; close: boolean; selfClose: boolean } => {
     skipMisc()
-    if (xml[i] !== "<") throw new PlistError(`expected a tag at offset ${i}, found ${JSON.stringify(xml.slice(i, i + 20))}`)
+    if (xml[i] !== "<") throw new PlistError({ message: `expected a tag at offset ${i}, found ${JSON.stringify(xml.slice(i, i + 20))}` })
     const end = xml.indexOf(">", i)
-    if (end < 0) throw new PlistError("unterminated tag")
+    if (end < 0) throw new PlistError({ message: "unterminated tag" })
     const body = xml.slice(i + 1, end)
     i = end + 1
     const close = body.startsWith("/")
@@ -130,20 +129,20 @@ export function parsePlist(xml: string): PlistValue {
   }
   const text = (name: string): string => {
     const end = xml.indexOf(`</${name}>`, i)
-    if (end < 0) throw new PlistError(`missing </${name}>`)
+    if (end < 0) throw new PlistError({ message: `missing </${name}>` })
     const raw = xml.slice(i, end)
-    if (raw.includes("<")) throw new PlistError(`unexpected markup inside <${name}>`)
+    if (raw.includes("<")) throw new PlistError({ message: `unexpected markup inside <${name}>` })
     i = end + name.length + 3
     return decodeText(raw)
   }
   const value = (t = tag()): PlistValue => {
-    if (t.close) throw new PlistError(`unexpected </${t.name}>`)
+    if (t.close) throw new PlistError({ message: `unexpected </${t.name}>` })
     switch (t.name) {
       case "true":
       case "false":
         if (!t.selfClose) {
           const rest = tag()
-          if (!rest.close || rest.name !== t.name) throw new PlistError(`expected </${t.name}>`)
+          if (!rest.close || rest.name !== t.name) throw new PlistError({ message: `expected </${t.name}>` })
         }
         return t.name === "true"
       case "string":
@@ -152,12 +151,12 @@ export function parsePlist(xml: string): PlistValue {
         return t.selfClose ? "" : text(t.name)
       case "integer": {
         const s = text("integer").trim()
-        if (!/^[+-]?\d+$/.test(s)) throw new PlistError(`bad integer ${JSON.stringify(s)}`)
+        if (!/^[+-]?\d+$/.test(s)) throw new PlistError({ message: `bad integer ${JSON.stringify(s)}` })
         return Number(s)
       }
       case "real": {
         const n = Number(text("real").trim())
-        if (Number.isNaN(n)) throw new PlistError("bad real")
+        if (Number.isNaN(n)) throw new PlistError({ message: "bad real" })
         return n
       }
       case "array": {
@@ -166,7 +165,7 @@ export function parsePlist(xml: string): PlistValue {
         for (;;) {
           const n = tag()
           if (n.close) {
-            if (n.name !== "array") throw new PlistError(`expected </array>, got </${n.name}>`)
+            if (n.name !== "array") throw new PlistError({ message: `expected </array>, got </${n.name}>` })
             return out
           }
           out.push(value(n))
@@ -178,26 +177,26 @@ export function parsePlist(xml: string): PlistValue {
         for (;;) {
           const k = tag()
           if (k.close) {
-            if (k.name !== "dict") throw new PlistError(`expected </dict>, got </${k.name}>`)
+            if (k.name !== "dict") throw new PlistError({ message: `expected </dict>, got </${k.name}>` })
             return out
           }
-          if (k.name !== "key") throw new PlistError(`expected <key> in <dict>, got <${k.name}>`)
+          if (k.name !== "key") throw new PlistError({ message: `expected <key> in <dict>, got <${k.name}>` })
           const key = k.selfClose ? "" : text("key")
-          if (key in out) throw new PlistError(`duplicate key ${JSON.stringify(key)}`)
+          if (key in out) throw new PlistError({ message: `duplicate key ${JSON.stringify(key)}` })
           out[key] = value()
         }
       }
       default:
-        throw new PlistError(`unknown element <${t.name}>`)
+        throw new PlistError({ message: `unknown element <${t.name}>` })
     }
   }
   const root = tag()
-  if (root.name !== "plist" || root.close) throw new PlistError("document element is not <plist>")
+  if (root.name !== "plist" || root.close) throw new PlistError({ message: "document element is not <plist>" })
   const v = value()
   const end = tag()
-  if (!end.close || end.name !== "plist") throw new PlistError("expected </plist> after the root value")
+  if (!end.close || end.name !== "plist") throw new PlistError({ message: "expected </plist> after the root value" })
   skipMisc()
-  if (i < xml.length) throw new PlistError("trailing content after </plist>")
+  if (i < xml.length) throw new PlistError({ message: "trailing content after </plist>" })
   return v
 }
 

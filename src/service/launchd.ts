@@ -47,12 +47,12 @@ export function configWithToken(configPath: string, token: string): { text: stri
   let base: unknown = {}
   if (loaded.raw !== null && loaded.raw.trim() !== "") {
     const parsed = parseRaw(loaded.raw)
-    if (parsed.issue) throw new ServiceError(`cannot store the token: ${configPath} is not valid JSON (${parsed.issue.message})`)
+    if (parsed.issue) throw new ServiceError({ message: `cannot store the token: ${configPath} is not valid JSON (${parsed.issue.message})` })
     base = parsed.value
   }
   const next = mergePatch(base, { gateway: { auth: { token } } })
   const v = validate(next)
-  if (!v.config) throw new ServiceError(`cannot store the token: ${configPath} would be invalid (${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")})`)
+  if (!v.config) throw new ServiceError({ message: `cannot store the token: ${configPath} would be invalid (${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")})` })
   return { text: JSON.stringify(next, null, 2), changed: JSON.stringify(base) !== JSON.stringify(next) }
 }
 
@@ -113,7 +113,7 @@ export class LaunchdManager implements ServiceManager {
     const loc = this.location
     const existing = this.host.read(loc.path)
     if (existing !== undefined && !existing.includes(GENERATED_MARKER) && !spec.force) {
-      throw new ServiceError(`${loc.path} exists and was not written by 'gateway install'`, ["Pass --force to replace it."], "EXISTS")
+      throw new ServiceError({ message: `${loc.path} exists and was not written by 'gateway install'`, hints: ["Pass --force to replace it."], code: "EXISTS" })
     }
     const files = buildLaunchdPlist(loc.label, spec)
     this.host.mkdir(spec.home, 0o700)
@@ -143,11 +143,14 @@ export class LaunchdManager implements ServiceManager {
     if (r.code === 0) return
     const why = systemctlError(r.stderr, r.stdout)
     if (NO_GUI.test(`${r.stderr} ${r.stdout}`) || r.code === 125) {
-      throw new ServiceError(`launchctl bootstrap ${this.domain} failed: ${why}`, [
+      throw new ServiceError({
+        message: `launchctl bootstrap ${this.domain} failed: ${why}`,
+        hints: [
         "There is no logged-in GUI session for this user (SSH or sudo). Log in on the Mac's desktop once, or run the gateway in the foreground: gateway run",
-      ])
+      ],
+      })
     }
-    throw new ServiceError(`launchctl bootstrap ${this.domain} ${this.location.path} failed: ${why}`)
+    throw new ServiceError({ message: `launchctl bootstrap ${this.domain} ${this.location.path} failed: ${why}` })
   }
 
   async uninstall(): Promise<Outcome> {
@@ -163,7 +166,7 @@ export class LaunchdManager implements ServiceManager {
   }
 
   private requireInstalled(): void {
-    if (!this.installed()) throw new ServiceError(`no LaunchAgent ${this.location.label} is installed`, ["Install it with: gateway install"], "NOT_INSTALLED")
+    if (!this.installed()) throw new ServiceError({ message: `no LaunchAgent ${this.location.label} is installed`, hints: ["Install it with: gateway install"], code: "NOT_INSTALLED" })
   }
 
   async start(): Promise<Outcome> {
@@ -177,7 +180,7 @@ export class LaunchdManager implements ServiceManager {
     if (!this.installed()) return { result: "not-installed", message: `no LaunchAgent ${this.location.label} is installed; nothing to stop` }
     if (!(await this.loaded()).loaded && !this.host.dryRun) return { result: "already-stopped", message: `${this.location.label} is not loaded` }
     const r = await this.run(["launchctl", "bootout", this.target])
-    if (r.code !== 0) throw new ServiceError(`launchctl bootout ${this.target} failed: ${systemctlError(r.stderr, r.stdout)}`)
+    if (r.code !== 0) throw new ServiceError({ message: `launchctl bootout ${this.target} failed: ${systemctlError(r.stderr, r.stdout)}` })
     return { result: "stopped", message: `stopped ${this.location.label} (it starts again at your next login; 'gateway uninstall' removes it)` }
   }
 
@@ -185,7 +188,7 @@ export class LaunchdManager implements ServiceManager {
     this.requireInstalled()
     if ((await this.loaded()).loaded) {
       const r = await this.run(["launchctl", "kickstart", "-k", this.target])
-      if (r.code !== 0) throw new ServiceError(`launchctl kickstart -k ${this.target} failed: ${systemctlError(r.stderr, r.stdout)}`)
+      if (r.code !== 0) throw new ServiceError({ message: `launchctl kickstart -k ${this.target} failed: ${systemctlError(r.stderr, r.stdout)}` })
     } else await this.bootstrap()
     return { result: "restarted", message: `restarted ${this.location.label}` }
   }

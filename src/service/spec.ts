@@ -5,18 +5,17 @@
 import { existsSync, readFileSync } from "node:fs"
 import { homedir, userInfo } from "node:os"
 import { join, resolve } from "node:path"
+import { NamedError } from "../util/named-error.ts"
 import { chooseBackend, type Backend, type Scope } from "./detect.ts"
 
-export class ServiceError extends Error {
-  constructor(
-    message: string,
-    readonly hints: string[] = [],
-    readonly code = "SERVICE_ERROR",
-  ) {
-    super(message)
-    this.name = "ServiceError"
-  }
-}
+/**
+ * A service operation that cannot go ahead, with hints for the person (printed under the message) and a stable code
+ * for --json (SERVICE_ERROR when none is given).
+ */
+export const ServiceError = NamedError.create("ServiceError", (z) =>
+  z.object({ message: z.string(), hints: z.array(z.string()).optional(), code: z.string().optional() }),
+)
+export type ServiceError = InstanceType<typeof ServiceError>
 
 export interface ServiceOptions {
   /** Default: launchd on macOS, systemd on Linux; env GATEWAY_SERVICE_BACKEND overrides. */
@@ -60,7 +59,7 @@ export const DEFAULT_LABEL = "ai.gateway"
 export function validateName(name: string): string {
   const n = name.replace(/\.service$/, "")
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(n)) {
-    throw new ServiceError(`--name must be letters, digits, '.', '_' or '-' (at most 64), got '${name}'`, [], "BAD_OPTION")
+    throw new ServiceError({ message: `--name must be letters, digits, '.', '_' or '-' (at most 64), got '${name}'`, code: "BAD_OPTION" })
   }
   return n
 }
@@ -72,19 +71,19 @@ export function launchdLabel(name: string): string {
 }
 
 export function validateUserName(user: string): string {
-  if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(user)) throw new ServiceError(`--user-name is not a valid account name: '${user}'`, [], "BAD_OPTION")
+  if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(user)) throw new ServiceError({ message: `--user-name is not a valid account name: '${user}'`, code: "BAD_OPTION" })
   return user
 }
 
 export function validatePort(port: number | undefined): number | undefined {
   if (port === undefined) return undefined
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ServiceError(`--port must be 1-65535 for a service, got '${port}'`, [], "BAD_OPTION")
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ServiceError({ message: `--port must be 1-65535 for a service, got '${port}'`, code: "BAD_OPTION" })
   return port
 }
 
 export function validateBind(bind: string | undefined): string | undefined {
   if (bind === undefined) return undefined
-  if (!/^(loopback|localhost|lan|[0-9a-fA-F.:]+)$/.test(bind)) throw new ServiceError(`--bind must be loopback, lan or an IP address, got '${bind}'`, [], "BAD_OPTION")
+  if (!/^(loopback|localhost|lan|[0-9a-fA-F.:]+)$/.test(bind)) throw new ServiceError({ message: `--bind must be loopback, lan or an IP address, got '${bind}'`, code: "BAD_OPTION" })
   return bind
 }
 
@@ -214,15 +213,18 @@ export function locate(opts: ServiceOptions): ServiceLocation {
   const name = validateName(opts.name ?? DEFAULT_NAME)
   const backend = opts.backend ?? chooseBackend(opts.platform, env)
   if (!backend) {
-    throw new ServiceError(`no supported service manager on ${opts.platform ?? process.platform} (systemd on Linux, launchd on macOS)`, [
+    throw new ServiceError({
+      message: `no supported service manager on ${opts.platform ?? process.platform} (systemd on Linux, launchd on macOS)`,
+      hints: [
       "Run the gateway in the foreground with `gateway run` under your own supervisor.",
-    ])
+    ],
+    })
   }
   if (backend === "launchd") {
-    if (opts.system) throw new ServiceError("--system is for systemd; on macOS the gateway installs as a LaunchAgent of your user", [], "BAD_OPTION")
+    if (opts.system) throw new ServiceError({ message: "--system is for systemd; on macOS the gateway installs as a LaunchAgent of your user", code: "BAD_OPTION" })
     return launchdLocation(name, env, opts.home)
   }
-  if (opts.system && opts.user) throw new ServiceError("pass either --system or --user, not both", [], "BAD_OPTION")
+  if (opts.system && opts.user) throw new ServiceError({ message: "pass either --system or --user, not both", code: "BAD_OPTION" })
   if (opts.system) return systemdLocation(name, "system", env, opts.home)
   const user = systemdLocation(name, "user", env, opts.home)
   if (opts.user) return user

@@ -114,7 +114,7 @@ export class SystemdManager implements ServiceManager {
 
   private async mustRun(argv: string[], what: string): Promise<void> {
     const r = await this.run(argv)
-    if (r.code !== 0) throw new ServiceError(`${what} failed: ${systemctlError(r.stderr, r.stdout)} (${argv.join(" ")})`)
+    if (r.code !== 0) throw new ServiceError({ message: `${what} failed: ${systemctlError(r.stderr, r.stdout)} (${argv.join(" ")})` })
   }
 
   /** The unit file in use: ours in /etc or ~/.config, else one an image put under /usr/lib. */
@@ -148,16 +148,19 @@ export class SystemdManager implements ServiceManager {
     const system = loc.scope === "system"
     const existing = this.host.read(loc.path)
     if (existing !== undefined && !existing.includes(GENERATED_MARKER) && !spec.force) {
-      throw new ServiceError(`${loc.path} exists and was not written by 'gateway install'`, ["Pass --force to replace it."], "EXISTS")
+      throw new ServiceError({ message: `${loc.path} exists and was not written by 'gateway install'`, hints: ["Pass --force to replace it."], code: "EXISTS" })
     }
     let userName: string | undefined
     if (system) {
       userName = validateUserName(spec.userName ?? "gateway")
       if (!this.host.dryRun && !runnableByOthers(spec.program[0]!)) {
-        throw new ServiceError(`${spec.program[0]} cannot be run by the service account '${userName}' (a directory on its path is private)`, [
+        throw new ServiceError({
+          message: `${spec.program[0]} cannot be run by the service account '${userName}' (a directory on its path is private)`,
+          hints: [
           `Copy the binary somewhere public first, e.g.: sudo install -m 0755 ${spec.program[0]} /usr/local/bin/gateway`,
           "then run: sudo /usr/local/bin/gateway install --system ...",
-        ])
+        ],
+        })
       }
       const id = await this.run(["id", "-u", userName], true)
       if (id.code !== 0) {
@@ -260,7 +263,7 @@ export class SystemdManager implements ServiceManager {
 
   private requireInstalled(): void {
     if (!this.installed()) {
-      throw new ServiceError(`no ${this.location.scope} unit ${this.location.unit} is installed`, [`Install it with: gateway install${this.location.scope === "system" ? " --system" : ""}`], "NOT_INSTALLED")
+      throw new ServiceError({ message: `no ${this.location.scope} unit ${this.location.unit} is installed`, hints: [`Install it with: gateway install${this.location.scope === "system" ? " --system" : ""}`], code: "NOT_INSTALLED" })
     }
   }
 

@@ -16,11 +16,11 @@ async function get(url: string, opts: DownloadOptions): Promise<Response> {
   try {
     res = await (opts.fetch ?? fetch)(url, { redirect: "follow", signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000) })
   } catch (err) {
-    throw new UpdateError("DOWNLOAD_FAILED", `could not download ${url}: ${reason(err)}`)
+    throw new UpdateError({ code: "DOWNLOAD_FAILED", message: `could not download ${url}: ${reason(err)}` })
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {})
-    throw new UpdateError("DOWNLOAD_FAILED", `could not download ${url}: HTTP ${res.status}`)
+    throw new UpdateError({ code: "DOWNLOAD_FAILED", message: `could not download ${url}: HTTP ${res.status}` })
   }
   return res
 }
@@ -31,7 +31,7 @@ export async function fetchText(url: string, opts: DownloadOptions = {}): Promis
   try {
     return await res.text()
   } catch (err) {
-    throw new UpdateError("DOWNLOAD_FAILED", `could not download ${url}: ${reason(err)}`)
+    throw new UpdateError({ code: "DOWNLOAD_FAILED", message: `could not download ${url}: ${reason(err)}` })
   }
 }
 
@@ -55,12 +55,12 @@ export async function downloadTo(url: string, dest: string, opts: DownloadOption
       }
     }
   } catch (err) {
-    throw new UpdateError("DOWNLOAD_FAILED", `download of ${url} was interrupted after ${bytes} bytes: ${reason(err)}`)
+    throw new UpdateError({ code: "DOWNLOAD_FAILED", message: `download of ${url} was interrupted after ${bytes} bytes: ${reason(err)}` })
   } finally {
     await fh.close()
   }
   if (declared !== null && Number(declared) !== bytes) {
-    throw new UpdateError("DOWNLOAD_FAILED", `download of ${url} was truncated: got ${bytes} of ${declared} bytes`)
+    throw new UpdateError({ code: "DOWNLOAD_FAILED", message: `download of ${url} was truncated: got ${bytes} of ${declared} bytes` })
   }
   return { bytes, sha256: hasher.digest("hex") }
 }

@@ -84,11 +84,11 @@ export async function smokeTest(file: string, env: Record<string, string | undef
     ;[out] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     code = await proc.exited
   } catch (err) {
-    throw new UpdateError("SMOKE_TEST_FAILED", `the new binary does not run on this system: ${(err as Error).message}`)
+    throw new UpdateError({ code: "SMOKE_TEST_FAILED", message: `the new binary does not run on this system: ${(err as Error).message}` })
   }
   const version = out.trim().split("\n")[0] ?? ""
   if (code !== 0 || !/^\d+\.\d+\.\d+/.test(version)) {
-    throw new UpdateError("SMOKE_TEST_FAILED", `the new binary does not run on this system ('--version' exited ${code}${version ? `: ${version}` : ""})`)
+    throw new UpdateError({ code: "SMOKE_TEST_FAILED", message: `the new binary does not run on this system ('--version' exited ${code}${version ? `: ${version}` : ""})` })
   }
   return version
 }
@@ -97,7 +97,7 @@ function assertWritableDir(dir: string): void {
   try {
     accessSync(dir, constants.W_OK)
   } catch {
-    throw new UpdateError("NOT_WRITABLE", `cannot write to ${dir}, where the binary lives: run the update as its owner (e.g. with sudo)`)
+    throw new UpdateError({ code: "NOT_WRITABLE", message: `cannot write to ${dir}, where the binary lives: run the update as its owner (e.g. with sudo)` })
   }
 }
 
@@ -106,9 +106,9 @@ export async function runUpdate(opts: UpdateOptions = {}): Promise<UpdateResult>
   const log = opts.log ?? (() => {})
   const platform = opts.platform ?? process.platform
   const arch = opts.arch ?? process.arch
-  if (opts.sums && !opts.binary) throw new UpdateError("BAD_ARGS", "--sums only goes with --binary")
+  if (opts.sums && !opts.binary) throw new UpdateError({ code: "BAD_ARGS", message: "--sums only goes with --binary" })
   if (!opts.execPath && !Bun.isStandaloneExecutable) {
-    throw new UpdateError("NOT_COMPILED", "gateway update replaces the compiled gateway binary; this one runs from source under bun")
+    throw new UpdateError({ code: "NOT_COMPILED", message: "gateway update replaces the compiled gateway binary; this one runs from source under bun" })
   }
   const execPath = opts.execPath ?? process.execPath
   const currentSha = await sha256File(execPath)
@@ -119,7 +119,7 @@ export async function runUpdate(opts: UpdateOptions = {}): Promise<UpdateResult>
   let name: string
   let expected: string | undefined
   if (opts.binary) {
-    if (!existsSync(opts.binary)) throw new UpdateError("BAD_ARGS", `--binary: no such file: ${opts.binary}`)
+    if (!existsSync(opts.binary)) throw new UpdateError({ code: "BAD_ARGS", message: `--binary: no such file: ${opts.binary}` })
     source = opts.binary
     name = basename(opts.binary)
     if (opts.sums) expected = expectedSum(readFileSync(opts.sums, "utf8"), name)
@@ -180,7 +180,7 @@ export async function runUpdate(opts: UpdateOptions = {}): Promise<UpdateResult>
     try {
       renameSync(staged, execPath)
     } catch (err) {
-      throw new UpdateError("REPLACE_FAILED", `could not replace ${execPath}: ${(err as Error).message}`)
+      throw new UpdateError({ code: "REPLACE_FAILED", message: `could not replace ${execPath}: ${(err as Error).message}` })
     }
     const restart = opts.restart ?? ((s: ServiceInfo) => restartService(s, env))
     const results: ServiceResult[] = services().map((s) => {

@@ -7,7 +7,7 @@ export const DEFAULT_BASE_URL = "https://github.com/OWNER/gateway/releases/lates
 /** --base-url, else GATEWAY_INSTALL_BASE_URL, else the default; without a trailing slash. */
 export function resolveBaseUrl(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
   const url = (flag || env.GATEWAY_INSTALL_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, "")
-  if (!/^https?:\/\//.test(url)) throw new UpdateError("BAD_BASE_URL", `base URL must be http(s)://…, got '${url}'`)
+  if (!/^https?:\/\//.test(url)) throw new UpdateError({ code: "BAD_BASE_URL", message: `base URL must be http(s)://…, got '${url}'` })
   return url
 }
 
@@ -17,9 +17,9 @@ export function resolveBaseUrl(flag: string | undefined, env: Record<string, str
  */
 export function assetName(platform: string, arch: string, opts: { rosetta?: boolean } = {}): string {
   const os = platform === "linux" || platform === "darwin" ? platform : undefined
-  if (!os) throw new UpdateError("UNSUPPORTED_PLATFORM", `no release build for operating system '${platform}' (there are linux and darwin builds)`)
+  if (!os) throw new UpdateError({ code: "UNSUPPORTED_PLATFORM", message: `no release build for operating system '${platform}' (there are linux and darwin builds)` })
   let a = arch === "x64" || arch === "x86_64" || arch === "amd64" ? "x64" : arch === "arm64" || arch === "aarch64" ? "arm64" : undefined
-  if (!a) throw new UpdateError("UNSUPPORTED_PLATFORM", `no release build for architecture '${arch}' (there are x64 and arm64 builds)`)
+  if (!a) throw new UpdateError({ code: "UNSUPPORTED_PLATFORM", message: `no release build for architecture '${arch}' (there are x64 and arm64 builds)` })
   if (os === "darwin" && a === "x64" && opts.rosetta) a = "arm64"
   return `gateway-${os}-${a}`
 }

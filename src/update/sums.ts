@@ -14,7 +14,7 @@ export function parseSums(text: string): Map<string, string> {
 /** The expected digest for `name`, or an UpdateError: a file without an entry is never trusted. */
 export function expectedSum(text: string, name: string): string {
   const sum = parseSums(text).get(name)
-  if (!sum) throw new UpdateError("NO_SUMS_ENTRY", `SHA256SUMS has no entry for ${name}: refusing to install an unverified binary`)
+  if (!sum) throw new UpdateError({ code: "NO_SUMS_ENTRY", message: `SHA256SUMS has no entry for ${name}: refusing to install an unverified binary` })
   return sum
 }
 
@@ -28,9 +28,9 @@ export async function sha256File(path: string): Promise<string> {
 /** Throws CHECKSUM_MISMATCH unless `actual` equals `expected`. */
 export function assertSum(name: string, expected: string, actual: string): void {
   if (expected.toLowerCase() !== actual.toLowerCase()) {
-    throw new UpdateError(
-      "CHECKSUM_MISMATCH",
-      `checksum mismatch for ${name} (expected ${expected}, got ${actual}): the download is corrupt, truncated or tampered with`,
-    )
+    throw new UpdateError({
+      code: "CHECKSUM_MISMATCH",
+      message: `checksum mismatch for ${name} (expected ${expected}, got ${actual}): the download is corrupt, truncated or tampered with`,
+    })
   }
 }

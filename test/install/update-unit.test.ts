@@ -25,7 +25,7 @@ async function code(p: Promise<unknown>): Promise<string> {
   try {
     await p
   } catch (err) {
-    if (err instanceof UpdateError) return err.code
+    if (err instanceof UpdateError) return err.data.code
     throw err
   }
   return "resolved"
