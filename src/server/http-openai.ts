@@ -3,7 +3,7 @@
  * Each request runs one turn in a session: the `user` field or the x-openclaw-session-key header picks a stable one,
  * otherwise a fresh session per request. Streaming uses OpenAI's chunk format and ends with `data: [DONE]`.
  */
-import { Hono } from "hono"
+import { Hono, type MiddlewareHandler } from "hono"
 import { streamSSE } from "hono/streaming"
 import { z } from "zod"
 import type { AgentFacade } from "../agent/facade.ts"
@@ -12,6 +12,7 @@ import { RunRejected } from "../agent/errors.ts"
 import { RunProgress } from "../agent/events.ts"
 import type { Bus } from "../bus/index.ts"
 import { resolveSessionKey, type Router, type SessionSpec } from "../router/index.ts"
+import { jsonBody } from "./json-body.ts"
 import { OpenAiDeltas } from "./openai-delta.ts"
 
 const Message = z.object({
@@ -40,17 +41,14 @@ function oaiError(message: string, type = "invalid_request_error", code?: string
 
 export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; router(): Router; bus: Bus }): Hono {
   const app = new Hono()
-  app.post("/chat/completions", async (c) => {
+  // Off before the body is even read: a disabled endpoint answers 404 whatever was sent.
+  const enabled: MiddlewareHandler = async (c, next) => {
     if (!deps.enabled()) return c.json(oaiError("the chat completions endpoint is disabled (http.chatCompletions.enabled)", "invalid_request_error", "endpoint_disabled"), 404)
-    let raw: unknown
-    try {
-      raw = await c.req.json()
-    } catch {
-      return c.json(oaiError("body must be JSON"), 400)
-    }
-    const parsed = Body.safeParse(raw)
-    if (!parsed.success) return c.json(oaiError(`invalid request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`), 400)
-    const body = parsed.data
+    await next()
+  }
+  const validBody = jsonBody(Body, (c, problem) => c.json(oaiError(problem.kind === "not-json" ? "body must be JSON" : `invalid request: ${problem.issues}`), 400))
+  app.post("/chat/completions", enabled, validBody, async (c) => {
+    const body = c.req.valid("json")
     const lastUser = [...body.messages].reverse().find((m) => m.role === "user")
     if (!lastUser || !text(lastUser.content)) return c.json(oaiError("messages must contain a user message with text"), 400)
 
