@@ -1,7 +1,11 @@
 /**
- * Idempotency cache for side-effecting methods: key → result, kept 5 minutes, at most 1000 entries (oldest evicted).
- * Concurrent calls with the same key share one in-flight promise, so a retried request never runs twice.
+ * Idempotency for tools.invoke: key → the first call's outcome, kept 5 minutes, at most 1000 entries (oldest settled
+ * first). Concurrent calls with the same key share one in-flight promise, so a retried request never runs twice; the
+ * same key with different arguments is refused. Messages to the agent do not use this: the router keeps their keys
+ * in SQLite.
  */
+import { IdempotencyConflict } from "../router/errors.ts"
+
 export interface IdempotencyOptions {
   ttlMs?: number
   maxEntries?: number
@@ -10,6 +14,8 @@ export interface IdempotencyOptions {
 
 interface Entry<T> {
   ts: number
+  /** What the key was first used for (e.g. the tool name and arguments as JSON). */
+  fingerprint: string
   promise: Promise<T>
   settled: boolean
 }
@@ -31,11 +37,14 @@ export class IdempotencyCache<T = unknown> {
   }
 
   /** Runs `fn` once per live key; later and concurrent callers get the same outcome (including a rejection). */
-  run(key: string, fn: () => Promise<T>): { promise: Promise<T>; cached: boolean } {
+  run(key: string, fingerprint: string, fn: () => Promise<T>): { promise: Promise<T>; cached: boolean } {
     this.sweep()
     const hit = this.entries.get(key)
-    if (hit) return { promise: hit.promise, cached: true }
-    const entry: Entry<T> = { ts: this.now(), settled: false, promise: Promise.resolve().then(fn) }
+    if (hit) {
+      if (hit.fingerprint !== fingerprint) throw new IdempotencyConflict(`idempotency key ${key} was already used for a different call; use a new key`, ["params"])
+      return { promise: hit.promise, cached: true }
+    }
+    const entry: Entry<T> = { ts: this.now(), fingerprint, settled: false, promise: Promise.resolve().then(fn) }
     entry.promise.then(
       () => (entry.settled = true),
       () => (entry.settled = true),
@@ -43,18 +52,6 @@ export class IdempotencyCache<T = unknown> {
     this.entries.set(key, entry)
     this.evict()
     return { promise: entry.promise, cached: false }
-  }
-
-  /** Replaces the stored outcome (agent runs store "accepted" first, then the final result). */
-  set(key: string, value: T): void {
-    this.entries.delete(key)
-    this.entries.set(key, { ts: this.now(), settled: true, promise: Promise.resolve(value) })
-    this.evict()
-  }
-
-  get(key: string): Promise<T> | undefined {
-    this.sweep()
-    return this.entries.get(key)?.promise
   }
 
   private evict(): void {
@@ -65,7 +62,7 @@ export class IdempotencyCache<T = unknown> {
     }
   }
 
-  sweep(): void {
+  private sweep(): void {
     const cutoff = this.now() - this.ttlMs
     for (const [key, entry] of this.entries) {
       if (entry.ts >= cutoff) break

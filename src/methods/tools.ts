@@ -1,15 +1,26 @@
 /** tools.catalog / tools.invoke, exec.bash (for agents in other processes), and exec approvals. */
 import { GatewayError } from "../protocol/index.ts"
 import { normalizeSessionKey } from "../agent/session-key.ts"
+import { rejectionError } from "./agent.ts"
 import type { PartialHandlers } from "./registry.ts"
 
 export const toolsHandlers = {
   "tools.catalog": async (_p, { gw }) => ({ tools: await gw.agent.catalog() }),
 
   "tools.invoke": async (p, { gw, signal }) => {
-    const invoke = () => gw.agent.invoke(p.name, p.args ?? {}, normalizeSessionKey(p.sessionKey ?? "main"), signal)
+    const sessionKey = normalizeSessionKey(p.sessionKey ?? "main")
+    const invoke = () => gw.agent.invoke(p.name, p.args ?? {}, sessionKey, signal)
     // With an idempotency key a retried call returns the first call's result instead of running the tool again.
-    const res = p.idempotencyKey ? ((await gw.idempotency.run(`tools:${p.idempotencyKey}`, invoke).promise) as Awaited<ReturnType<typeof invoke>>) : await invoke()
+    let res: Awaited<ReturnType<typeof invoke>>
+    if (!p.idempotencyKey) res = await invoke()
+    else {
+      const fingerprint = JSON.stringify([p.name, p.args ?? {}, sessionKey])
+      try {
+        res = (await gw.idempotency.run(`tools:${p.idempotencyKey}`, fingerprint, invoke).promise) as typeof res
+      } catch (err) {
+        rejectionError(err)
+      }
+    }
     if (!res.found) throw new GatewayError("INVALID_REQUEST", `unknown or disallowed tool: ${p.name}`, { code: "TOOL_NOT_AVAILABLE" })
     return { ok: !res.isError, result: res.output, isError: !!res.isError, ...(res.meta ? { meta: res.meta } : {}) }
   },

@@ -10,13 +10,13 @@ describe("IdempotencyCache", () => {
       await Bun.sleep(10)
       return 42
     }
-    const a = cache.run("k", fn)
-    const b = cache.run("k", fn)
+    const a = cache.run("k", "f", fn)
+    const b = cache.run("k", "f", fn)
     expect(a.cached).toBe(false)
     expect(b.cached).toBe(true)
     expect(await Promise.all([a.promise, b.promise])).toEqual([42, 42])
     expect(runs).toBe(1)
-    expect(await cache.run("k", fn).promise).toBe(42)
+    expect(await cache.run("k", "f", fn).promise).toBe(42)
     expect(runs).toBe(1)
   })
 
@@ -27,8 +27,8 @@ describe("IdempotencyCache", () => {
       runs++
       throw new Error("boom")
     }
-    await expect(cache.run("k", fn).promise).rejects.toThrow("boom")
-    await expect(cache.run("k", fn).promise).rejects.toThrow("boom")
+    await expect(cache.run("k", "f", fn).promise).rejects.toThrow("boom")
+    await expect(cache.run("k", "f", fn).promise).rejects.toThrow("boom")
     expect(runs).toBe(1)
   })
 
@@ -36,25 +36,29 @@ describe("IdempotencyCache", () => {
     let now = 0
     const cache = new IdempotencyCache<number>({ ttlMs: 1000, now: () => now })
     let runs = 0
-    await cache.run("k", async () => ++runs).promise
+    await cache.run("k", "f", async () => ++runs).promise
     now = 999
-    expect(await cache.run("k", async () => ++runs).promise).toBe(1)
+    expect(await cache.run("k", "f", async () => ++runs).promise).toBe(1)
     now = 1001
-    expect(await cache.run("k", async () => ++runs).promise).toBe(2)
+    expect(await cache.run("k", "f", async () => ++runs).promise).toBe(2)
   })
 
   test("size is bounded, oldest settled entries go first", async () => {
     const cache = new IdempotencyCache<number>({ maxEntries: 3 })
-    for (let i = 0; i < 5; i++) await cache.run(`k${i}`, async () => i).promise
+    let runs = 0
+    for (let i = 0; i < 5; i++) await cache.run(`k${i}`, "f", async () => (runs++, i)).promise
     expect(cache.size).toBe(3)
-    expect(cache.get("k0")).toBeUndefined()
-    expect(await cache.get("k4")).toBe(4)
+    // k0 was evicted: it runs again; k4 is still cached.
+    expect(await cache.run("k0", "f", async () => (runs++, 100)).promise).toBe(100)
+    expect(await cache.run("k4", "f", async () => (runs++, 200)).promise).toBe(4)
+    expect(runs).toBe(6)
   })
 
-  test("set replaces a stored outcome", async () => {
-    const cache = new IdempotencyCache<string>()
-    await cache.run("run", async () => "accepted").promise
-    cache.set("run", "final")
-    expect(await cache.run("run", async () => "again").promise).toBe("final")
+  test("the same key for a different call is refused and runs nothing", async () => {
+    const cache = new IdempotencyCache<number>()
+    let runs = 0
+    await cache.run("k", JSON.stringify(["read", { path: "a" }]), async () => ++runs).promise
+    expect(() => cache.run("k", JSON.stringify(["read", { path: "b" }]), async () => ++runs)).toThrow("already used for a different call")
+    expect(runs).toBe(1)
   })
 })

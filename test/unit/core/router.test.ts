@@ -51,7 +51,7 @@ describe("idempotency", () => {
     const other = await c.request("chat.send", { sessionKey, message: "second", idempotencyKey: key })
     expect(other.ok).toBe(false)
     expect(other.error).toMatchObject({ code: "INVALID_REQUEST", details: { code: "IDEMPOTENCY_CONFLICT", fields: ["message"] } })
-    expect(other.error.message).toContain(key)
+    expect(other.error?.message).toContain(key)
     const elsewhere = await c.request("chat.send", { sessionKey: `${sessionKey}-b`, message: "first", idempotencyKey: key })
     expect(elsewhere.error).toMatchObject({ details: { code: "IDEMPOTENCY_CONFLICT", fields: ["session"] } })
     expect(await c.call("agent.wait", { runId: key, timeoutMs: 3000 })).toMatchObject({ status: "ok" })
