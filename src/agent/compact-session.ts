@@ -4,19 +4,12 @@
  * sessions.compact.
  */
 import type { SessionRepo } from "../store/sessions.ts"
+import { CompactionError } from "./errors.ts"
 import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, totalTokens } from "./compaction.ts"
 import type { ModelHandle, StreamModel } from "./model-types.ts"
 import { addUsage, emptyUsage, type TranscriptMessage, type Usage } from "./types.ts"
 
-export class CompactionError extends Error {
-  constructor(
-    message: string,
-    readonly kind: string,
-  ) {
-    super(message)
-    this.name = "CompactionError"
-  }
-}
+export { CompactionError } from "./errors.ts"
 
 export interface CompactOptions<M extends ModelHandle> {
   repo: SessionRepo
@@ -55,9 +48,9 @@ export async function compactSession<M extends ModelHandle>(o: CompactOptions<M>
   })) {
     if (ev.type === "text-delta") summary += ev.delta
     else if (ev.type === "finish") usage = addUsage(usage, ev.usage)
-    else if (ev.type === "error") throw new CompactionError(`compaction failed: ${ev.error.message}`, ev.error.kind)
+    else if (ev.type === "error") throw new CompactionError({ message: `compaction failed: ${ev.error.message}`, kind: ev.error.kind })
   }
-  if (!summary.trim()) throw new CompactionError("compaction failed: the model returned an empty summary", "compaction")
+  if (!summary.trim()) throw new CompactionError({ message: "compaction failed: the model returned an empty summary", kind: "compaction" })
   const row: TranscriptMessage = { role: "summary", content: summary.trim(), tokensBefore, keepFromId: plan.keepFromId }
   o.repo.append(o.key, o.sessionId, [row], { runId: o.runId, model: o.modelRef, role: (m) => m.role })
   const tokensAfter = totalTokens(contextOf(o.repo.transcript<TranscriptMessage>(o.key, o.sessionId)))

@@ -9,7 +9,8 @@ import type { Config } from "../config/schema.ts"
 import type { SessionRepo, StoredMessage } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
 import { sleep } from "../util/timers.ts"
-import { CompactionError, compactSession } from "./compact-session.ts"
+import { compactSession } from "./compact-session.ts"
+import { CompactionError, RunFailure } from "./errors.ts"
 import { contextOf, totalTokens } from "./compaction.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
@@ -75,14 +76,6 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   price(ref: string): { input: number; output: number } | undefined
 }
 
-class RunFailure extends Error {
-  constructor(
-    message: string,
-    readonly kind: string,
-  ) {
-    super(message)
-  }
-}
 
 interface StepResult {
   text: string
@@ -175,7 +168,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       log.info(`compacted ${session.key}`, { tokensBefore: done.tokensBefore, tokensAfter: done.tokensAfter })
       return true
     } catch (err) {
-      if (err instanceof CompactionError) throw new RunFailure(err.message, err.kind)
+      if (CompactionError.isInstance(err)) throw new RunFailure({ message: err.message, kind: err.data.kind })
       throw err
     }
   }
@@ -184,9 +177,9 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   const step = async (tools: ToolDef[]): Promise<{ result: StepResult; model: M }> => {
     let attempt = 0
     for (;;) {
-      if (signal.aborted) throw signal.reason ?? new RunFailure("aborted", "aborted")
+      if (signal.aborted) throw signal.reason ?? new RunFailure({ message: "aborted", kind: "aborted" })
       const ref = candidates[candidateIndex]
-      if (!ref) throw new RunFailure("no model configured: set one with 'gateway config set models.default provider/model'", "config")
+      if (!ref) throw new RunFailure({ message: "no model configured: set one with 'gateway config set models.default provider/model'", kind: "config" })
       let model: M
       try {
         model = await deps.resolveModel(ref)
@@ -198,7 +191,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
           attempt = 0
           continue
         }
-        throw new RunFailure(msg, (err as { kind?: string }).kind ?? "config")
+        throw new RunFailure({ message: msg, kind: (err as { kind?: string }).kind ?? "config" })
       }
       provider = model.provider
       modelId = model.modelId
@@ -242,7 +235,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
 
       if (failure.kind === "aborted" || signal.aborted) {
         lastText = result.text
-        throw signal.reason ?? new RunFailure("aborted", "aborted")
+        throw signal.reason ?? new RunFailure({ message: "aborted", kind: "aborted" })
       }
       if (failure.kind === "context_length" && overflowCompactions < 2) {
         overflowCompactions++
@@ -261,7 +254,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         attempt = 0
         continue
       }
-      throw new RunFailure(`${ref}: ${failure.message}`, failure.kind)
+      throw new RunFailure({ message: `${ref}: ${failure.message}`, kind: failure.kind })
     }
   }
 
@@ -269,7 +262,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
     em.status("starting_model")
     for (;;) {
       if (steps >= cfg.agents.defaults.maxSteps) {
-        throw new RunFailure(`stopped after ${steps} model calls (agents.defaults.maxSteps); the task may be unfinished`, "max_steps")
+        throw new RunFailure({ message: `stopped after ${steps} model calls (agents.defaults.maxSteps); the task may be unfinished`, kind: "max_steps" })
       }
       steps++
       const tools = await deps.tools(session.key)
@@ -319,7 +312,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       // The assistant step and all its results land together: never a call without its result.
       persist([assistant, ...results], result.usage, contextTokens)
       em.endStep()
-      if (signal.aborted) throw signal.reason ?? new RunFailure("aborted", "aborted")
+      if (signal.aborted) throw signal.reason ?? new RunFailure({ message: "aborted", kind: "aborted" })
       deps.repo.appendInputs(session.key, session.sessionId, input.runId, deps.takeSteered(session.key))
     }
   } catch (err) {
@@ -330,7 +323,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       const timedOut = (reason as { kind?: string })?.kind === "timeout"
       return finish(outcome(timedOut ? "timeout" : "aborted", timedOut ? "timeout" : "aborted", { error: timedOut ? "run timed out" : "aborted" }))
     }
-    const kind = err instanceof RunFailure ? err.kind : "unknown"
+    const kind = RunFailure.isInstance(err) ? err.data.kind : "unknown"
     const message = (err as Error)?.message ?? String(err)
     log.warn(`run ${input.runId} failed: ${message}`)
     return finish(outcome("error", "error", { error: message, errorKind: kind }))

@@ -116,10 +116,10 @@ export class AgentRuntime {
     day.setUTCHours(0, 0, 0, 0)
     const used = this.deps.repo.usageSince(day.getTime(), agentId)
     if (b.dailyTokens && used.tokens >= b.dailyTokens) {
-      throw new RunRejected(`daily token budget exceeded for agent ${agentId}: ${used.tokens} of ${b.dailyTokens} tokens used today (agents.defaults.budget.dailyTokens)`, "budget")
+      throw new RunRejected({ message: `daily token budget exceeded for agent ${agentId}: ${used.tokens} of ${b.dailyTokens} tokens used today (agents.defaults.budget.dailyTokens)`, kind: "budget" })
     }
     if (b.dailyCostUsd && used.cost >= b.dailyCostUsd) {
-      throw new RunRejected(`daily cost budget exceeded for agent ${agentId}: $${used.cost.toFixed(4)} of $${b.dailyCostUsd} spent today (agents.defaults.budget.dailyCostUsd)`, "budget")
+      throw new RunRejected({ message: `daily cost budget exceeded for agent ${agentId}: $${used.cost.toFixed(4)} of $${b.dailyCostUsd} spent today (agents.defaults.budget.dailyCostUsd)`, kind: "budget" })
     }
   }
 
@@ -128,7 +128,7 @@ export class AgentRuntime {
    * acknowledgement is never ahead of the database.
    */
   admit(req: AdmitRequest): Admitted {
-    if (this.stopping) throw new RunRejected("the gateway is shutting down; send it again after the restart", "limit")
+    if (this.stopping) throw new RunRejected({ message: "the gateway is shutting down; send it again after the restart", kind: "limit" })
     const acceptedAt = Date.now()
     const agentId = agentIdOf(req.sessionKey)
     this.checkBudget(agentId)

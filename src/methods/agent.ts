@@ -37,8 +37,8 @@ export function finalPayload(o: RunOutcome) {
 
 /** Refusals from the router and the runtime, as protocol errors. */
 export function rejectionError(err: unknown): never {
-  if (err instanceof RunRejected) throw new GatewayError("UNAVAILABLE", err.message, { code: err.kind === "budget" ? "BUDGET_EXCEEDED" : "RUN_REJECTED" })
-  if (err instanceof IdempotencyConflict) throw new GatewayError("INVALID_REQUEST", err.message, { code: "IDEMPOTENCY_CONFLICT", fields: err.fields })
+  if (RunRejected.isInstance(err)) throw new GatewayError("UNAVAILABLE", err.message, { code: err.data.kind === "budget" ? "BUDGET_EXCEEDED" : "RUN_REJECTED" })
+  if (IdempotencyConflict.isInstance(err)) throw new GatewayError("INVALID_REQUEST", err.message, { code: "IDEMPOTENCY_CONFLICT", fields: err.data.fields })
   throw err
 }
 

@@ -1,10 +1,6 @@
-/** A reused idempotency key whose parameters differ from the first use; nothing was changed. */
-export class IdempotencyConflict extends Error {
-  constructor(
-    message: string,
-    readonly fields: string[],
-  ) {
-    super(message)
-    this.name = "IdempotencyConflict"
-  }
-}
+/** The router's named errors. */
+import { NamedError } from "../util/named-error.ts"
+
+/** A reused idempotency key whose parameters differ from its first use; nothing was changed. */
+export const IdempotencyConflict = NamedError.create("IdempotencyConflict", (z) => z.object({ message: z.string(), key: z.string(), fields: z.array(z.string()) }))
+export type IdempotencyConflict = InstanceType<typeof IdempotencyConflict>

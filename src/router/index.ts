@@ -83,10 +83,11 @@ export class Router {
     if (!keyIsRandom(inbound.session) && resolveSessionKey(inbound.session) !== stored.sessionKey) conflicts.push("session")
     if ((before.model ?? undefined) !== (inbound.run?.model ?? undefined)) conflicts.push("model")
     if (conflicts.length) {
-      throw new IdempotencyConflict(
-        `idempotency key ${stored.runId} was already used for a different ${conflicts.join(" and ")} (session ${stored.sessionKey}); use a new key for a new message`,
-        conflicts,
-      )
+      throw new IdempotencyConflict({
+        message: `idempotency key ${stored.runId} was already used for a different ${conflicts.join(" and ")} (session ${stored.sessionKey}); use a new key for a new message`,
+        key: stored.runId,
+        fields: conflicts,
+      })
     }
     const carrierId = this.deps.runtime.carrierOf(stored.runId)
     const carrier = carrierId === stored.runId ? stored : (this.deps.repo.getRun(carrierId) ?? stored)

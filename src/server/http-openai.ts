@@ -96,7 +96,7 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; r
       })
     } catch (err) {
       unsubscribe()
-      const status = err instanceof RunRejected && err.kind === "budget" ? 429 : 503
+      const status = RunRejected.isInstance(err) && err.data.kind === "budget" ? 429 : 503
       return c.json(oaiError((err as Error).message, "server_error"), status)
     }
     const done = agent.runtime.wait(runId, 24 * 3600_000) as Promise<RunOutcome | undefined>
