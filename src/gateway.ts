@@ -1,6 +1,7 @@
 /**
- * Assembles and runs the daemon: config → logging → auth → store → bus → server → timers, and tears it down in the
- * reverse order. The CLI's `run` command and the tests start the gateway through here.
+ * Assembles and runs the daemon: config → logging → auth → store → bus → agent and router → server → timers →
+ * recovery of unfinished runs, and tears it down in the reverse order. The CLI's `run` command and the tests start
+ * the gateway through here.
  */
 import type { Hono } from "hono"
 import { join } from "node:path"
@@ -106,7 +107,6 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   let router: Router | undefined
   const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models, accept: (inbound) => router!.accept(inbound) })
   router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
-  agent.recover()
   phase("agent")
   const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })
   let health = healthNow()
@@ -189,6 +189,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
 
   ready = true
   hub.setReady(true)
+  // Runs the last process left unfinished resume once the port listens and the broadcaster is subscribed, so a
+  // client that reconnects at once sees their events (and start-up is not held up by them).
+  agent.recover()
   // Start-up runs jitless (see above); once serving, let zod compile its fast parsers for the hot request schemas.
   setTimeout(() => z.config({ jitless: false }), 1000).unref()
   const host = bind.host.includes(":") ? `[${bind.host}]` : bind.host
