@@ -3,7 +3,7 @@ import { defineEvent } from "./bus/index.ts"
 import { HealthSummary } from "./protocol/index.ts"
 
 /** The periodic health snapshot (OpenClaw's HealthSummary shape). */
-export const HealthUpdated = defineEvent("gateway.health", () => HealthSummary)
+export const HealthUpdated = defineEvent("gateway.health", HealthSummary)
 
 export interface HealthInputs {
   databasePath: string

@@ -3,6 +3,7 @@ import type { ArgsDef } from "citty"
 import { createConsola } from "consola/basic"
 import { GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
 import { localConnection } from "../../src/config/local.ts"
+import type { Scope } from "../../src/protocol/index.ts"
 
 export const homeArgs = {
   home: { type: "string", description: "State home (default $GATEWAY_HOME or ~/.gateway)", valueHint: "dir" },
@@ -46,7 +47,7 @@ export function timeoutOf(args: ConnectionArgValues): number {
   return n
 }
 
-export async function connect(args: ConnectionArgValues, scopes?: string[]): Promise<GatewayClient> {
+export async function connect(args: ConnectionArgValues, scopes?: readonly Scope[]): Promise<GatewayClient> {
   const target = resolveTarget(args)
   return GatewayClient.connect({ ...target, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli" })
 }
@@ -75,7 +76,7 @@ export function describeError(err: unknown): string {
 }
 
 /** Runs a client action, turning every failure into one clear line and exit 1. */
-export async function withClient<T>(args: ConnectionArgValues & { json?: boolean }, scopes: string[] | undefined, fn: (c: GatewayClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(args: ConnectionArgValues & { json?: boolean }, scopes: readonly Scope[] | undefined, fn: (c: GatewayClient) => Promise<T>): Promise<T> {
   let client: GatewayClient | undefined
   try {
     client = await connect(args, scopes)

@@ -1,6 +1,7 @@
 /** The handshake: connect.challenge, ConnectParams, roles and scopes, and the hello-ok reply. */
 import { z } from "zod"
 import { StateVersion } from "./frames.ts"
+import { HealthSummary } from "./methods/system.ts"
 
 /** We speak 4 and still accept 3 (probes and nodes of the previous release use it). */
 export const PROTOCOL_VERSION = 4
@@ -9,20 +10,8 @@ export const MIN_PROTOCOL_VERSION = 3
 export const Role = z.enum(["operator", "node"])
 export type Role = z.infer<typeof Role>
 
-export const OPERATOR_SCOPES = [
-  "operator.admin",
-  "operator.read",
-  "operator.write",
-  "operator.approvals",
-  "operator.pairing",
-  "operator.talk",
-  "operator.talk.secrets",
-  "operator.questions",
-] as const
-export const Scope = z.enum(OPERATOR_SCOPES)
-export type Scope = z.infer<typeof Scope>
-
 export const ClientMode = z.enum(["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"])
+export type ClientMode = z.infer<typeof ClientMode>
 
 export const ClientInfo = z.object({
   // OpenClaw's own ids are an enum; other agents send their own names, so any short id is accepted.
@@ -105,7 +94,8 @@ export const HelloOk = z.object({
   features: z.object({ methods: z.array(z.string()), events: z.array(z.string()) }),
   snapshot: z.object({
     presence: z.array(PresenceEntry),
-    health: z.unknown(),
+    // Lazy: the health schema is built only when a hello-ok is validated or exported, not when this module loads.
+    health: z.lazy(() => HealthSummary()),
     stateVersion: StateVersion,
     uptimeMs: z.number(),
     sessionDefaults: SessionDefaults,
@@ -117,10 +107,3 @@ export const HelloOk = z.object({
   policy: Policy,
 })
 export type HelloOk = z.infer<typeof HelloOk>
-
-/** admin satisfies every scope and write satisfies read, as OpenClaw defines them. */
-export function hasScope(granted: readonly string[], required: string): boolean {
-  if (granted.includes("operator.admin")) return true
-  if (granted.includes(required)) return true
-  return required === "operator.read" && granted.includes("operator.write")
-}

@@ -9,11 +9,12 @@ import {
   ConnectParams,
   GatewayError,
   MIN_PROTOCOL_VERSION,
-  OPERATOR_SCOPES,
   PROTOCOL_VERSION,
   Role,
   describeIssues,
+  isScope,
   type ClientInfo,
+  type Scope,
 } from "../protocol/index.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
 
@@ -21,7 +22,7 @@ export interface HandshakeAccepted {
   ok: true
   protocol: number
   role: Role
-  scopes: string[]
+  scopes: Scope[]
   client: ClientInfo
   caps: string[]
   authMethod: "token" | "password" | "none"
@@ -125,8 +126,7 @@ export function runHandshake(rawParams: unknown, ctx: { auth: ResolvedAuth; remo
 
   // A shared-secret holder is fully trusted, so an operator gets the scopes it asks for (unknown ones dropped).
   // Nodes get none: they speak node.* methods, not the operator surface.
-  const known = new Set<string>(OPERATOR_SCOPES)
-  const scopes = role.data === "operator" ? [...new Set((params.scopes ?? []).filter((s) => known.has(s)))] : []
+  const scopes = role.data === "operator" ? [...new Set((params.scopes ?? []).filter(isScope))] : []
 
   return {
     ok: true,

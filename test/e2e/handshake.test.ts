@@ -4,8 +4,7 @@
  * failed-auth rate limit.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { EVENTS } from "../../src/protocol/events.ts"
-import { METHODS } from "../../src/protocol/methods.ts"
+import { EVENTS, METHODS } from "../../src/protocol/index.ts"
 import { E2E_TOKEN, RawSocket, connectFrame, connected, startBinary, type GatewayProcess, type RawFrame } from "./harness.ts"
 
 let gw: GatewayProcess

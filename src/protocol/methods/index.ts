@@ -1,0 +1,60 @@
+/**
+ * Every RPC method we implement: its params schema, its result schema and the scope it needs, one file per family.
+ * Server dispatch, the client and the schema export all read this table, so a method's shape is declared exactly once.
+ */
+import type { z } from "zod"
+import { agent, agentWait, wake } from "./agent.ts"
+import { chatAbort, chatHistory, chatInject, chatSend } from "./chat.ts"
+import { configGet, configPatch, configSchema, configSet } from "./config.ts"
+import { modelsList } from "./models.ts"
+import { sessionsAbort, sessionsCompact, sessionsDelete, sessionsGet, sessionsList, sessionsPatch, sessionsReset, sessionsSpawn, sessionsTranscript } from "./sessions.ts"
+import { health, logsTail, status, systemPresence } from "./system.ts"
+import { execApprovalList, execApprovalResolve, execBash, toolsCatalog, toolsInvoke } from "./tools.ts"
+
+/** The method table of this build, in the order hello-ok advertises it. */
+export const METHODS = {
+  health,
+  status,
+  "system-presence": systemPresence,
+  "logs.tail": logsTail,
+  "config.get": configGet,
+  "config.set": configSet,
+  "config.patch": configPatch,
+  "config.schema": configSchema,
+  "models.list": modelsList,
+  agent,
+  "agent.wait": agentWait,
+  wake,
+  "chat.send": chatSend,
+  "chat.history": chatHistory,
+  "chat.abort": chatAbort,
+  "chat.inject": chatInject,
+  "sessions.list": sessionsList,
+  "sessions.get": sessionsGet,
+  "sessions.reset": sessionsReset,
+  "sessions.delete": sessionsDelete,
+  "sessions.compact": sessionsCompact,
+  "sessions.patch": sessionsPatch,
+  "sessions.abort": sessionsAbort,
+  "sessions.spawn": sessionsSpawn,
+  "sessions.transcript": sessionsTranscript,
+  "tools.catalog": toolsCatalog,
+  "tools.invoke": toolsInvoke,
+  "exec.bash": execBash,
+  "exec.approval.list": execApprovalList,
+  "exec.approval.resolve": execApprovalResolve,
+} as const
+
+export type MethodName = keyof typeof METHODS
+/** What a client sends (defaults not yet applied). */
+export type MethodParams<M extends MethodName> = z.input<(typeof METHODS)[M]["params"]>
+export type MethodResult<M extends MethodName> = z.infer<(typeof METHODS)[M]["result"]>
+
+export type { MethodDef, MethodScope } from "./define.ts"
+export * from "./agent.ts"
+export * from "./chat.ts"
+export * from "./config.ts"
+export * from "./models.ts"
+export * from "./sessions.ts"
+export * from "./system.ts"
+export * from "./tools.ts"
