@@ -1,11 +1,7 @@
 /** After hello: validates a request frame, checks scope, runs the handler, shapes the reply. Never touches sockets. */
-import { METHODS, GatewayError, RequestFrame, describeIssues, hasScope, type ResponseFrame } from "../protocol/index.ts"
+import { METHODS, GatewayError, RequestFrame, describeIssues, errRes, hasScope, okRes, type ResponseFrame } from "../protocol/index.ts"
 import { handlers, isMethodName, type MethodContext } from "../methods/index.ts"
 import type { Logger } from "../util/log.ts"
-
-function errorRes(id: string, err: GatewayError): ResponseFrame {
-  return { type: "res", id, ok: false, error: err.toShape() }
-}
 
 /**
  * Returns the response frame, or undefined when the frame deserves no reply (a stray cancel).
@@ -17,31 +13,31 @@ export async function dispatch(frame: unknown, ctx: MethodContext, log: Logger):
     if (typeof frame === "object" && frame !== null && (frame as { type?: unknown }).type === "cancel") return undefined
     const rawId = typeof frame === "object" && frame !== null ? (frame as { id?: unknown }).id : undefined
     const id = typeof rawId === "string" && rawId ? rawId : "invalid"
-    return errorRes(id, new GatewayError("INVALID_REQUEST", `invalid request frame: ${describeIssues(req.error)}`))
+    return errRes(id, new GatewayError("INVALID_REQUEST", `invalid request frame: ${describeIssues(req.error)}`))
   }
   const { id, method, params } = req.data
 
-  if (method === "connect") return errorRes(id, new GatewayError("INVALID_REQUEST", "already connected: connect is only valid as the first frame"))
-  if (!isMethodName(method)) return errorRes(id, new GatewayError("INVALID_REQUEST", `unknown method: ${method}`))
+  if (method === "connect") return errRes(id, new GatewayError("INVALID_REQUEST", "already connected: connect is only valid as the first frame"))
+  if (!isMethodName(method)) return errRes(id, new GatewayError("INVALID_REQUEST", `unknown method: ${method}`))
 
   const def = METHODS[method]
   if (def.scope !== null && !hasScope(ctx.caller.scopes, def.scope)) {
-    return errorRes(
+    return errRes(
       id,
       new GatewayError("FORBIDDEN", `missing scope: ${def.scope}`, { code: "MISSING_SCOPE", missingScope: def.scope, requiredScopes: [def.scope] }),
     )
   }
 
   const parsed = def.params.safeParse(params)
-  if (!parsed.success) return errorRes(id, new GatewayError("INVALID_REQUEST", `invalid ${method} params: ${describeIssues(parsed.error)}`))
+  if (!parsed.success) return errRes(id, new GatewayError("INVALID_REQUEST", `invalid ${method} params: ${describeIssues(parsed.error)}`))
 
   try {
     const handler = handlers[method] as (p: unknown, c: MethodContext) => unknown
     const payload = await handler(parsed.data, ctx)
-    return { type: "res", id, ok: true, payload }
+    return okRes(id, payload)
   } catch (err) {
-    if (err instanceof GatewayError) return errorRes(id, err)
+    if (err instanceof GatewayError) return errRes(id, err)
     log.error(`method ${method} failed`, { error: (err as Error)?.stack ?? String(err), connId: ctx.caller.connId })
-    return errorRes(id, new GatewayError("UNAVAILABLE", `${method} failed: ${(err as Error)?.message ?? String(err)}`))
+    return errRes(id, new GatewayError("UNAVAILABLE", `${method} failed: ${(err as Error)?.message ?? String(err)}`))
   }
 }

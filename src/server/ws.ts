@@ -4,15 +4,7 @@
  */
 import type { ServerWebSocket } from "bun"
 import type { GatewayServices } from "../methods/index.ts"
-import {
-  CloseCode,
-  GatewayError,
-  MAX_PREAUTH_PAYLOAD_BYTES,
-  type EventName,
-  type EventPayload,
-  type HelloOk,
-  type StateVersion,
-} from "../protocol/index.ts"
+import { CloseCode, GatewayError, MAX_PREAUTH_PAYLOAD_BYTES, errRes, eventFrame, okRes, type HelloOk, type StateVersion } from "../protocol/index.ts"
 import { METHODS, EVENTS, hasScope } from "../protocol/index.ts"
 import type { Logger } from "../util/log.ts"
 import { AuthRateLimiter } from "./auth-rate-limit.ts"
@@ -86,7 +78,7 @@ export class WsHub {
     const conn: Connection = { id: ws.data.connId, ws, remoteAddress: ws.data.remoteAddress, state: "handshake", seq: 0, inflight: new Map() }
     this.conns.set(conn.id, conn)
     const nonce = crypto.randomUUID()
-    ws.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce, ts: Date.now() } }))
+    ws.send(JSON.stringify(eventFrame("connect.challenge", { nonce, ts: Date.now() })))
     conn.handshakeTimer = setTimeout(() => {
       if (conn.state !== "handshake") return
       this.log.info("handshake timeout", { connId: conn.id, remoteAddress: conn.remoteAddress })
@@ -174,7 +166,7 @@ export class WsHub {
       auth: { method: result.authMethod, role: result.role, scopes: result.scopes },
       policy: { maxPayload: limits.maxPayloadBytes, maxBufferedBytes: limits.maxBufferedBytes, tickIntervalMs: limits.tickIntervalMs },
     }
-    this.sendRaw(conn, JSON.stringify({ type: "res", id: f.id, ok: true, payload: hello }))
+    this.sendRaw(conn, JSON.stringify(okRes(f.id, hello)))
     this.log.debug("client connected", { connId: conn.id, client: result.client.id, mode: result.client.mode, scopes: result.scopes })
 
     if (result.client.mode !== "probe") {
@@ -197,7 +189,7 @@ export class WsHub {
   }
 
   private rejectHandshake(conn: Connection, id: string, err: GatewayError, code: number): void {
-    this.sendRaw(conn, JSON.stringify({ type: "res", id, ok: false, error: err.toShape() }))
+    this.sendRaw(conn, JSON.stringify(errRes(id, err)))
     this.close(conn, code, err.message)
   }
 
@@ -225,7 +217,7 @@ export class WsHub {
       caller: conn.caller!,
       signal: abort.signal,
       interim: (payload: unknown) => {
-        if (id && conn.state === "ready") this.sendReply(conn, JSON.stringify({ type: "res", id, ok: true, payload }))
+        if (id && conn.state === "ready") this.sendReply(conn, JSON.stringify(okRes(id, payload)))
       },
     }
     dispatch(frame, ctx, this.log).then(
@@ -255,7 +247,7 @@ export class WsHub {
   }
 
   /** One event to one connection, with that connection's next seq. */
-  private sendEvent(conn: Connection, msg: { event: string; payload: unknown; stateVersion?: StateVersion; dropIfSlow?: boolean }): void {
+  private sendEvent(conn: Connection, msg: WireBroadcast): void {
     if (conn.state !== "ready") return
     conn.seq += 1
     if (conn.ws.getBufferedAmount() > this.limits().maxBufferedBytes) {
@@ -263,9 +255,7 @@ export class WsHub {
       if (msg.dropIfSlow) return
       return this.slowConsumer(conn)
     }
-    const frame: Record<string, unknown> = { type: "event", event: msg.event, payload: msg.payload, seq: conn.seq }
-    if (msg.stateVersion) frame.stateVersion = msg.stateVersion
-    conn.ws.send(JSON.stringify(frame))
+    conn.ws.send(JSON.stringify(eventFrame(msg.event, msg.payload, conn.seq, msg.stateVersion)))
   }
 
   /** Fans one wire event out to every ready connection allowed to see it (called by the broadcaster). */
