@@ -3,25 +3,35 @@
  * id, events delivered to listeners, clear errors for every way a connection can fail.
  */
 import {
+  ErrorShape,
   HelloOk,
   PROTOCOL_VERSION,
-  type ErrorShape,
+  SCOPES,
+  ServerFrame,
+  anyReqFrame,
+  reqFrame,
+  type ClientMode,
+  type ConnectParams,
   type EventFrame,
   type MethodName,
   type MethodParams,
   type MethodResult,
-  type ResponseFrame,
+  type RequestFrame,
+  type Role,
+  type Scope,
 } from "../protocol/index.ts"
+import { NamedError } from "../util/named-error.ts"
 import { VERSION } from "../version.ts"
 
 export interface ConnectOptions {
   url: string
   token?: string
   password?: string
-  scopes?: string[]
-  role?: "operator" | "node"
+  /** Default: every scope (a holder of the shared secret is fully trusted). */
+  scopes?: readonly Scope[]
+  role?: Role
   clientId?: string
-  mode?: "cli" | "backend" | "probe" | "test" | "ui" | "webchat" | "node" | "worker"
+  mode?: ClientMode
   displayName?: string
   caps?: string[]
   minProtocol?: number
@@ -37,36 +47,29 @@ export interface RequestOptions {
 }
 
 /** The gateway could not be reached at all (nothing listening, DNS, refused). */
-export class GatewayUnreachableError extends Error {
-  constructor(
-    readonly url: string,
-    detail: string,
-  ) {
-    super(`gateway not reachable at ${url} (${detail}). Start it with 'gateway run' (or 'gateway install' for a service).`)
-    this.name = "GatewayUnreachableError"
-  }
-}
+export const GatewayUnreachableError = NamedError.create(
+  "GatewayUnreachableError",
+  (z) => z.object({ url: z.string(), detail: z.string() }),
+  (d) => `gateway not reachable at ${d.url} (${d.detail}). Start it with 'gateway run' (or 'gateway install' for a service).`,
+)
+export type GatewayUnreachableError = InstanceType<typeof GatewayUnreachableError>
 
-/** The gateway answered with an error frame. */
-export class GatewayRequestError extends Error {
-  readonly code: string
-  readonly details?: Record<string, unknown>
-  constructor(readonly error: ErrorShape) {
-    super(error.message)
-    this.name = "GatewayRequestError"
-    this.code = error.code
-    this.details = error.details
+/** The gateway answered with an error frame; its data is the frame's error as sent. */
+export class GatewayRequestError extends NamedError.create("GatewayRequestError", () => ErrorShape) {
+  // `code` and `details` at the top, where the CLI's error output (and any generic handler) looks for them.
+  get code(): string {
+    return this.data.code
+  }
+
+  get details(): Record<string, unknown> | undefined {
+    return this.data.details
   }
 }
 
 /** The socket closed or timed out before an answer came. */
-export class GatewayClosedError extends Error {
-  constructor(
-    message: string,
-    readonly closeCode?: number,
-  ) {
-    super(message)
-    this.name = "GatewayClosedError"
+export class GatewayClosedError extends NamedError.create("GatewayClosedError", (z) => z.object({ message: z.string(), closeCode: z.number().optional() })) {
+  get closeCode(): number | undefined {
+    return this.data.closeCode
   }
 }
 
@@ -78,8 +81,6 @@ interface Pending {
 }
 
 type EventListener = (event: EventFrame) => void
-
-const ALL_SCOPES = ["operator.admin", "operator.read", "operator.write", "operator.approvals", "operator.pairing"]
 
 export class GatewayClient {
   hello!: HelloOk
@@ -113,37 +114,33 @@ export class GatewayClient {
         } catch {}
         reject(err)
       }
-      const timer = setTimeout(() => fail(new GatewayClosedError(`no hello from ${o.url} within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(() => fail(new GatewayClosedError({ message: `no hello from ${o.url} within ${timeoutMs} ms` })), timeoutMs)
       try {
         this.ws = new WebSocket(o.url)
       } catch (err) {
-        return fail(new GatewayUnreachableError(o.url, (err as Error).message))
+        return fail(new GatewayUnreachableError({ url: o.url, detail: (err as Error).message }))
       }
       this.ws.onopen = () => {
         opened = true
       }
       this.ws.onerror = () => {
-        if (!opened) fail(new GatewayUnreachableError(o.url, "connection refused"))
+        if (!opened) fail(new GatewayUnreachableError({ url: o.url, detail: "connection refused" }))
       }
       this.ws.onclose = (ev) => {
         this.closeInfo = { code: ev.code, reason: ev.reason }
         for (const w of this.closeWaiters.splice(0)) w(this.closeInfo)
-        const err = new GatewayClosedError(`connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ""})`, ev.code)
+        const err = new GatewayClosedError({ message: `connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ""})`, closeCode: ev.code })
         for (const p of this.pending.values()) {
           clearTimeout(p.timer)
           p.reject(err)
         }
         this.pending.clear()
-        if (!opened) fail(new GatewayUnreachableError(o.url, "connection refused"))
+        if (!opened) fail(new GatewayUnreachableError({ url: o.url, detail: "connection refused" }))
         else fail(err)
       }
       this.ws.onmessage = (ev) => {
-        let frame: { type?: string; event?: string; id?: string }
-        try {
-          frame = JSON.parse(String(ev.data))
-        } catch {
-          return
-        }
+        const frame = parseFrame(String(ev.data))
+        if (!frame) return
         if (!settled && frame.type === "event" && frame.event === "connect.challenge") {
           this.sendConnect().then(
             (hello) => {
@@ -157,7 +154,7 @@ export class GatewayClient {
           )
           return
         }
-        this.onFrame(frame as ResponseFrame | EventFrame)
+        this.onFrame(frame)
       }
     })
   }
@@ -167,7 +164,7 @@ export class GatewayClient {
     const auth: Record<string, string> = {}
     if (o.token) auth.token = o.token
     if (o.password) auth.password = o.password
-    const params = {
+    const params: ConnectParams = {
       minProtocol: o.minProtocol ?? PROTOCOL_VERSION,
       maxProtocol: o.maxProtocol ?? PROTOCOL_VERSION,
       client: {
@@ -182,13 +179,13 @@ export class GatewayClient {
       caps: o.caps ?? [],
       auth,
       role: o.role ?? "operator",
-      scopes: o.scopes ?? ALL_SCOPES,
+      scopes: [...(o.scopes ?? SCOPES)],
     }
-    const payload = await this.rawRequest("connect", params, { timeoutMs: o.timeoutMs ?? 10_000 })
+    const payload = await this.send(reqFrame(this.newId(), "connect", params), { timeoutMs: o.timeoutMs ?? 10_000 })
     return HelloOk.parse(payload)
   }
 
-  private onFrame(frame: ResponseFrame | EventFrame): void {
+  private onFrame(frame: ServerFrame): void {
     if (frame.type === "res") {
       const p = this.pending.get(frame.id)
       if (!p) return
@@ -204,27 +201,34 @@ export class GatewayClient {
 
   /** Any method by name, untyped (used by `gateway call`). */
   rawRequest(method: string, params?: unknown, opts: RequestOptions = {}): Promise<unknown> {
-    if (this.closeInfo) return Promise.reject(new GatewayClosedError(`connection closed (${this.closeInfo.code})`, this.closeInfo.code))
-    const id = String(this.nextId++)
+    return this.send(anyReqFrame(this.newId(), method, params), opts)
+  }
+
+  /** A method of the protocol table, typed by its schemas. */
+  request<M extends MethodName>(method: M, params?: MethodParams<M>, opts?: RequestOptions): Promise<MethodResult<M>> {
+    return this.send(reqFrame(this.newId(), method, params), opts) as Promise<MethodResult<M>>
+  }
+
+  private newId(): string {
+    return String(this.nextId++)
+  }
+
+  /** Sends one request and settles with its (final) reply's payload. */
+  private send(frame: RequestFrame, opts: RequestOptions = {}): Promise<unknown> {
+    if (this.closeInfo) return Promise.reject(new GatewayClosedError({ message: `connection closed (${this.closeInfo.code})`, closeCode: this.closeInfo.code }))
+    const { id, method } = frame
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, reject, expectFinal: !!opts.expectFinal }
       const timeoutMs = opts.timeoutMs ?? 30_000
       if (timeoutMs > 0) {
         pending.timer = setTimeout(() => {
           this.pending.delete(id)
-          reject(new GatewayClosedError(`${method}: no reply within ${timeoutMs} ms`))
+          reject(new GatewayClosedError({ message: `${method}: no reply within ${timeoutMs} ms` }))
         }, timeoutMs)
       }
       this.pending.set(id, pending)
-      const frame: Record<string, unknown> = { type: "req", id, method }
-      if (params !== undefined) frame.params = params
       this.ws.send(JSON.stringify(frame))
     })
-  }
-
-  /** A method of the protocol table, typed by its schemas. */
-  request<M extends MethodName>(method: M, params?: MethodParams<M>, opts?: RequestOptions): Promise<MethodResult<M>> {
-    return this.rawRequest(method, params, opts) as Promise<MethodResult<M>>
   }
 
   onEvent(listener: EventListener): () => void {
@@ -243,4 +247,16 @@ export class GatewayClient {
       this.ws.close()
     } catch {}
   }
+}
+
+/** A server frame, or undefined for text that is not one (ignored, as OpenClaw's client does). */
+function parseFrame(text: string): ServerFrame | undefined {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const parsed = ServerFrame.safeParse(json)
+  return parsed.success ? parsed.data : undefined
 }
