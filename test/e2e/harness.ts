@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { checkEvent, checkResult } from "./wire-check.ts"
 
 export const BINARY = resolve(import.meta.dir, "../../dist/gateway")
 
@@ -76,21 +77,33 @@ export interface RawFrame {
   [k: string]: unknown
 }
 
-/** A plain WebSocket that keeps every parsed frame, so tests can assert on exact wire behaviour. */
+/**
+ * A plain WebSocket that keeps every parsed frame, so tests can assert on exact wire behaviour. Every successful `res`
+ * is checked against its method's result schema and every event against its payload schema (wire-check.ts): waiting
+ * for a frame that does not match throws with the zod issues.
+ */
 export class RawSocket {
   frames: RawFrame[] = []
   closeEvent: { code: number; reason: string } | undefined
+  /** Schema mismatches of received frames, by frame. */
+  readonly mismatches = new Map<RawFrame, string>()
   private waiters: (() => void)[] = []
+  /** The method of each request sent, by id, to know which result schema a reply must match. */
+  private methods = new Map<string, string>()
   readonly ws: WebSocket
 
   private constructor(url: string) {
     this.ws = new WebSocket(url)
     this.ws.onmessage = (ev) => {
+      let frame: RawFrame
       try {
-        this.frames.push(JSON.parse(String(ev.data)))
+        frame = JSON.parse(String(ev.data))
       } catch {
-        this.frames.push({ type: "unparseable", raw: String(ev.data) })
+        frame = { type: "unparseable", raw: String(ev.data) }
       }
+      this.frames.push(frame)
+      const mismatch = this.checkFrame(frame)
+      if (mismatch) this.mismatches.set(frame, mismatch)
       this.wake()
     }
     this.ws.onclose = (ev) => {
@@ -113,7 +126,30 @@ export class RawSocket {
   }
 
   send(frame: unknown): void {
-    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame))
+    const text = typeof frame === "string" ? frame : JSON.stringify(frame)
+    try {
+      const f = JSON.parse(text) as { type?: unknown; id?: unknown; method?: unknown }
+      if (f?.type === "req" && typeof f.id === "string" && typeof f.method === "string") this.methods.set(f.id, f.method)
+    } catch {
+      // Deliberately broken frames are for the server to refuse.
+    }
+    this.ws.send(text)
+  }
+
+  private checkFrame(frame: RawFrame): string | undefined {
+    if (frame.type === "res" && frame.ok === true && typeof frame.id === "string") {
+      const method = this.methods.get(frame.id)
+      return method ? checkResult(method, frame.payload) : undefined
+    }
+    if (frame.type === "event" && typeof frame.event === "string") return checkEvent(frame.event, frame.payload)
+    return undefined
+  }
+
+  /** Throws when `frame` did not match its schema. */
+  private checked(frame: RawFrame): RawFrame {
+    const mismatch = this.mismatches.get(frame)
+    if (mismatch) throw new Error(mismatch)
+    return frame
   }
 
   /** Waits until a frame matching `pred` has arrived (searching all frames so far). */
@@ -121,7 +157,7 @@ export class RawSocket {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const hit = this.frames.find(pred)
-      if (hit) return hit
+      if (hit) return this.checked(hit)
       if (this.closeEvent) throw new Error(`socket closed (${this.closeEvent.code} ${this.closeEvent.reason}) before the frame arrived; got ${JSON.stringify(this.frames).slice(0, 800)}`)
       if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 800)}`)
       await new Promise<void>((r) => {
@@ -162,7 +198,7 @@ export class RawSocket {
 
   /** Event frames received so far, optionally only those named `name`. */
   events(name?: string): RawFrame[] {
-    return this.frames.filter((f) => f.type === "event" && (name === undefined || f.event === name))
+    return this.frames.filter((f) => f.type === "event" && (name === undefined || f.event === name)).map((f) => this.checked(f))
   }
 }
 

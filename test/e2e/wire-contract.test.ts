@@ -1,0 +1,123 @@
+/**
+ * The wire contract against the compiled binary: every advertised method is called at least once with valid params,
+ * and the harness checks each reply (and every event on the way) against its protocol schema, undeclared keys
+ * included. A method added to METHODS without a call here fails the last test.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { METHODS, type MethodName, type MethodParams } from "../../src/protocol/index.ts"
+import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
+import { agentTwoStage, uid, waitEvent } from "./agent-helpers.ts"
+import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
+
+let fake: FakeServer
+let gw: GatewayProcess
+let sock: RawSocket
+/** Methods that answered ok (and so matched their result schema, or waiting for them would have thrown). */
+const answered = new Set<string>()
+
+/** Calls `method` and returns its payload; fails on an error reply. */
+async function call<M extends MethodName>(method: M, params: MethodParams<M>, timeoutMs?: number): Promise<Record<string, any>> {
+  const res = await sock.request(method, params, timeoutMs)
+  if (!res.ok) throw new Error(`${method} failed: ${JSON.stringify(res.error)}`)
+  answered.add(method)
+  return res.payload as Record<string, any>
+}
+
+const config = (fakeUrl: string, level: "info" | "debug" = "info") =>
+  fakeModelConfig(fakeUrl, { logging: { level }, tools: { exec: { mode: "ask", approvalTimeoutMs: 10_000 } } })
+
+beforeAll(async () => {
+  fake = startFakeOpenAI(directedModel)
+  gw = await startBinary({ args: ["--token", E2E_TOKEN], config: config(fake.url) })
+  // admin (every scope) and tool-events, so every event kind reaches this socket and is checked.
+  sock = (await connected(gw.url, { scopes: ["operator.admin"], caps: ["tool-events"] })).sock
+})
+
+afterAll(async () => {
+  sock?.close()
+  await gw?.stop()
+  await fake?.stop()
+})
+
+describe("every method's reply matches its result schema", () => {
+  test("system, config and catalog reads", async () => {
+    await call("health", {})
+    await call("status", {})
+    await call("system-presence", {})
+    await call("logs.tail", { limit: 5 })
+    await call("config.get", {})
+    await call("config.schema", {})
+    await call("models.list", {})
+    await call("tools.catalog", {})
+    await call("exec.approval.list", {})
+  })
+
+  test("config writes", async () => {
+    const { hash } = await call("config.get", {})
+    const patched = await call("config.patch", { raw: JSON.stringify({ logging: { level: "debug" } }), baseHash: hash })
+    expect(patched.changedPaths).toEqual(["logging.level"])
+    const set = await call("config.set", { raw: JSON.stringify(config(fake.url)), baseHash: patched.hash })
+    expect(set.changedPaths).toEqual(["logging.level"])
+    await sock.waitFor((f) => f.type === "event" && f.event === "config.changed")
+  })
+
+  test("agent (both replies), with a tool call, then agent.wait", async () => {
+    const key = `contract-${uid()}`
+    const { accepted, final } = await agentTwoStage(sock, { message: `CALL ls ${JSON.stringify({})}`, idempotencyKey: key })
+    expect(accepted.payload).toMatchObject({ status: "accepted" })
+    expect(final.ok).toBe(true)
+    answered.add("agent")
+    await waitEvent(sock, "agent", (p) => p.runId === key && p.stream === "tool" && p.data.phase === "result")
+    expect(await call("agent.wait", { runId: key, timeoutMs: 5000 })).toMatchObject({ runId: key, status: "ok" })
+  })
+
+  test("chat.send, chat.history, chat.inject, chat.abort", async () => {
+    const key = `contract-${uid()}`
+    const sent = await call("chat.send", { sessionKey: "contract", message: "hello contract", idempotencyKey: key })
+    await waitEvent(sock, "chat", (p) => p.runId === sent.runId && p.state === "final")
+    expect((await call("chat.history", { sessionKey: "contract" })).messages.length).toBeGreaterThanOrEqual(2)
+    await call("chat.inject", { sessionKey: "contract", message: "a note", label: "contract" })
+    expect(await call("chat.abort", { sessionKey: "contract" })).toMatchObject({ ok: true, aborted: false })
+  })
+
+  test("sessions.*", async () => {
+    const key = "agent:main:contract"
+    expect((await call("sessions.list", { includeLastMessage: true })).sessions.length).toBeGreaterThan(0)
+    await call("sessions.get", { key })
+    await call("sessions.transcript", { key })
+    await call("sessions.patch", { key, label: "contract", queueMode: "collect" })
+    await call("sessions.compact", { key }, 15_000)
+    await call("sessions.abort", { key })
+    await call("sessions.reset", { key, reason: "reset" })
+    const spawned = await call("sessions.spawn", { task: "a sub-agent task" })
+    await call("agent.wait", { runId: spawned.runId, timeoutMs: 5000 })
+    expect(await call("sessions.delete", { key, deleteTranscript: true })).toMatchObject({ ok: true, deleted: true })
+  })
+
+  test("wake, now and at the next heartbeat", async () => {
+    const now = await call("wake", { mode: "now", text: "contract ping", idempotencyKey: `wake-${uid()}` })
+    await call("agent.wait", { runId: now.runId, timeoutMs: 5000 })
+    expect(await call("wake", { mode: "next-heartbeat", text: "later", idempotencyKey: `wake-${uid()}` })).toMatchObject({ queued: true })
+  })
+
+  test("tools.invoke, and exec.bash through an approval", async () => {
+    expect(await call("tools.invoke", { name: "write", args: { path: "contract.txt", content: "x" } })).toMatchObject({ ok: true })
+    const command = `echo contract-${uid()}`
+    const bash = call("exec.bash", { command })
+    const ev = await sock.waitFor((f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command)
+    const id = (ev.payload as { id: string }).id
+    expect((await call("exec.approval.list", {})).approvals.map((a: { id: string }) => a.id)).toContain(id)
+    await call("exec.approval.resolve", { id, decision: "allow-once" })
+    await sock.waitFor((f) => f.type === "event" && f.event === "exec.approval.resolved")
+    expect((await bash).exitCode).toBe(0)
+  })
+
+  test("no advertised method went uncalled", () => {
+    expect([...answered].sort()).toEqual(Object.keys(METHODS).sort())
+  })
+
+  test("shutdown: the last event matches too", async () => {
+    await gw.stop()
+    await sock.waitFor((f) => f.type === "event" && f.event === "shutdown")
+  })
+})
