@@ -14,6 +14,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   doctor: () => load(import("./doctor.ts")),
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
+  protocol: () => load(import("./protocol.ts")),
   install: () => service().then((m) => m.install),
   uninstall: () => service().then((m) => m.uninstall),
   status: () => service().then((m) => m.status),
