@@ -104,7 +104,9 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("tools.invoke", { name: "write", args: { path: "contract.txt", content: "x" } })).toMatchObject({ ok: true })
     const command = `echo contract-${uid()}`
     const bash = call("exec.bash", { command })
-    const ev = await sock.waitFor((f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command)
+    const ev = await sock.waitFor(
+      (f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command,
+    )
     const id = (ev.payload as { id: string }).id
     expect((await call("exec.approval.list", {})).approvals.map((a: { id: string }) => a.id)).toContain(id)
     await call("exec.approval.resolve", { id, decision: "allow-once" })

@@ -84,7 +84,16 @@ export const agent = method("agent", "operator.write", AgentParams, () => z.unio
 export const agentWait = method(
   "agent.wait",
   "operator.write",
-  () => z.strictObject({ runId: z.string().min(1), timeoutMs: z.number().int().min(0).max(24 * 3600_000).optional() }),
+  () =>
+    z.strictObject({
+      runId: z.string().min(1),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(24 * 3600_000)
+        .optional(),
+    }),
   () =>
     z
       .object({

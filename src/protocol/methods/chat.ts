@@ -82,7 +82,12 @@ export const chatHistory = method(
       .loose(),
 )
 
-export const chatAbort = method("chat.abort", "operator.write", () => z.strictObject({ sessionKey: z.string().min(1), runId: z.string().optional() }), AbortResult)
+export const chatAbort = method(
+  "chat.abort",
+  "operator.write",
+  () => z.strictObject({ sessionKey: z.string().min(1), runId: z.string().optional() }),
+  AbortResult,
+)
 
 export const chatInject = method(
   "chat.inject",

@@ -7,7 +7,17 @@ import { agent, agentWait, wake } from "./agent.ts"
 import { chatAbort, chatHistory, chatInject, chatSend } from "./chat.ts"
 import { configGet, configPatch, configSchema, configSet } from "./config.ts"
 import { modelsList } from "./models.ts"
-import { sessionsAbort, sessionsCompact, sessionsDelete, sessionsGet, sessionsList, sessionsPatch, sessionsReset, sessionsSpawn, sessionsTranscript } from "./sessions.ts"
+import {
+  sessionsAbort,
+  sessionsCompact,
+  sessionsDelete,
+  sessionsGet,
+  sessionsList,
+  sessionsPatch,
+  sessionsReset,
+  sessionsSpawn,
+  sessionsTranscript,
+} from "./sessions.ts"
 import { health, logsTail, status, systemPresence } from "./system.ts"
 import { execApprovalList, execApprovalResolve, execBash, toolsCatalog, toolsInvoke } from "./tools.ts"
 

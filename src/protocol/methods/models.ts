@@ -20,6 +20,10 @@ export const ModelEntry = lazy(() =>
 export const modelsList = method(
   "models.list",
   "operator.read",
-  () => z.strictObject({ view: z.enum(["default", "configured", "all"]).optional() }).optional().default({}),
+  () =>
+    z
+      .strictObject({ view: z.enum(["default", "configured", "all"]).optional() })
+      .optional()
+      .default({}),
   () => z.object({ models: z.array(ModelEntry()) }),
 )

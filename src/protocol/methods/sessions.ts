@@ -99,7 +99,12 @@ export const sessionsGet = method(
   () => z.object({ key: z.string(), entry: SessionEntry(), messages: z.array(StoredMessage()) }),
 )
 
-export const sessionsReset = method("sessions.reset", "operator.write", () => SessionKeyParams().extend({ reason: z.enum(["new", "reset"]).optional() }), EntryChange)
+export const sessionsReset = method(
+  "sessions.reset",
+  "operator.write",
+  () => SessionKeyParams().extend({ reason: z.enum(["new", "reset"]).optional() }),
+  EntryChange,
+)
 
 export const sessionsDelete = method(
   "sessions.delete",
@@ -148,6 +153,8 @@ export const sessionsTranscript = method(
     z.object({
       key: z.string(),
       sessionId: z.string(),
-      messages: z.array(z.object({ role: z.string().describe("user | assistant | tool"), content: z.string().describe("Text; tool results as '[tool] output'") })),
+      messages: z.array(
+        z.object({ role: z.string().describe("user | assistant | tool"), content: z.string().describe("Text; tool results as '[tool] output'") }),
+      ),
     }),
 )
