@@ -1,9 +1,12 @@
 /**
- * A small HTML → readable text converter for web_fetch (no DOM, no dependencies): drops scripts, styles and
- * navigation, keeps headings (as `#` lines), paragraphs and list items as line breaks, links as "text (url)",
- * preformatted blocks verbatim, and decodes character references.
+ * HTML → readable text for web_fetch, on Bun's HTMLRewriter (lol-html: a streaming tokenizer that copes with
+ * malformed markup and keeps script and style bodies as raw text). Drops scripts, styles, the head and navigation;
+ * keeps headings (as `#` lines), paragraphs and list items as line breaks, links as "text (url)", preformatted
+ * blocks fenced and verbatim, inline code in backticks, table rows as "a | b" lines; decodes character references
+ * (lol-html hands text and attribute values over as written).
  */
 
+// biome-ignore format: a dense lookup table, one line per group
 const NAMED_ENTITIES: Record<string, string> = {
   amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ensp: " ", emsp: " ", thinsp: " ",
   copy: "©", reg: "®", trade: "™", hellip: "…", mdash: "—", ndash: "–", minus: "−",
@@ -38,25 +41,23 @@ export function decodeEntities(s: string): string {
   })
 }
 
-/** Dropped with their content; their content is raw text, so they are removed before tokenizing. */
-const RAW_SKIP = ["script", "style", "noscript", "template", "textarea"]
-/** Dropped with their content (nested elements counted). */
-const SKIP = new Set(["nav", "svg", "iframe", "object", "canvas", "select", "button", "head", "menu", "dialog", "math"])
-const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"])
+
+/** Dropped with everything inside them. */
+const SKIP = new Set([
+  "script", "style", "noscript", "template", "textarea", "svg", "math", "nav", "iframe", "object", "canvas",
+  "select", "button", "menu", "dialog",
+])
+/** What may stand in <head>: anything else there (or text) means the page left out </head>. */
+const HEAD_CONTENT = new Set(["title", "meta", "link", "style", "script", "base", "noscript", "template"])
+/** Start and end on a line of their own. */
 const BLOCK = new Set([
-  "address", "article", "aside", "blockquote", "body", "center", "details", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-  "footer", "form", "header", "hgroup", "html", "legend", "li", "main", "ol", "p", "section", "summary", "table", "tbody", "thead",
-  "tfoot", "tr", "ul", "caption",
+  "address", "article", "aside", "body", "center", "details", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+  "footer", "form", "header", "hgroup", "html", "legend", "main", "section", "summary", "tbody", "thead", "tfoot", "caption",
 ])
 
 export interface HtmlText {
   title?: string
   text: string
-}
-
-function attr(attrs: string, name: string): string | undefined {
-  const m = new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, "i").exec(attrs)
-  return m ? decodeEntities(m[1] ?? m[2] ?? m[3] ?? "") : undefined
 }
 
 function absoluteUrl(href: string, base?: string): string | undefined {
@@ -69,121 +70,238 @@ function absoluteUrl(href: string, base?: string): string | undefined {
   }
 }
 
+/** Collapses HTML whitespace (and NULs, and no-break spaces) to single spaces. */
+function collapse(s: string): string {
+  return s.replace(/\0/g, "").replace(/[\s\u00a0]+/g, " ")
+}
+
+/** The text being built: knows whether it ends in a space and how many line breaks end it, so blocks never stack. */
+class Output {
+  readonly parts: string[] = []
+  private empty = true
+  private newlines = 0
+  private space = true
+
+  write(s: string): void {
+    if (!s) return
+    this.parts.push(s)
+    const tail = /\S(\s*)$/.exec(s)
+    if (tail) {
+      this.empty = false
+      this.newlines = countNewlines(tail[1]!)
+    } else this.newlines += countNewlines(s)
+    this.space = /\s$/.test(s)
+  }
+
+  /** Collapsed inline text: a leading space is dropped where the output already ends in whitespace. */
+  inline(s: string): void {
+    this.write(s.startsWith(" ") && this.space ? s.slice(1) : s)
+  }
+
+  /** Ends the current line and leaves `lines - 1` empty lines (nothing at the very start). */
+  block(lines: 1 | 2): void {
+    if (!this.empty && this.newlines < lines) this.write("\n".repeat(lines - this.newlines))
+  }
+
+  get endsWithSpace(): boolean {
+    return this.space
+  }
+
+  /** Everything written since part `from`. */
+  since(from: number): string {
+    return this.parts.slice(from).join("")
+  }
+}
+
+function countNewlines(s: string): number {
+  let n = 0
+  for (const c of s) if (c === "\n") n++
+  return n
+}
+
 /** Converts an HTML document (or fragment) to readable text. `baseUrl` makes relative links absolute. */
 export function htmlToText(html: string, baseUrl?: string): HtmlText {
-  const titleMatch = /<title\b[^>]*>([\s\S]*?)<\/title\s*>/i.exec(html)
-  const title = titleMatch ? decodeEntities(titleMatch[1]!.replace(/\s+/g, " ").trim()) || undefined : undefined
-  const baseHref = /<base\b[^>]*\bhref\s*=\s*["']?([^"'\s>]+)/i.exec(html)?.[1]
-  const base = baseHref ? (absoluteUrl(baseHref, baseUrl) ?? baseUrl) : baseUrl
+  const out = new Output()
+  let title: string | undefined
+  let titleText: string | undefined
+  let base = baseUrl
+  let skip = 0
+  let pre = 0
+  let preStart = false
+  let inHead = false
+  let cells = 0
+  const lists: { ordered: boolean; n: number }[] = []
+  // A text node can arrive in several chunks, and a chunk can end inside a character reference.
+  let pending = ""
 
-  let src = html.replace(/<!--[\s\S]*?(?:-->|$)/g, "").replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, "").replace(/<!DOCTYPE[^>]*>/gi, "")
-  for (const t of RAW_SKIP) src = src.replace(new RegExp(`<${t}\\b[\\s\\S]*?(?:<\\/${t}\\s*>|$)`, "gi"), " ")
-
-  const out: string[] = []
-  let skipDepth = 0
-  let preDepth = 0
-  let cellInRow = 0
-  const links: { start: number; href?: string }[] = []
-  const listStack: { ordered: boolean; n: number }[] = []
-  const tagRe = /<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g
-
-  const endsWithSpace = () => {
-    for (let i = out.length - 1; i >= 0; i--) if (out[i]!.length) return /\s$/.test(out[i]!)
-    return true
-  }
-  const text = (t: string) => {
-    if (skipDepth || !t) return
-    if (preDepth) return void out.push(decodeEntities(t))
-    let s = decodeEntities(t.replace(/\s+/g, " ")).replace(/[\s\u00a0]+/g, " ")
-    if (s.startsWith(" ") && endsWithSpace()) s = s.slice(1)
-    if (s) out.push(s)
-  }
-  /** Ensures the output ends with at least n line breaks (none at the very start). */
-  const br = (n: 1 | 2) => {
-    let tail = ""
-    let i = out.length - 1
-    for (; i >= 0; i--) {
-      tail = out[i]! + tail
-      if (/\S/.test(out[i]!)) break
-    }
-    if (i < 0) return
-    const have = (/\s*$/.exec(tail)![0].match(/\n/g) ?? []).length
-    if (have < n) out.push("\n".repeat(n - have))
+  const flush = () => {
+    if (!pending) return
+    let t = pending
+    pending = ""
+    if (pre) {
+      // As in browsers, a line break right after <pre> is not content.
+      if (preStart) t = t.replace(/^\r?\n/, "")
+      preStart = false
+      out.write(decodeEntities(t.replace(/\0/g, "")))
+    } else out.inline(collapse(decodeEntities(collapse(t))))
   }
 
-
-  let last = 0
-  for (let m: RegExpExecArray | null; (m = tagRe.exec(src)); ) {
-    text(src.slice(last, m.index))
-    last = tagRe.lastIndex
-    const closing = m[1] === "/"
-    const tag = m[2]!.toLowerCase()
-    const attrs = m[3] ?? ""
-    const selfClosing = attrs.trimEnd().endsWith("/")
-
-    if (SKIP.has(tag)) {
-      if (!closing && !selfClosing) skipDepth++
-      else if (closing && skipDepth) skipDepth--
-      continue
+  const element = (el: HTMLRewriterTypes.Element) => {
+    flush()
+    const tag = el.tagName.toLowerCase()
+    // Foreign (svg, math) self-closing elements have no end tag; in HTML a stray "/>" changes nothing.
+    const foreign = tag === "svg" || tag === "math"
+    const hasEnd = el.canHaveContent && !(foreign && el.selfClosing)
+    const atEnd = (fn: () => void) => {
+      if (hasEnd)
+        el.onEndTag(() => {
+          flush()
+          fn()
+        })
     }
-    if (skipDepth) continue
-
-    if (/^h[1-6]$/.test(tag)) {
-      br(2)
-      if (!closing) out.push(`${"#".repeat(Number(tag[1]))} `)
-    } else if (tag === "br") br(1)
-    else if (tag === "hr") {
-      br(2)
-      out.push("---")
-      br(2)
-    }
-    else if (tag === "p" || tag === "blockquote" || tag === "table") br(2)
-    else if (tag === "pre") {
-      br(closing ? 2 : 1)
-      preDepth = Math.max(0, preDepth + (closing ? -1 : 1))
-    } else if (tag === "ul" || tag === "ol") {
-      if (!closing) listStack.push({ ordered: tag === "ol", n: 0 })
-      else listStack.pop()
-      br(1)
-    } else if (tag === "li") {
-      if (!closing) {
-        const l = listStack.at(-1)
-        const indent = "  ".repeat(Math.max(0, listStack.length - 1))
-        br(1)
-        out.push(`${indent}${l?.ordered ? `${++l.n}. ` : "- "}`)
-      } else br(1)
-    } else if (tag === "tr") {
-      cellInRow = 0
-      br(1)
-    } else if (tag === "td" || tag === "th") {
-      if (!closing && cellInRow++ > 0) out.push(" | ")
-    } else if (tag === "a") {
-      if (!closing) links.push({ start: out.length, href: attr(attrs, "href") })
-      else {
-        const l = links.pop()
-        if (l) {
-          const label = out.slice(l.start).join("").replace(/\s+/g, " ").trim()
-          const url = l.href ? absoluteUrl(l.href, base) : undefined
-          if (url && !label) out.push(url)
-          else if (url && label !== url && label !== l.href) {
-            if (endsWithSpace()) out.push(`(${url}) `)
-            else out.push(` (${url})`)
-          }
-        }
+    if (inHead && (tag === "body" || !HEAD_CONTENT.has(tag))) inHead = false
+    if (SKIP.has(tag) || skip) {
+      if (SKIP.has(tag) && hasEnd) {
+        skip++
+        atEnd(() => skip--)
       }
-    } else if (tag === "img") {
-      const alt = attr(attrs, "alt")?.trim()
-      if (alt) out.push(`[image: ${alt}]`)
-    } else if (BLOCK.has(tag)) br(1)
-  }
-  text(src.slice(last))
+      return
+    }
 
-  const joined = out
+    if (tag.length === 2 && tag[0] === "h" && tag[1]! >= "1" && tag[1]! <= "6") {
+      out.block(2)
+      out.write(`${"#".repeat(Number(tag[1]))} `)
+      atEnd(() => out.block(2))
+      return
+    }
+    switch (tag) {
+      case "head":
+        inHead = true
+        atEnd(() => (inHead = false))
+        return
+      case "title":
+        if (title === undefined && titleText === undefined && hasEnd) {
+          titleText = ""
+          atEnd(() => {
+            title = collapse(decodeEntities(titleText ?? "")).trim() || undefined
+            titleText = undefined
+          })
+        }
+        return
+      case "base": {
+        const href = el.getAttribute("href")
+        if (href) base = absoluteUrl(decodeEntities(href), baseUrl) ?? base
+        return
+      }
+      case "br":
+        if (pre) out.write("\n")
+        else out.block(1)
+        return
+      case "hr":
+        out.block(2)
+        out.write("---")
+        out.block(2)
+        return
+      case "p":
+      case "blockquote":
+      case "table":
+        out.block(2)
+        atEnd(() => out.block(2))
+        return
+      case "pre":
+        out.block(2)
+        out.write("```\n")
+        pre++
+        preStart = true
+        atEnd(() => {
+          pre = Math.max(0, pre - 1)
+          out.block(1)
+          out.write("```")
+          out.block(2)
+        })
+        return
+      case "code":
+        if (!pre) {
+          out.write("`")
+          atEnd(() => out.write("`"))
+        }
+        return
+      case "ul":
+      case "ol":
+        lists.push({ ordered: tag === "ol", n: 0 })
+        out.block(1)
+        atEnd(() => {
+          lists.pop()
+          out.block(1)
+        })
+        return
+      case "li": {
+        const list = lists.at(-1)
+        out.block(1)
+        out.write(`${"  ".repeat(Math.max(0, lists.length - 1))}${list?.ordered ? `${++list.n}. ` : "- "}`)
+        atEnd(() => out.block(1))
+        return
+      }
+      case "tr":
+        cells = 0
+        out.block(1)
+        atEnd(() => out.block(1))
+        return
+      case "td":
+      case "th":
+        if (cells++ > 0) out.write(" | ")
+        return
+      case "a": {
+        const href = el.getAttribute("href")
+        const start = out.parts.length
+        atEnd(() => {
+          const url = href ? absoluteUrl(decodeEntities(href), base) : undefined
+          if (!url) return
+          const label = collapse(out.since(start)).trim()
+          if (!label) out.inline(url)
+          else if (label !== url && label !== href) out.write(out.endsWithSpace ? `(${url}) ` : ` (${url})`)
+        })
+        return
+      }
+      case "img": {
+        const alt = collapse(decodeEntities(el.getAttribute("alt") ?? "")).trim()
+        if (alt) out.inline(`[image: ${alt}]`)
+        return
+      }
+    }
+    if (BLOCK.has(tag)) {
+      out.block(1)
+      atEnd(() => out.block(1))
+    }
+  }
+
+  new HTMLRewriter()
+    .on("*", { element })
+    .onDocument({
+      text(chunk) {
+        if (skip) return
+        if (titleText !== undefined) {
+          titleText += chunk.text
+          return
+        }
+        // Text in <head> means its end tag was left out: what follows is the body.
+        if (inHead) {
+          if (!/\S/.test(chunk.text)) return
+          inHead = false
+        }
+        pending += chunk.text
+        if (chunk.lastInTextNode) flush()
+      },
+    })
+    .transform(html)
+  flush()
+
+  const text = out.parts
     .join("")
     .split("\n")
     .map((l) => l.trimEnd())
     .join("\n")
     .replace(/\n{3,}/g, "\n\n")
     .trim()
-  return { title, text: joined }
+  return { title, text }
 }

@@ -9,8 +9,8 @@ import type { ToolPolicy } from "./policy.ts"
 import { defineTool, ToolError, type ToolDef } from "./tool.ts"
 
 /** Bytes of body read at most; the rest is not downloaded. */
-export const MAX_BODY_BYTES = 5 * 1024 * 1024
-export const MAX_REDIRECTS = 5
+const MAX_BODY_BYTES = 5 * 1024 * 1024
+const MAX_REDIRECTS = 5
 const USER_AGENT = "Mozilla/5.0 (compatible; gateway-web-fetch/1.0)"
 
 const WebFetchParams = z.object({
@@ -103,7 +103,7 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
   return defineTool({
     name: "web_fetch",
     description: [
-      "Fetch a web page or text resource by URL (HTTP GET) and return it as readable text: HTML is converted to text with headings (#), paragraphs, lists and links as \"text (url)\"; JSON, XML and other text come back unchanged.",
+      "Fetch a web page or text resource by URL (HTTP GET) and return it as readable text: HTML is converted to text with headings (#), paragraphs, lists, table rows, fenced code blocks and links as \"text (url)\"; JSON, XML and other text come back unchanged.",
       "Binary content (images, PDFs, archives) is refused. Long pages are cut at maxChars.",
     ].join(" "),
     parameters: WebFetchParams,

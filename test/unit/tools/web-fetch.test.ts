@@ -52,6 +52,10 @@ beforeAll(() => {
         }
         case "/slow":
           return new Promise<Response>((r) => setTimeout(() => r(new Response("late")), 3000))
+        case "/latin1":
+          return new Response(new Uint8Array([...new TextEncoder().encode("<title>Men"), 0xfa, ...new TextEncoder().encode("</title><p>Caf"), 0xe9, 0x20, 0xa3, 0x33]), {
+            headers: { "content-type": "text/html; charset=iso-8859-1" },
+          })
         case "/headers":
           return new Response(req.method + " " + (req.headers.get("user-agent") ?? ""), { headers: { "content-type": "text/plain" } })
       }
@@ -95,6 +99,17 @@ describe("web_fetch", () => {
     expect(r.output).toStartWith(`URL: ${base}/page\nStatus: 200\nContent-Type: text/html; charset=utf-8\nTitle: Test & Page\n\n`)
     expect(r.output).toContain(`relative link (${base}/docs?a=1&b=2)`)
     expect(r.output).not.toContain("<p>")
+  })
+  test("the charset of the content type is honoured; untyped HTML is sniffed and converted", async () => {
+    const { ws, t } = tool()
+    const latin = await call(t, { url: `${base}/latin1` }, ws)
+    expect(latin.output).toContain("Title: Menú\n")
+    expect(latin.output).toEndWith("\n\nCafé £3")
+    // Bun.serve always sends a content type, so the untyped response comes from an injected fetch.
+    const page = "<!doctype html><html><body><h1>No type</h1><script>var x = '<p>no</p>'</script></body></html>"
+    const untyped = createWebFetchTool({ policy: policyFor(ws), fetch: (async () => new Response(new TextEncoder().encode(page))) as unknown as typeof fetch })
+    const sniffed = await call(untyped, { url: "http://sniff.test/" }, ws)
+    expect(sniffed.output).toBe("URL: http://sniff.test/\nStatus: 200\nContent-Type: unknown\n\n# No type")
   })
   test("redirects are followed (at most 5), and only to http(s)", async () => {
     const { ws, t } = tool()
