@@ -1,13 +1,14 @@
 /**
- * The built-in tools of one agent, filtered by tools.allow / tools.deny: read, write, edit, ls, apply_patch, exec,
- * process, web_fetch, plus any extra tools the runtime adds (sessions, memory, …). tools.catalog lists list() with
- * toolJsonSchema; the runner calls get(name).
+ * The built-in tools of one agent: read, write, edit, ls, apply_patch, exec, process and web_fetch, sharing one
+ * ToolPolicy (tools.allow / tools.deny, file roots, exec mode) and one process registry. list() is what the policy
+ * allows; the agent (agent/index.ts) adds its per-session tools (sessions_*), filtered by the same policy, and offers
+ * the lot to the model, tools.catalog and tools.invoke.
  */
 import { createApplyPatchTool } from "./apply-patch.ts"
 import { createExecTool, type ApproveFn } from "./exec.ts"
 import { createEditTool, createLsTool, createReadTool, createWriteTool } from "./fs-tools.ts"
 import { ToolPolicy, type ToolsConfig } from "./policy.ts"
-import { createProcessTool, ProcessRegistry, type ProcessRegistryOptions } from "./process.ts"
+import { createProcessTool, ProcessRegistry } from "./process.ts"
 import type { ToolDef } from "./tool.ts"
 import { createWebFetchTool } from "./web-fetch.ts"
 
@@ -18,27 +19,21 @@ export interface ToolRegistryOptions {
   workspace: string
   /** Operator approval for exec in ask mode. */
   approve: ApproveFn
-  /** More tools (same name as a built-in replaces it). */
-  extraTools?: ToolDef[]
-  /** Share a process registry (default: a new one). */
-  processes?: ProcessRegistry
-  processOptions?: ProcessRegistryOptions
 }
 
 export interface ToolRegistry {
-  /** Tools the policy allows, in a stable order. */
+  /** Tools the policy allows, in a stable order (read from the config at each call). */
   list(): ToolDef[]
   /** An allowed tool by name (case-insensitive); undefined when unknown or denied. */
   get(name: string): ToolDef | undefined
-  /** Every tool, allowed or not. */
-  all(): ToolDef[]
   policy: ToolPolicy
+  /** Background commands started by exec; the agent kills them all on stop. */
   processes: ProcessRegistry
 }
 
 export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
   const policy = new ToolPolicy(o.config, o.workspace)
-  const processes = o.processes ?? new ProcessRegistry(o.processOptions)
+  const processes = new ProcessRegistry()
   const builtins: ToolDef[] = [
     createReadTool(policy),
     createWriteTool(policy),
@@ -50,15 +45,13 @@ export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
     createWebFetchTool({ policy }),
   ] as ToolDef[]
   const byName = new Map<string, ToolDef>()
-  for (const t of [...builtins, ...(o.extraTools ?? [])]) byName.set(t.name.toLowerCase(), t)
-  const all = () => [...byName.values()]
+  for (const t of builtins) byName.set(t.name.toLowerCase(), t)
   return {
-    list: () => all().filter((t) => policy.isAllowed(t.name)),
+    list: () => builtins.filter((t) => policy.isAllowed(t.name)),
     get(name) {
       const t = byName.get(name.toLowerCase())
       return t && policy.isAllowed(t.name) ? t : undefined
     },
-    all,
     policy,
     processes,
   }
