@@ -60,7 +60,7 @@ const RETRYABLE: Record<ModelErrorKind, boolean> = {
 export type StreamModelOptions = BaseStreamModelOptions<ResolvedModel>
 
 export const SUMMARY_PREFIX = "Summary of the earlier conversation: "
-export const SYSTEM_NOTE_PREFIX = "[system] "
+const SYSTEM_NOTE_PREFIX = "[system] "
 const INCOMPLETE = "network error: the model stream ended before the response was complete"
 const MISSING_RESULT = "No result was recorded for this tool call (it was interrupted)."
 
@@ -128,7 +128,7 @@ export function toModelMessages(transcript: TranscriptMessage[]): ModelMessage[]
 }
 
 /** Tool definitions as the SDK wants them: JSON schema only, no execute and no validation (the runtime validates). */
-export async function toToolSet(tools: ModelTool[]): Promise<ToolSet> {
+async function toToolSet(tools: ModelTool[]): Promise<ToolSet> {
   if (tools.length === 0) return {}
   const { jsonSchema } = await import("ai")
   const set: ToolSet = {}
@@ -136,7 +136,7 @@ export async function toToolSet(tools: ModelTool[]): Promise<ToolSet> {
   return set
 }
 
-export function toUsage(u: LanguageModelUsage | undefined): Usage {
+function toUsage(u: LanguageModelUsage | undefined): Usage {
   const input = u?.inputTokens ?? 0
   const output = u?.outputTokens ?? 0
   return {

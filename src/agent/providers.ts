@@ -51,7 +51,7 @@ interface BuiltinProvider {
   keyless?: boolean
 }
 
-export const BUILTIN_PROVIDERS: Readonly<Record<string, BuiltinProvider>> = {
+const BUILTIN_PROVIDERS: Readonly<Record<string, BuiltinProvider>> = {
   anthropic: { api: "anthropic-messages", baseUrl: "https://api.anthropic.com/v1", keyEnv: ["ANTHROPIC_API_KEY"] },
   openai: { api: "openai-completions", baseUrl: "https://api.openai.com/v1", keyEnv: ["OPENAI_API_KEY"] },
   google: { api: "google-generative-ai", baseUrl: "https://generativelanguage.googleapis.com/v1beta", keyEnv: ["GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"] },

@@ -37,7 +37,7 @@ export function resolveBind(bind: string): ResolvedBind {
 }
 
 /** Reads the generated token, creating it (0600) when absent. */
-export function ensureGeneratedToken(paths: Paths): string {
+function ensureGeneratedToken(paths: Paths): string {
   if (existsSync(paths.tokenFile)) {
     const token = readFileSync(paths.tokenFile, "utf8").trim()
     if (token.length >= 16) return token

@@ -49,7 +49,7 @@ export function hashRaw(raw: string | null): string {
     .digest("hex")
 }
 
-export function zodIssues(error: z.ZodError): ConfigIssue[] {
+function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((issue) => {
     const base = issue.path.map(String).join(".")
     if (issue.code === "unrecognized_keys") {

@@ -17,7 +17,7 @@ export interface Paths {
   cacheDir: string
 }
 
-export function resolveHome(override?: string, env: NodeJS.ProcessEnv = process.env): string {
+function resolveHome(override?: string, env: NodeJS.ProcessEnv = process.env): string {
   const raw = override ?? env.GATEWAY_HOME ?? join(homedir(), ".gateway")
   return resolve(raw.startsWith("~/") ? join(homedir(), raw.slice(2)) : raw)
 }

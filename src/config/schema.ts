@@ -209,7 +209,3 @@ export const RESTART_PATHS = [
 
 /** Paths whose values are secrets: redacted in config.get and in logs. */
 export const SENSITIVE_KEYS = new Set(["token", "password", "apiKey", "botToken"])
-
-export function defaultConfig(): Config {
-  return ConfigSchema.parse({})
-}

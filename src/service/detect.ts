@@ -17,7 +17,7 @@ export interface Probe {
 }
 
 /** WSL 1/2: the kernel says "microsoft" (or Windows set WSL_DISTRO_NAME). */
-export function isWsl(env: NodeJS.ProcessEnv = process.env, procVersion?: string): boolean {
+function isWsl(env: NodeJS.ProcessEnv = process.env, procVersion?: string): boolean {
   if (env.WSL_DISTRO_NAME || env.WSL_INTEROP) return true
   let v = procVersion
   if (v === undefined) {
@@ -31,7 +31,7 @@ export function isWsl(env: NodeJS.ProcessEnv = process.env, procVersion?: string
 }
 
 /** systemd is PID 1 (its documented test: /run/systemd/system exists). */
-export function systemdBooted(root = "/"): boolean {
+function systemdBooted(root = "/"): boolean {
   return existsSync(`${root.replace(/\/$/, "")}/run/systemd/system`)
 }
 

@@ -7,7 +7,7 @@ import { resolve } from "node:path"
 import { GatewayClient } from "../client/index.ts"
 import { localConnection } from "../config/local.ts"
 import { VERSION } from "../version.ts"
-import { chooseBackend, probeSystemd, type Backend, type Scope } from "./detect.ts"
+import { probeSystemd, type Backend, type Scope } from "./detect.ts"
 import { LaunchdManager } from "./launchd.ts"
 import type { InstallSpec, InstalledInfo, LogTail, Runtime, ServiceManager } from "./manager.ts"
 import { Host, spawnRunner, type Action, type Runner } from "./runner.ts"
@@ -26,10 +26,9 @@ import {
 import { stageImage, stagedPaths } from "./stage.ts"
 import { SystemdManager } from "./systemd.ts"
 
-export { ServiceError, type ServiceOptions } from "./spec.ts"
-export type { Action, Runner, RunResult } from "./runner.ts"
-export { Host, RecordingRunner, spawnRunner } from "./runner.ts"
-export type { Runtime, LogTail, InstalledInfo } from "./manager.ts"
+export type { ServiceOptions } from "./spec.ts"
+export type { Action } from "./runner.ts"
+export type { InstalledInfo } from "./manager.ts"
 
 export interface RpcProbe {
   ok: boolean
@@ -135,7 +134,7 @@ function failReport(report: ServiceReport, err: unknown): ServiceReport {
 }
 
 /** Health over WebSocket with a short timeout: {ok, ms, version} or the error. */
-export async function probeRpc(target: { url: string; token?: string; password?: string }, timeoutMs: number): Promise<RpcProbe> {
+async function probeRpc(target: { url: string; token?: string; password?: string }, timeoutMs: number): Promise<RpcProbe> {
   const started = performance.now()
   let client: GatewayClient | undefined
   try {
@@ -151,7 +150,7 @@ export async function probeRpc(target: { url: string; token?: string; password?:
 }
 
 /** Where and how to reach the installed gateway: its unit's --port/--bind/--home, its env file's secret, its config. */
-export function rpcTarget(info: InstalledInfo | undefined, loc: ServiceLocation, opts: ServiceOptions): { url: string; token?: string; password?: string; home: string; port: number; bind: string | null } {
+function rpcTarget(info: InstalledInfo | undefined, loc: ServiceLocation, opts: ServiceOptions): { url: string; token?: string; password?: string; home: string; port: number; bind: string | null } {
   const home = info?.home ?? loc.defaultHome
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), ...(info?.env ?? {}) }
   if (info?.port !== undefined) env.GATEWAY_PORT = String(info.port)
@@ -406,9 +405,6 @@ export async function serviceStatus(opts: ServiceOptions, deps: Deps = {}): Prom
     hints,
   }
 }
-
-export { chooseBackend, isWsl, probeSystemd, systemdBooted, WSL_HINTS } from "./detect.ts"
-export { locate } from "./spec.ts"
 
 /**
  * The installed service's unit/plist read back (program, --home/--port/--bind, env file), or undefined. Reads files

@@ -42,7 +42,7 @@ export function buildLaunchdPlist(label: string, spec: Pick<InstallSpec, "progra
 }
 
 /** gateway.json with gateway.auth.token set, as text (validated; an unparseable file is never overwritten). */
-export function configWithToken(configPath: string, token: string): { text: string; changed: boolean } {
+function configWithToken(configPath: string, token: string): { text: string; changed: boolean } {
   const loaded = loadConfig(configPath)
   let base: unknown = {}
   if (loaded.raw !== null && loaded.raw.trim() !== "") {

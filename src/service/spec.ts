@@ -54,7 +54,7 @@ export interface ServiceOptions {
 }
 
 export const DEFAULT_NAME = "gateway"
-export const DEFAULT_LABEL = "ai.gateway"
+const DEFAULT_LABEL = "ai.gateway"
 
 export function validateName(name: string): string {
   const n = name.replace(/\.service$/, "")
@@ -65,7 +65,7 @@ export function validateName(name: string): string {
 }
 
 /** launchd label: a dotted name is used as is, `gateway` is ai.gateway, anything else ai.gateway.<name>. */
-export function launchdLabel(name: string): string {
+function launchdLabel(name: string): string {
   if (name.includes(".")) return name
   return name === DEFAULT_NAME ? DEFAULT_LABEL : `${DEFAULT_LABEL}.${name}`
 }
@@ -152,7 +152,7 @@ export interface ServiceLocation {
 }
 
 /** The state home for `env` (like config/paths.ts resolveHome, but with HOME taken from `env`, not the process). */
-export function stateHome(home: string | undefined, env: NodeJS.ProcessEnv): string {
+function stateHome(home: string | undefined, env: NodeJS.ProcessEnv): string {
   const raw = home || env.GATEWAY_HOME || join(userHome(env), ".gateway")
   return resolve(raw.startsWith("~/") ? join(userHome(env), raw.slice(2)) : raw)
 }
@@ -161,7 +161,7 @@ function configHome(env: NodeJS.ProcessEnv): string {
   return env.XDG_CONFIG_HOME || join(userHome(env), ".config")
 }
 
-export function systemdLocation(name: string, scope: Scope, env: NodeJS.ProcessEnv, home?: string): ServiceLocation {
+function systemdLocation(name: string, scope: Scope, env: NodeJS.ProcessEnv, home?: string): ServiceLocation {
   const unit = `${name}.service`
   if (scope === "system") {
     return {
@@ -190,7 +190,7 @@ export function systemdLocation(name: string, scope: Scope, env: NodeJS.ProcessE
   }
 }
 
-export function launchdLocation(name: string, env: NodeJS.ProcessEnv, home?: string): ServiceLocation {
+function launchdLocation(name: string, env: NodeJS.ProcessEnv, home?: string): ServiceLocation {
   const label = launchdLabel(name)
   return {
     backend: "launchd",

@@ -28,7 +28,7 @@ export interface StageOptions {
 }
 
 /** Where things go inside the image (absolute paths as the booted system sees them). */
-export const IMAGE_BINARY = "/usr/bin/gateway"
+const IMAGE_BINARY = "/usr/bin/gateway"
 
 export function stagedPaths(o: Pick<StageOptions, "root" | "scope" | "name">) {
   const at = (p: string) => join(o.root, p)

@@ -237,7 +237,7 @@ export function parseEnvironmentFile(text: string): Record<string, string> {
 }
 
 /** `[Section]` → list of [key, value] in order (repeated keys kept). Comments and blank lines dropped. */
-export function parseUnitFile(text: string): Map<string, [string, string][]> {
+function parseUnitFile(text: string): Map<string, [string, string][]> {
   const sections = new Map<string, [string, string][]>()
   let current: [string, string][] | undefined
   for (const raw of text.split("\n")) {

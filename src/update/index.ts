@@ -15,8 +15,8 @@ import { assertSum, expectedSum, sha256File } from "./sums.ts"
 
 export { UpdateError, type UpdateErrorCode } from "./errors.ts"
 export { DEFAULT_BASE_URL, assetName, resolveBaseUrl } from "./platform.ts"
-export { DEFAULT_LAUNCHD_LABEL, SYSTEMD_UNIT, detectServices, type ServiceInfo, type ServiceProbe } from "./service.ts"
-export { expectedSum, parseSums, sha256File } from "./sums.ts"
+export { detectServices, type ServiceInfo, type ServiceProbe } from "./service.ts"
+export { expectedSum, parseSums } from "./sums.ts"
 
 export interface UpdateOptions {
   /** Release location (else GATEWAY_INSTALL_BASE_URL, else the default). */
@@ -75,7 +75,7 @@ function probeServices(execPath: string, env: Record<string, string | undefined>
 }
 
 /** Runs `<file> --version` (never as the bun CLI) and returns the version it prints. */
-export async function smokeTest(file: string, env: Record<string, string | undefined> = process.env): Promise<string> {
+async function smokeTest(file: string, env: Record<string, string | undefined> = process.env): Promise<string> {
   const { BUN_BE_BUN: _drop, ...clean } = env
   let out = ""
   let code: number | null = null

@@ -8,8 +8,8 @@ import { basename, join } from "node:path"
  * The systemd unit name (`gateway.service`) and the launchd label, as `gateway install` (src/service/spec.ts) names them
  * by default; GATEWAY_LAUNCHD_LABEL overrides the label.
  */
-export const SYSTEMD_UNIT = "gateway"
-export const DEFAULT_LAUNCHD_LABEL = "ai.gateway"
+const SYSTEMD_UNIT = "gateway"
+const DEFAULT_LAUNCHD_LABEL = "ai.gateway"
 
 export interface ServiceInfo {
   kind: "systemd-user" | "systemd-system" | "launchd"

@@ -109,6 +109,3 @@ export function createLogger(sink: LogSink): RootLogger {
     },
   })
 }
-
-/** A logger that drops everything (tests, one-shot CLI helpers). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger }

@@ -47,7 +47,7 @@ export function defineTool<P extends z.ZodType>(def: ToolDef<P>): ToolDef<P> {
 
 const DEFAULT_MAX_OUTPUT = 50_000
 
-export function truncate(text: string, max: number): string {
+function truncate(text: string, max: number): string {
   if (text.length <= max) return text
   const head = Math.floor(max * 0.7)
   const tail = max - head
