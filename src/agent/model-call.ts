@@ -175,7 +175,8 @@ export async function* streamModel(o: StreamModelOptions): AsyncGenerator<ModelE
     }, o.idleTimeoutMs)
   }
   const fail = (err: unknown): ModelEvent => {
-    if (idleFired) return { type: "error", error: new ModelCallError({ kind: "timeout", message: `the model sent nothing for ${o.idleTimeoutMs} ms` }, { cause: err }) }
+    if (idleFired)
+      return { type: "error", error: new ModelCallError({ kind: "timeout", message: `the model sent nothing for ${o.idleTimeoutMs} ms` }, { cause: err }) }
     return { type: "error", error: classifyModelError(err, o.signal) }
   }
 
@@ -282,7 +283,8 @@ const NETWORK_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
   "UND_ERR_CONNECT_TIMEOUT",
 ])
-const NETWORK_MESSAGE = /socket|connection (?:was )?(?:closed|reset|refused)|fetch failed|failed to fetch|network|terminated|other side closed|unable to connect|stream ended without|premature close|ECONN/i
+const NETWORK_MESSAGE =
+  /socket|connection (?:was )?(?:closed|reset|refused)|fetch failed|failed to fetch|network|terminated|other side closed|unable to connect|stream ended without|premature close|ECONN/i
 
 /** Provider error `type`s sent in bodies and mid-stream error events (Anthropic, OpenAI). */
 const ERROR_TYPES: Record<string, ModelErrorKind> = {
@@ -398,7 +400,8 @@ export function classifyModelError(err: unknown, signal?: AbortSignal): ModelCal
   if (err instanceof ModelCallError) return err
   if (signal?.aborted) {
     const reason = signal.reason as ErrorShape | undefined
-    if (reason?.name === "TimeoutError") return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(reason)}`, retryable: false }, { cause: err })
+    if (reason?.name === "TimeoutError")
+      return new ModelCallError({ kind: "timeout", message: `timed out: ${errorMessage(reason)}`, retryable: false }, { cause: err })
     return new ModelCallError({ kind: "aborted", message: "aborted" }, { cause: err })
   }
   const e = (err && typeof err === "object" ? err : {}) as ErrorShape
@@ -432,11 +435,21 @@ export function classifyModelError(err: unknown, signal?: AbortSignal): ModelCal
   if (type && ERROR_TYPES[type]) return make(ERROR_TYPES[type]!)
   if (e.name === "AI_APICallError") return make(e.isRetryable ? "network" : "unknown")
   if (hasNetworkCode(err) || NETWORK_MESSAGE.test(msg)) return make("network")
-  if (e.name === "AI_InvalidPromptError" || e.name === "AI_NoSuchModelError" || e.name === "AI_InvalidArgumentError" || e.name === "AI_UnsupportedFunctionalityError") {
+  if (
+    e.name === "AI_InvalidPromptError" ||
+    e.name === "AI_NoSuchModelError" ||
+    e.name === "AI_InvalidArgumentError" ||
+    e.name === "AI_UnsupportedFunctionalityError"
+  ) {
     return make("invalid_request")
   }
   // Garbage from the provider (unparsable chunk, unexpected shape): a server-side fault, worth another try.
-  if (e.name === "AI_JSONParseError" || e.name === "AI_TypeValidationError" || e.name === "AI_InvalidResponseDataError" || e.name === "AI_EmptyResponseBodyError") {
+  if (
+    e.name === "AI_JSONParseError" ||
+    e.name === "AI_TypeValidationError" ||
+    e.name === "AI_InvalidResponseDataError" ||
+    e.name === "AI_EmptyResponseBodyError"
+  ) {
     return make("server")
   }
   return make("unknown")

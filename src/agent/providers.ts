@@ -54,7 +54,11 @@ interface BuiltinProvider {
 const BUILTIN_PROVIDERS: Readonly<Record<string, BuiltinProvider>> = {
   anthropic: { api: "anthropic-messages", baseUrl: "https://api.anthropic.com/v1", keyEnv: ["ANTHROPIC_API_KEY"] },
   openai: { api: "openai-completions", baseUrl: "https://api.openai.com/v1", keyEnv: ["OPENAI_API_KEY"] },
-  google: { api: "google-generative-ai", baseUrl: "https://generativelanguage.googleapis.com/v1beta", keyEnv: ["GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"] },
+  google: {
+    api: "google-generative-ai",
+    baseUrl: "https://generativelanguage.googleapis.com/v1beta",
+    keyEnv: ["GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"],
+  },
   openrouter: { api: "openai-completions", baseUrl: "https://openrouter.ai/api/v1", keyEnv: ["OPENROUTER_API_KEY"] },
   ollama: { api: "openai-completions", baseUrl: "http://127.0.0.1:11434/v1", keyEnv: ["OLLAMA_API_KEY"], keyless: true },
 }
@@ -78,7 +82,11 @@ function findBare(name: string, providers: Record<string, ProviderConfig>): { pr
   return hits.length === 1 ? hits[0] : undefined
 }
 
-export async function resolveModel(ref: string, config: ModelsConfig | undefined, env: Record<string, string | undefined> = process.env): Promise<ResolvedModel> {
+export async function resolveModel(
+  ref: string,
+  config: ModelsConfig | undefined,
+  env: Record<string, string | undefined> = process.env,
+): Promise<ResolvedModel> {
   const providers: Record<string, ProviderConfig> = config?.providers ?? {}
   const parts = splitModelRef(ref) ?? findBare(ref.trim(), providers)
   if (!parts) {
@@ -104,7 +112,10 @@ export async function resolveModel(ref: string, config: ModelsConfig | undefined
   if (apiKey === undefined && custom?.apiKeyEnv) {
     apiKey = env[custom.apiKeyEnv]
     if (!apiKey) {
-      throw new ProviderError({ kind: "auth", message: `no API key for provider ${provider}: the environment variable ${custom.apiKeyEnv} (models.providers.${provider}.apiKeyEnv) is not set` })
+      throw new ProviderError({
+        kind: "auth",
+        message: `no API key for provider ${provider}: the environment variable ${custom.apiKeyEnv} (models.providers.${provider}.apiKeyEnv) is not set`,
+      })
     }
   }
   if (apiKey === undefined && builtin) apiKey = builtin.keyEnv.map((k) => env[k]).find((v) => !!v)
@@ -149,7 +160,12 @@ async function createLanguageModel(o: SdkOptions): Promise<LanguageModel> {
     }
     case "openai-responses": {
       const { createOpenAI } = await import("@ai-sdk/openai")
-      return createOpenAI({ baseURL: o.baseURL ?? BUILTIN_PROVIDERS.openai!.baseUrl, apiKey: o.apiKey || "none", headers: o.headers, name: o.provider }).responses(o.modelId)
+      return createOpenAI({
+        baseURL: o.baseURL ?? BUILTIN_PROVIDERS.openai!.baseUrl,
+        apiKey: o.apiKey || "none",
+        headers: o.headers,
+        name: o.provider,
+      }).responses(o.modelId)
     }
     case "openai-completions": {
       if (o.provider === "openai") {
@@ -157,12 +173,20 @@ async function createLanguageModel(o: SdkOptions): Promise<LanguageModel> {
         return createOpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || "none", headers: o.headers }).chat(o.modelId)
       }
       if (!o.baseURL) {
-        throw new ProviderError({ kind: "config", message: `provider ${o.provider} has no base URL: set models.providers.${o.provider}.baseUrl (e.g. http://127.0.0.1:11434/v1)` })
+        throw new ProviderError({
+          kind: "config",
+          message: `provider ${o.provider} has no base URL: set models.providers.${o.provider}.baseUrl (e.g. http://127.0.0.1:11434/v1)`,
+        })
       }
       const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible")
-      return createOpenAICompatible({ name: o.provider, baseURL: o.baseURL, apiKey: o.apiKey || undefined, headers: o.headers, includeUsage: true }).chatModel(o.modelId)
+      return createOpenAICompatible({ name: o.provider, baseURL: o.baseURL, apiKey: o.apiKey || undefined, headers: o.headers, includeUsage: true }).chatModel(
+        o.modelId,
+      )
     }
     default:
-      throw new ProviderError({ kind: "config", message: `provider ${o.provider} has an unknown api "${String(o.api)}": use openai-completions, openai-responses, anthropic-messages or google-generative-ai` })
+      throw new ProviderError({
+        kind: "config",
+        message: `provider ${o.provider} has an unknown api "${String(o.api)}": use openai-completions, openai-responses, anthropic-messages or google-generative-ai`,
+      })
   }
 }

@@ -77,7 +77,8 @@ export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): R
     return { mode: "none", generated: false }
   }
   if (effectiveMode === "password") {
-    if (!password) throw new StartupRefusal({ message: "gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)" })
+    if (!password)
+      throw new StartupRefusal({ message: "gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)" })
     return { mode: "password", password, generated: false }
   }
   if (token) return { mode: "token", token, generated: false }

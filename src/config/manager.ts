@@ -154,7 +154,8 @@ export class ConfigManager {
     }
     // The patch applies to the text baseHash vouches for (the file on disk), not to the last config that loaded:
     // merging onto that would silently drop edits made to the file since.
-    if (disk.parsed === null) throw new ConfigError({ path: this.paths.config, issues: [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }] })
+    if (disk.parsed === null)
+      throw new ConfigError({ path: this.paths.config, issues: [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }] })
     const base = disk.parsed as Record<string, unknown>
     const value = restoreRedacted(mergePatch(base, patch), base)
     return this.write(value)

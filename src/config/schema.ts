@@ -37,7 +37,12 @@ const Gateway = z
       .describe("Where to listen: 'loopback' (127.0.0.1), 'lan' (0.0.0.0) or an IP address. Anything but loopback needs a token or password"),
     auth: GatewayAuth.prefault({}),
     handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(15_000).describe("Close sockets that have not completed connect within this time"),
-    maxPayloadBytes: z.number().int().min(65_536).default(25 * 1024 * 1024).describe("Largest accepted frame after the handshake"),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .default(25 * 1024 * 1024)
+      .describe("Largest accepted frame after the handshake"),
     maxBufferedBytes: z
       .number()
       .int()
@@ -50,7 +55,10 @@ const Gateway = z
     healthIntervalMs: z.number().int().min(1000).default(60_000).describe("Interval of health events"),
     reload: z
       .strictObject({
-        mode: z.enum(["hybrid", "off"]).default("hybrid").describe("hybrid: apply safe changes live and ask for a restart for the rest; off: ignore file changes"),
+        mode: z
+          .enum(["hybrid", "off"])
+          .default("hybrid")
+          .describe("hybrid: apply safe changes live and ask for a restart for the rest; off: ignore file changes"),
         debounceMs: z.number().int().min(0).default(300).describe("Wait this long after a file change before reloading"),
       })
       .prefault({}),
@@ -61,7 +69,12 @@ const Logging = z
   .strictObject({
     level: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level written to the console and the log file"),
     file: z.string().optional().describe("JSONL log file. Default: <state dir>/logs/gateway.jsonl"),
-    maxFileBytes: z.number().int().min(65_536).default(10 * 1024 * 1024).describe("Rotate the log file (to .1) beyond this size"),
+    maxFileBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .default(10 * 1024 * 1024)
+      .describe("Rotate the log file (to .1) beyond this size"),
     console: z.enum(["pretty", "json", "off"]).default("pretty").describe("Console (stderr) format"),
   })
   .describe("Logging")
@@ -116,7 +129,9 @@ const AgentDefaults = z
     queueMode: z
       .enum(["followup", "collect", "steer"])
       .default("followup")
-      .describe("Messages arriving mid-run: followup = next turn each; collect = merged into one next turn; steer = injected into the running turn at the next step"),
+      .describe(
+        "Messages arriving mid-run: followup = next turn each; collect = merged into one next turn; steer = injected into the running turn at the next step",
+      ),
     contextTokens: z.number().int().min(1000).optional().describe("Cap on the context window used (default: the model's)"),
     compaction: z
       .strictObject({
@@ -157,10 +172,17 @@ const Tools = z
         mode: z
           .enum(["deny", "allowlist", "ask", "full"])
           .default("ask")
-          .describe("deny: never; allowlist: only listed programs, no shell operators; ask: an operator approves each command (exec.approval.resolve); full: anything"),
+          .describe(
+            "deny: never; allowlist: only listed programs, no shell operators; ask: an operator approves each command (exec.approval.resolve); full: anything",
+          ),
         allowlist: z.array(z.string()).default([]).describe("Program names (or absolute paths) allowed in allowlist mode and run without asking in ask mode"),
         timeoutSeconds: z.number().int().min(1).default(1800).describe("Kill a command after this long"),
-        backgroundAfterMs: z.number().int().min(0).default(10_000).describe("Move a still-running command to the background after this long (managed with the process tool)"),
+        backgroundAfterMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe("Move a still-running command to the background after this long (managed with the process tool)"),
         approvalTimeoutMs: z.number().int().min(1000).default(120_000).describe("An unanswered approval request is denied after this long"),
       })
       .prefault({}),

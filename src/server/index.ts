@@ -49,13 +49,16 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
   } catch (err) {
     const e = err as { code?: string; message?: string }
     if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
-      throw new ListenError({
-        host: opts.host,
-        port: opts.port,
-        message:
-          `port ${opts.port} on ${opts.host} is already in use: another gateway is probably running (check with 'gateway health'), ` +
-          `or pick another port with --port`,
-      }, { cause: err })
+      throw new ListenError(
+        {
+          host: opts.host,
+          port: opts.port,
+          message:
+            `port ${opts.port} on ${opts.host} is already in use: another gateway is probably running (check with 'gateway health'), ` +
+            `or pick another port with --port`,
+        },
+        { cause: err },
+      )
     }
     throw new ListenError({ host: opts.host, port: opts.port, message: `cannot listen on ${opts.host}:${opts.port}: ${e.message}` }, { cause: err })
   }

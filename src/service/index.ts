@@ -130,7 +130,14 @@ function merge(report: ServiceReport, out: { result: string; message: string }):
 
 function failReport(report: ServiceReport, err: unknown): ServiceReport {
   if (!(err instanceof ServiceError)) throw err
-  return { ...report, ok: false, result: "failed", message: err.message, error: { code: err.data.code ?? "SERVICE_ERROR", message: err.message }, hints: [...report.hints, ...(err.data.hints ?? [])] }
+  return {
+    ...report,
+    ok: false,
+    result: "failed",
+    message: err.message,
+    error: { code: err.data.code ?? "SERVICE_ERROR", message: err.message },
+    hints: [...report.hints, ...(err.data.hints ?? [])],
+  }
 }
 
 /** Health over WebSocket with a short timeout: {ok, ms, version} or the error. */
@@ -150,7 +157,11 @@ async function probeRpc(target: { url: string; token?: string; password?: string
 }
 
 /** Where and how to reach the installed gateway: its unit's --port/--bind/--home, its env file's secret, its config. */
-function rpcTarget(info: InstalledInfo | undefined, loc: ServiceLocation, opts: ServiceOptions): { url: string; token?: string; password?: string; home: string; port: number; bind: string | null } {
+function rpcTarget(
+  info: InstalledInfo | undefined,
+  loc: ServiceLocation,
+  opts: ServiceOptions,
+): { url: string; token?: string; password?: string; home: string; port: number; bind: string | null } {
   const home = info?.home ?? loc.defaultHome
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), ...(info?.env ?? {}) }
   if (info?.port !== undefined) env.GATEWAY_PORT = String(info.port)
@@ -199,9 +210,9 @@ async function waitUntilUp(mgr: ServiceManager, opts: ServiceOptions, deps: Deps
     throw new ServiceError({
       message: `${mgr.location.unit} did not stay up: ${rt.state}${rt.lastExit ? `, last exit: ${rt.lastExit}` : ""}${refused}`,
       hints: [
-      ...(report.logs.lines.length ? [`Last log lines (${report.logs.source}):`, ...report.logs.lines.map((l) => `  ${l}`)] : []),
-      "More: gateway status",
-    ],
+        ...(report.logs.lines.length ? [`Last log lines (${report.logs.source}):`, ...report.logs.lines.map((l) => `  ${l}`)] : []),
+        "More: gateway status",
+      ],
     })
   }
   if (rpc && !rpc.ok) report.warnings.push(`${mgr.location.unit} is running but did not answer RPC within ${waitMs} ms: ${rpc.error}`)
@@ -210,7 +221,8 @@ async function waitUntilUp(mgr: ServiceManager, opts: ServiceOptions, deps: Deps
 function checkToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined
   if (!token || /[\x00-\x1f\x7f]/.test(token)) throw new ServiceError({ message: "--token must be a non-empty single line", code: "BAD_OPTION" })
-  if (token.length < 16) throw new ServiceError({ message: "--token must be at least 16 characters (generate one with: openssl rand -hex 24)", code: "BAD_OPTION" })
+  if (token.length < 16)
+    throw new ServiceError({ message: "--token must be at least 16 characters (generate one with: openssl rand -hex 24)", code: "BAD_OPTION" })
   return token
 }
 
@@ -223,10 +235,17 @@ async function preflight(host: Host, loc: ServiceLocation, opts: ServiceOptions,
     const p = await probeSystemd(host, loc.scope, env)
     if (!p.ok) problems.push(new ServiceError({ message: p.reason!, hints: p.hints, code: "NO_SYSTEMD" }))
   }
-  if (loc.backend === "launchd" && !forced && (opts.platform ?? process.platform) !== "darwin") problems.push(new ServiceError({ message: "launchd is only available on macOS", code: "NO_LAUNCHD" }))
+  if (loc.backend === "launchd" && !forced && (opts.platform ?? process.platform) !== "darwin")
+    problems.push(new ServiceError({ message: "launchd is only available on macOS", code: "NO_LAUNCHD" }))
   const uid = opts.uid ?? process.getuid?.()
   if (loc.scope === "system" && uid !== 0) {
-    problems.push(new ServiceError({ message: "a system service needs root", hints: [`Run: sudo ${gatewayProgram(opts.binary).join(" ")} ${process.argv.slice(2).join(" ")}`], code: "NEEDS_ROOT" }))
+    problems.push(
+      new ServiceError({
+        message: "a system service needs root",
+        hints: [`Run: sudo ${gatewayProgram(opts.binary).join(" ")} ${process.argv.slice(2).join(" ")}`],
+        code: "NEEDS_ROOT",
+      }),
+    )
   }
   if (!problems.length) return
   if (host.dryRun) {
@@ -248,11 +267,27 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
     if (opts.root) {
       const name = validateName(opts.name ?? DEFAULT_NAME)
       const scope: Scope = opts.system ? "system" : "user"
-      if (!opts.binary && !isCompiled()) throw new ServiceError({ message: "--root copies the compiled binary; this is running from source", hints: ["Pass it explicitly: --binary dist/gateway"], code: "BAD_OPTION" })
+      if (!opts.binary && !isCompiled())
+        throw new ServiceError({
+          message: "--root copies the compiled binary; this is running from source",
+          hints: ["Pass it explicitly: --binary dist/gateway"],
+          code: "BAD_OPTION",
+        })
       const root = resolve(opts.root)
       const paths = stagedPaths({ root, scope, name })
       report = { ...report, backend: "systemd", scope, name, unit: `${name}.service`, path: paths.unit }
-      const out = stageImage(host, { root, scope, name, binary: opts.binary ? resolve(opts.binary) : process.execPath, port, bind, token, userName: opts.userName, force: opts.force, version: VERSION })
+      const out = stageImage(host, {
+        root,
+        scope,
+        name,
+        binary: opts.binary ? resolve(opts.binary) : process.execPath,
+        port,
+        bind,
+        token,
+        userName: opts.userName,
+        force: opts.force,
+        version: VERSION,
+      })
       return merge(report, out)
     }
     if (opts.userName && !opts.system) throw new ServiceError({ message: "--user-name is for system services: add --system", code: "BAD_OPTION" })
@@ -276,7 +311,8 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
     const out = await mgr.install(spec)
     report = merge(report, out)
     await waitUntilUp(mgr, opts, deps, report)
-    if (!host.dryRun) report.hints.push(`Check it with: gateway status${loc.scope === "system" ? " --system" : ""}${loc.name !== DEFAULT_NAME ? ` --name ${loc.name}` : ""}`)
+    if (!host.dryRun)
+      report.hints.push(`Check it with: gateway status${loc.scope === "system" ? " --system" : ""}${loc.name !== DEFAULT_NAME ? ` --name ${loc.name}` : ""}`)
     return report
   } catch (err) {
     return failReport(report, err)
@@ -311,7 +347,8 @@ export async function controlService(action: "start" | "stop" | "restart", opts:
     const loc = locate(opts)
     report = baseReport(action, host, opts, loc)
     const uid = opts.uid ?? process.getuid?.()
-    if (loc.scope === "system" && uid !== 0 && !host.dryRun) throw new ServiceError({ message: `${action}ing a system service needs root`, hints: [`Run: sudo gateway ${action}`], code: "NEEDS_ROOT" })
+    if (loc.scope === "system" && uid !== 0 && !host.dryRun)
+      throw new ServiceError({ message: `${action}ing a system service needs root`, hints: [`Run: sudo gateway ${action}`], code: "NEEDS_ROOT" })
     const mgr = managerFor(host, loc, opts)
     const out = action === "start" ? await mgr.start() : action === "stop" ? await mgr.stop() : await mgr.restart()
     report = merge(report, out)

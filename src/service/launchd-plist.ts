@@ -68,7 +68,8 @@ export interface LaunchdPlistOptions {
  * explicit PATH and working directory because launchd's defaults are a minimal PATH and `/`.
  */
 export function renderLaunchdPlist(o: LaunchdPlistOptions): string {
-  if (!o.programArguments[0]?.startsWith("/")) throw new PlistError({ message: `ProgramArguments needs an absolute executable path, got '${o.programArguments[0] ?? ""}'` })
+  if (!o.programArguments[0]?.startsWith("/"))
+    throw new PlistError({ message: `ProgramArguments needs an absolute executable path, got '${o.programArguments[0] ?? ""}'` })
   const dict: Record<string, PlistValue> = { Label: o.label }
   if (o.comment) dict.Comment = o.comment
   Object.assign(dict, {

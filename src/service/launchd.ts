@@ -10,7 +10,19 @@ import { loadConfig, mergePatch, parseRaw, validate } from "../config/load.ts"
 import { resolvePaths } from "../config/paths.ts"
 import { systemctlError } from "./detect.ts"
 import { parseLaunchctlPrint, parsePlist, renderLaunchdPlist, type PlistValue } from "./launchd-plist.ts"
-import { gatewayLogTail, renderLogLine, runArgs, runFlags, tailFile, type InstallSpec, type InstalledInfo, type LogTail, type Outcome, type Runtime, type ServiceManager } from "./manager.ts"
+import {
+  gatewayLogTail,
+  renderLogLine,
+  runArgs,
+  runFlags,
+  tailFile,
+  type InstallSpec,
+  type InstalledInfo,
+  type LogTail,
+  type Outcome,
+  type Runtime,
+  type ServiceManager,
+} from "./manager.ts"
 import type { Host, RunResult } from "./runner.ts"
 import { ServiceError, servicePath, userHome, type ServiceLocation } from "./spec.ts"
 import { GENERATED_MARKER } from "./systemd-unit.ts"
@@ -22,7 +34,11 @@ export interface LaunchdFiles {
 }
 
 /** The plist for one install (pure). Logs go to <home>/logs/service.{out,err}.log. */
-export function buildLaunchdPlist(label: string, spec: Pick<InstallSpec, "program" | "home" | "port" | "bind" | "env" | "version" | "platform">, pathValue?: string): LaunchdFiles {
+export function buildLaunchdPlist(
+  label: string,
+  spec: Pick<InstallSpec, "program" | "home" | "port" | "bind" | "env" | "version" | "platform">,
+  pathValue?: string,
+): LaunchdFiles {
   const logs = join(spec.home, "logs")
   const stdout = join(logs, "service.out.log")
   const stderr = join(logs, "service.err.log")
@@ -52,7 +68,8 @@ function configWithToken(configPath: string, token: string): { text: string; cha
   }
   const next = mergePatch(base, { gateway: { auth: { token } } })
   const v = validate(next)
-  if (!v.config) throw new ServiceError({ message: `cannot store the token: ${configPath} would be invalid (${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")})` })
+  if (!v.config)
+    throw new ServiceError({ message: `cannot store the token: ${configPath} would be invalid (${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")})` })
   return { text: JSON.stringify(next, null, 2), changed: JSON.stringify(base) !== JSON.stringify(next) }
 }
 
@@ -94,7 +111,15 @@ export class LaunchdManager implements ServiceManager {
     const env: Record<string, string> = {}
     if (envDict && typeof envDict === "object" && !Array.isArray(envDict)) for (const [k, v] of Object.entries(envDict)) env[k] = String(v)
     const flags = runFlags(argv.slice(1))
-    return { path: this.location.path, generated: raw.includes(GENERATED_MARKER), argv, env, home: flags.home ?? env.GATEWAY_HOME, port: flags.port, bind: flags.bind }
+    return {
+      path: this.location.path,
+      generated: raw.includes(GENERATED_MARKER),
+      argv,
+      env,
+      home: flags.home ?? env.GATEWAY_HOME,
+      port: flags.port,
+      bind: flags.bind,
+    }
   }
 
   /** StandardErrorPath / StandardOutPath of the installed plist. */
@@ -146,8 +171,8 @@ export class LaunchdManager implements ServiceManager {
       throw new ServiceError({
         message: `launchctl bootstrap ${this.domain} failed: ${why}`,
         hints: [
-        "There is no logged-in GUI session for this user (SSH or sudo). Log in on the Mac's desktop once, or run the gateway in the foreground: gateway run",
-      ],
+          "There is no logged-in GUI session for this user (SSH or sudo). Log in on the Mac's desktop once, or run the gateway in the foreground: gateway run",
+        ],
       })
     }
     throw new ServiceError({ message: `launchctl bootstrap ${this.domain} ${this.location.path} failed: ${why}` })
@@ -166,7 +191,12 @@ export class LaunchdManager implements ServiceManager {
   }
 
   private requireInstalled(): void {
-    if (!this.installed()) throw new ServiceError({ message: `no LaunchAgent ${this.location.label} is installed`, hints: ["Install it with: gateway install"], code: "NOT_INSTALLED" })
+    if (!this.installed())
+      throw new ServiceError({
+        message: `no LaunchAgent ${this.location.label} is installed`,
+        hints: ["Install it with: gateway install"],
+        code: "NOT_INSTALLED",
+      })
   }
 
   async start(): Promise<Outcome> {
@@ -195,7 +225,17 @@ export class LaunchdManager implements ServiceManager {
 
   async runtime(): Promise<Runtime> {
     const { loaded, text } = await this.loaded()
-    if (!loaded) return { loaded: false, enabled: this.installed() ? true : null, active: false, state: "not loaded", pid: null, lastExitCode: null, lastExit: null, restarts: null }
+    if (!loaded)
+      return {
+        loaded: false,
+        enabled: this.installed() ? true : null,
+        active: false,
+        state: "not loaded",
+        pid: null,
+        lastExitCode: null,
+        lastExit: null,
+        restarts: null,
+      }
     const p = parseLaunchctlPrint(text)
     return {
       loaded: true,

@@ -17,7 +17,12 @@ export type LogSource = { kind: "journal"; argv: string[]; description: string }
 export async function serviceLogSource(opts: ServiceOptions & { limit: number; follow: boolean }, runner: Runner = spawnRunner(opts.env)): Promise<LogSource> {
   const loc = locate(opts)
   const host = new Host(runner, false)
-  const jsonl = (home: string): LogSource => ({ kind: "file", file: join(home, "logs", "gateway.jsonl"), jsonl: true, description: `${join(home, "logs", "gateway.jsonl")} (the gateway's own log)` })
+  const jsonl = (home: string): LogSource => ({
+    kind: "file",
+    file: join(home, "logs", "gateway.jsonl"),
+    jsonl: true,
+    description: `${join(home, "logs", "gateway.jsonl")} (the gateway's own log)`,
+  })
   if (loc.backend === "systemd") {
     const mgr = new SystemdManager(host, loc, opts.env)
     const info = mgr.installed()
@@ -26,7 +31,8 @@ export async function serviceLogSource(opts: ServiceOptions & { limit: number; f
       // journalctl prints nothing useful when this user may not read the journal (volatile storage, no group).
       const probeArgv = loc.scope === "system" ? ["journalctl", "-u", loc.unit] : ["journalctl", "--user", "-u", loc.unit]
       const probe = await host.run([...probeArgv, "-n", "1", "--no-pager", "-q"], { readOnly: true })
-      if (probe.code === 0 && probe.stdout.split("\n").some((l) => l.trim() && !l.startsWith("-- "))) return { kind: "journal", argv, description: argv.join(" ") }
+      if (probe.code === 0 && probe.stdout.split("\n").some((l) => l.trim() && !l.startsWith("-- ")))
+        return { kind: "journal", argv, description: argv.join(" ") }
     }
     return jsonl(info?.home ?? loc.defaultHome)
   }

@@ -77,13 +77,15 @@ export function validateUserName(user: string): string {
 
 export function validatePort(port: number | undefined): number | undefined {
   if (port === undefined) return undefined
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ServiceError({ message: `--port must be 1-65535 for a service, got '${port}'`, code: "BAD_OPTION" })
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ServiceError({ message: `--port must be 1-65535 for a service, got '${port}'`, code: "BAD_OPTION" })
   return port
 }
 
 export function validateBind(bind: string | undefined): string | undefined {
   if (bind === undefined) return undefined
-  if (!/^(loopback|localhost|lan|[0-9a-fA-F.:]+)$/.test(bind)) throw new ServiceError({ message: `--bind must be loopback, lan or an IP address, got '${bind}'`, code: "BAD_OPTION" })
+  if (!/^(loopback|localhost|lan|[0-9a-fA-F.:]+)$/.test(bind))
+    throw new ServiceError({ message: `--bind must be loopback, lan or an IP address, got '${bind}'`, code: "BAD_OPTION" })
   return bind
 }
 
@@ -215,13 +217,12 @@ export function locate(opts: ServiceOptions): ServiceLocation {
   if (!backend) {
     throw new ServiceError({
       message: `no supported service manager on ${opts.platform ?? process.platform} (systemd on Linux, launchd on macOS)`,
-      hints: [
-      "Run the gateway in the foreground with `gateway run` under your own supervisor.",
-    ],
+      hints: ["Run the gateway in the foreground with `gateway run` under your own supervisor."],
     })
   }
   if (backend === "launchd") {
-    if (opts.system) throw new ServiceError({ message: "--system is for systemd; on macOS the gateway installs as a LaunchAgent of your user", code: "BAD_OPTION" })
+    if (opts.system)
+      throw new ServiceError({ message: "--system is for systemd; on macOS the gateway installs as a LaunchAgent of your user", code: "BAD_OPTION" })
     return launchdLocation(name, env, opts.home)
   }
   if (opts.system && opts.user) throw new ServiceError({ message: "pass either --system or --user, not both", code: "BAD_OPTION" })
@@ -233,4 +234,3 @@ export function locate(opts: ServiceOptions): ServiceLocation {
   if ([system.path, ...system.altPaths].some((p) => existsSync(p))) return system
   return user
 }
-

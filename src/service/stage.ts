@@ -49,13 +49,15 @@ export function stageImage(host: Host, o: StageOptions): Outcome {
   try {
     st = statSync(o.binary)
   } catch {}
-  if (!st?.isFile()) throw new ServiceError({ message: `--root needs the gateway binary to copy, and ${o.binary} is not a file`, hints: ["Pass the compiled binary with --binary dist/gateway."] })
+  if (!st?.isFile())
+    throw new ServiceError({
+      message: `--root needs the gateway binary to copy, and ${o.binary} is not a file`,
+      hints: ["Pass the compiled binary with --binary dist/gateway."],
+    })
   if (o.scope === "user" && o.token) {
     throw new ServiceError({
       message: "--token with a user unit in an image would give every user the same secret",
-      hints: [
-      "Use --system, or let each user put GATEWAY_TOKEN in ~/.config/gateway/<name>.env (mode 0600).",
-    ],
+      hints: ["Use --system, or let each user put GATEWAY_TOKEN in ~/.config/gateway/<name>.env (mode 0600)."],
     })
   }
   const paths = stagedPaths(o)

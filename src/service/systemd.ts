@@ -5,7 +5,17 @@
 import { statSync } from "node:fs"
 import { dirname } from "node:path"
 import { userBusEnv, systemctlError, type Scope } from "./detect.ts"
-import { gatewayLogTail, runArgs, runFlags, type InstallSpec, type InstalledInfo, type LogTail, type Outcome, type Runtime, type ServiceManager } from "./manager.ts"
+import {
+  gatewayLogTail,
+  runArgs,
+  runFlags,
+  type InstallSpec,
+  type InstalledInfo,
+  type LogTail,
+  type Outcome,
+  type Runtime,
+  type ServiceManager,
+} from "./manager.ts"
 import type { Host, RunResult } from "./runner.ts"
 import { ServiceError, currentUserName, servicePath, userHome, validateUserName, type ServiceLocation } from "./spec.ts"
 import {
@@ -131,10 +141,7 @@ export class SystemdManager implements ServiceManager {
     let env: Record<string, string> = {}
     const ef = unitValue(text, "Service", "EnvironmentFile")
     if (ef) {
-      const file = ef
-        .replace(/^-/, "")
-        .replace(/%h/g, userHome(this.env))
-        .replace(/%%/g, "%")
+      const file = ef.replace(/^-/, "").replace(/%h/g, userHome(this.env)).replace(/%%/g, "%")
       const raw = this.host.read(file)
       if (raw) env = parseEnvironmentFile(raw)
     }
@@ -157,14 +164,17 @@ export class SystemdManager implements ServiceManager {
         throw new ServiceError({
           message: `${spec.program[0]} cannot be run by the service account '${userName}' (a directory on its path is private)`,
           hints: [
-          `Copy the binary somewhere public first, e.g.: sudo install -m 0755 ${spec.program[0]} /usr/local/bin/gateway`,
-          "then run: sudo /usr/local/bin/gateway install --system ...",
-        ],
+            `Copy the binary somewhere public first, e.g.: sudo install -m 0755 ${spec.program[0]} /usr/local/bin/gateway`,
+            "then run: sudo /usr/local/bin/gateway install --system ...",
+          ],
         })
       }
       const id = await this.run(["id", "-u", userName], true)
       if (id.code !== 0) {
-        await this.mustRun(["useradd", "--system", "--user-group", "--home-dir", spec.home, "--no-create-home", "--shell", "/usr/sbin/nologin", userName], `creating the account '${userName}'`)
+        await this.mustRun(
+          ["useradd", "--system", "--user-group", "--home-dir", spec.home, "--no-create-home", "--shell", "/usr/sbin/nologin", userName],
+          `creating the account '${userName}'`,
+        )
         if (!this.host.dryRun) this.host.note(`created the system account '${userName}'`)
       }
     }
@@ -249,7 +259,8 @@ export class SystemdManager implements ServiceManager {
   async stop(): Promise<Outcome> {
     if (!this.installed()) return { result: "not-installed", message: `no ${this.location.scope} unit ${this.location.unit} is installed; nothing to stop` }
     const rt = await this.runtime()
-    if (!this.host.dryRun && !rt.active && !rt.state.startsWith("activating")) return { result: "already-stopped", message: `${this.location.unit} is not running (${rt.state})` }
+    if (!this.host.dryRun && !rt.active && !rt.state.startsWith("activating"))
+      return { result: "already-stopped", message: `${this.location.unit} is not running (${rt.state})` }
     await this.mustRun(this.ctl("stop", this.location.unit), `stopping ${this.location.unit}`)
     return { result: "stopped", message: `stopped ${this.location.unit} (it starts again at boot; 'gateway uninstall' removes it)` }
   }
@@ -263,7 +274,11 @@ export class SystemdManager implements ServiceManager {
 
   private requireInstalled(): void {
     if (!this.installed()) {
-      throw new ServiceError({ message: `no ${this.location.scope} unit ${this.location.unit} is installed`, hints: [`Install it with: gateway install${this.location.scope === "system" ? " --system" : ""}`], code: "NOT_INSTALLED" })
+      throw new ServiceError({
+        message: `no ${this.location.scope} unit ${this.location.unit} is installed`,
+        hints: [`Install it with: gateway install${this.location.scope === "system" ? " --system" : ""}`],
+        code: "NOT_INSTALLED",
+      })
     }
   }
 
@@ -282,7 +297,14 @@ export class SystemdManager implements ServiceManager {
     const pid = Number(p.MainPID) > 0 ? Number(p.MainPID) : null
     const code = p.ExecMainCode ?? "0"
     const status = Number(p.ExecMainStatus ?? 0)
-    const lastExit = code === "1" || code === "exited" ? `exited ${status}` : code === "2" || code === "killed" ? `killed by signal ${status}` : code === "3" || code === "dumped" ? `dumped core (signal ${status})` : null
+    const lastExit =
+      code === "1" || code === "exited"
+        ? `exited ${status}`
+        : code === "2" || code === "killed"
+          ? `killed by signal ${status}`
+          : code === "3" || code === "dumped"
+            ? `dumped core (signal ${status})`
+            : null
     let state = loaded ? `${p.ActiveState} (${p.SubState})` : p.LoadState === "not-found" ? "not installed" : (p.LoadState ?? "unknown")
     if (loaded && p.Result && p.Result !== "success") state += `, result ${p.Result}`
     return {
@@ -317,5 +339,7 @@ export class SystemdManager implements ServiceManager {
 
 /** For `logs -f` when the gateway is down: the journalctl argv that follows this unit's log. */
 export function journalFollowArgv(location: ServiceLocation, lines: number): string[] {
-  return location.scope === "system" ? ["journalctl", "-u", location.unit, "-f", "-n", String(lines), "-o", "short-iso"] : ["journalctl", "--user", "-u", location.unit, "-f", "-n", String(lines), "-o", "short-iso"]
+  return location.scope === "system"
+    ? ["journalctl", "-u", location.unit, "-f", "-n", String(lines), "-o", "short-iso"]
+    : ["journalctl", "--user", "-u", location.unit, "-f", "-n", String(lines), "-o", "short-iso"]
 }

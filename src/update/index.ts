@@ -88,7 +88,10 @@ async function smokeTest(file: string, env: Record<string, string | undefined> =
   }
   const version = out.trim().split("\n")[0] ?? ""
   if (code !== 0 || !/^\d+\.\d+\.\d+/.test(version)) {
-    throw new UpdateError({ code: "SMOKE_TEST_FAILED", message: `the new binary does not run on this system ('--version' exited ${code}${version ? `: ${version}` : ""})` })
+    throw new UpdateError({
+      code: "SMOKE_TEST_FAILED",
+      message: `the new binary does not run on this system ('--version' exited ${code}${version ? `: ${version}` : ""})`,
+    })
   }
   return version
 }

@@ -17,7 +17,8 @@ export function resolveBaseUrl(flag: string | undefined, env: Record<string, str
  */
 export function assetName(platform: string, arch: string, opts: { rosetta?: boolean } = {}): string {
   const os = platform === "linux" || platform === "darwin" ? platform : undefined
-  if (!os) throw new UpdateError({ code: "UNSUPPORTED_PLATFORM", message: `no release build for operating system '${platform}' (there are linux and darwin builds)` })
+  if (!os)
+    throw new UpdateError({ code: "UNSUPPORTED_PLATFORM", message: `no release build for operating system '${platform}' (there are linux and darwin builds)` })
   let a = arch === "x64" || arch === "x86_64" || arch === "amd64" ? "x64" : arch === "arm64" || arch === "aarch64" ? "arm64" : undefined
   if (!a) throw new UpdateError({ code: "UNSUPPORTED_PLATFORM", message: `no release build for architecture '${arch}' (there are x64 and arm64 builds)` })
   if (os === "darwin" && a === "x64" && opts.rosetta) a = "arm64"

@@ -54,7 +54,12 @@ export function detectServices(p: ServiceProbe): ServiceInfo[] {
     const needle = `<string>${xmlEscape(p.execPath)}</string>`
     let names: string[] = []
     try {
-      names = p.exists(dir) ? p.listDir(dir).filter((n) => n.endsWith(".plist")).sort() : []
+      names = p.exists(dir)
+        ? p
+            .listDir(dir)
+            .filter((n) => n.endsWith(".plist"))
+            .sort()
+        : []
     } catch {
       names = []
     }

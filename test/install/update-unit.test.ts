@@ -74,7 +74,10 @@ describe("service detection", () => {
     env: {},
     execPath: "/home/u/.local/bin/gateway",
     exists: (p) => p in files || Object.keys(files).some((f) => f.startsWith(`${p}/`)),
-    listDir: (d) => Object.keys(files).filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
+    listDir: (d) =>
+      Object.keys(files)
+        .filter((f) => f.startsWith(`${d}/`))
+        .map((f) => f.slice(d.length + 1)),
     readFile: (f) => files[f] ?? "",
     ...over,
   })
@@ -87,7 +90,9 @@ describe("service detection", () => {
     const both = probe({ "/x/systemd/user/gateway.service": "", "/etc/systemd/system/gateway.service": "" }, { env: { XDG_CONFIG_HOME: "/x" } })
     expect(detectServices(both).map((s) => s.restart.join(" "))).toEqual(["systemctl --user restart gateway", "systemctl restart gateway"])
     const staged = probe({ "/usr/lib/systemd/system/gateway.service": "" })
-    expect(detectServices(staged)).toEqual([{ kind: "systemd-system", file: "/usr/lib/systemd/system/gateway.service", restart: ["systemctl", "restart", "gateway"] }])
+    expect(detectServices(staged)).toEqual([
+      { kind: "systemd-system", file: "/usr/lib/systemd/system/gateway.service", restart: ["systemctl", "restart", "gateway"] },
+    ])
   })
 
   test("launchd: the plist with the default label, or any plist that runs this binary", () => {

@@ -71,9 +71,18 @@ describe("handshake pieces", () => {
   })
   test("rate limiting locks an address out after repeated failures", () => {
     let now = 1_000_000
-    const limiter = new AuthRateLimiter(() => ({ maxAttempts: 2, windowMs: 60_000, lockoutMs: 30_000, exemptLoopback: true }), () => now)
+    const limiter = new AuthRateLimiter(
+      () => ({ maxAttempts: 2, windowMs: 60_000, lockoutMs: 30_000, exemptLoopback: true }),
+      () => now,
+    )
     const auth = { mode: "token" as const, token: "right-token", generated: false }
-    const params = (token: string) => ({ minProtocol: 4, maxProtocol: 4, client: { id: "cli", version: "1", platform: "linux", mode: "cli" }, auth: { token }, scopes: ["operator.read", "bogus"] })
+    const params = (token: string) => ({
+      minProtocol: 4,
+      maxProtocol: 4,
+      client: { id: "cli", version: "1", platform: "linux", mode: "cli" },
+      auth: { token },
+      scopes: ["operator.read", "bogus"],
+    })
     const ctx = { auth, remoteAddress: "10.1.2.3", limiter }
     expect(runHandshake(params("bad"), ctx).ok).toBe(false)
     expect(runHandshake(params("bad"), ctx).ok).toBe(false)

@@ -41,19 +41,15 @@ export function decodeEntities(s: string): string {
   })
 }
 
-
 /** Dropped with everything inside them. */
-const SKIP = new Set([
-  "script", "style", "noscript", "template", "textarea", "svg", "math", "nav", "iframe", "object", "canvas",
-  "select", "button", "menu", "dialog",
-])
+const SKIP = new Set("script style noscript template textarea svg math nav iframe object canvas select button menu dialog".split(" "))
 /** What may stand in <head>: anything else there (or text) means the page left out </head>. */
 const HEAD_CONTENT = new Set(["title", "meta", "link", "style", "script", "base", "noscript", "template"])
 /** Start and end on a line of their own. */
-const BLOCK = new Set([
-  "address", "article", "aside", "body", "center", "details", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-  "footer", "form", "header", "hgroup", "html", "legend", "main", "section", "summary", "tbody", "thead", "tfoot", "caption",
-])
+const BLOCK = new Set(
+  `address article aside body caption center details dd div dl dt fieldset figcaption figure footer form header hgroup html
+  legend main section summary tbody tfoot thead`.split(/\s+/),
+)
 
 export interface HtmlText {
   title?: string

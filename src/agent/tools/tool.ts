@@ -58,7 +58,10 @@ function truncate(text: string, max: number): string {
 export async function runTool(def: ToolDef, rawArgs: unknown, ctx: ToolContext): Promise<ToolResult> {
   const parsed = def.parameters.safeParse(rawArgs ?? {})
   if (!parsed.success) {
-    return { output: `Invalid arguments for ${def.name}: ${describeIssues(parsed.error)}. Rewrite the call so it matches the tool's parameters.`, isError: true }
+    return {
+      output: `Invalid arguments for ${def.name}: ${describeIssues(parsed.error)}. Rewrite the call so it matches the tool's parameters.`,
+      isError: true,
+    }
   }
   try {
     const res = await def.execute(parsed.data, ctx)

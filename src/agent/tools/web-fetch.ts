@@ -25,7 +25,12 @@ function classify(contentType: string): Kind | undefined {
   if (!ct) return undefined
   if (ct === "text/html" || ct === "application/xhtml+xml") return "html"
   if (ct.startsWith("text/")) return "text"
-  if (/^application\/(json|xml|javascript|ecmascript|x-javascript|x-sh|x-yaml|yaml|toml|x-toml|graphql|sql|x-www-form-urlencoded|ld\+json|rss\+xml|atom\+xml)$/.test(ct)) return "text"
+  if (
+    /^application\/(json|xml|javascript|ecmascript|x-javascript|x-sh|x-yaml|yaml|toml|x-toml|graphql|sql|x-www-form-urlencoded|ld\+json|rss\+xml|atom\+xml)$/.test(
+      ct,
+    )
+  )
+    return "text"
   if (/\+(json|xml)$/.test(ct)) return "text"
   if (ct === "image/svg+xml") return "text"
   return "binary"
@@ -103,7 +108,7 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
   return defineTool({
     name: "web_fetch",
     description: [
-      "Fetch a web page or text resource by URL (HTTP GET) and return it as readable text: HTML is converted to text with headings (#), paragraphs, lists, table rows, fenced code blocks and links as \"text (url)\"; JSON, XML and other text come back unchanged.",
+      'Fetch a web page or text resource by URL (HTTP GET) and return it as readable text: HTML is converted to text with headings (#), paragraphs, lists, table rows, fenced code blocks and links as "text (url)"; JSON, XML and other text come back unchanged.',
       "Binary content (images, PDFs, archives) is refused. Long pages are cut at maxChars.",
     ].join(" "),
     parameters: WebFetchParams,
@@ -127,9 +132,13 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
           })
           if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
             await res.body?.cancel().catch(() => {})
-            if (hop >= MAX_REDIRECTS) throw new ToolError({ message: `Too many redirects (more than ${MAX_REDIRECTS}) starting from ${args.url}; last location ${url}. Try the final URL directly.` })
+            if (hop >= MAX_REDIRECTS)
+              throw new ToolError({
+                message: `Too many redirects (more than ${MAX_REDIRECTS}) starting from ${args.url}; last location ${url}. Try the final URL directly.`,
+              })
             const next = new URL(res.headers.get("location")!, url)
-            if (next.protocol !== "http:" && next.protocol !== "https:") throw new ToolError({ message: `${url} redirects to a ${next.protocol} URL, which web_fetch does not follow.` })
+            if (next.protocol !== "http:" && next.protocol !== "https:")
+              throw new ToolError({ message: `${url} redirects to a ${next.protocol} URL, which web_fetch does not follow.` })
             url = next
             continue
           }
@@ -138,7 +147,10 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
       } catch (err) {
         if (ToolError.isInstance(err)) throw err
         if (ctx.signal.aborted) throw err
-        if (timeout.aborted) throw new ToolError({ message: `Fetching ${url} timed out after ${cfg.timeoutMs} ms. The site may be slow or unreachable; try again later or another URL.` })
+        if (timeout.aborted)
+          throw new ToolError({
+            message: `Fetching ${url} timed out after ${cfg.timeoutMs} ms. The site may be slow or unreachable; try again later or another URL.`,
+          })
         throw new ToolError({ message: `Could not fetch ${url}: ${(err as Error).message}. Check the URL (host name, port, https) and try again.` })
       }
       const contentType = res.headers.get("content-type") ?? ""
@@ -147,13 +159,16 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
         let kind = classify(contentType)
         if (kind === "binary") {
           await res.body?.cancel().catch(() => {})
-          throw new ToolError({ message: `${url} returned binary content (${contentType.split(";")[0]}); web_fetch only returns text such as HTML, JSON or plain text.` })
+          throw new ToolError({
+            message: `${url} returned binary content (${contentType.split(";")[0]}); web_fetch only returns text such as HTML, JSON or plain text.`,
+          })
         }
         body = await readCapped(res.body, maxBody)
         if (!kind) {
           // No content type: sniff.
           const head = body.bytes.subarray(0, 1024)
-          if (head.includes(0)) throw new ToolError({ message: `${url} returned binary content (no content type; the data contains NUL bytes); web_fetch only returns text.` })
+          if (head.includes(0))
+            throw new ToolError({ message: `${url} returned binary content (no content type; the data contains NUL bytes); web_fetch only returns text.` })
           kind = /<(!doctype html|html|head|body)\b/i.test(new TextDecoder().decode(head)) ? "html" : "text"
         }
         const raw = decode(body.bytes, charsetOf(contentType))
@@ -169,7 +184,10 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
         if (cut) text = text.slice(0, maxChars)
         const notes: string[] = []
         if (cut) notes.push(`[Text cut at ${maxChars} of ${full}${body.truncated ? "+" : ""} characters; the rest is not shown.]`)
-        if (body.truncated) notes.push(`[The response was larger than ${maxBody >= 1024 * 1024 ? `${maxBody / 1024 / 1024} MB` : `${maxBody} bytes`}; only the beginning was downloaded.]`)
+        if (body.truncated)
+          notes.push(
+            `[The response was larger than ${maxBody >= 1024 * 1024 ? `${maxBody / 1024 / 1024} MB` : `${maxBody} bytes`}; only the beginning was downloaded.]`,
+          )
         const header = [`URL: ${url}`, `Status: ${res.status}`, `Content-Type: ${contentType || "unknown"}`, ...(title ? [`Title: ${title}`] : [])].join("\n")
         return {
           output: `${header}\n\n${text}${notes.length ? `\n\n${notes.join("\n")}` : ""}`,

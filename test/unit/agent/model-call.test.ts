@@ -22,7 +22,8 @@ const hi: TranscriptMessage[] = [{ role: "user", content: "hi" }]
 async function collect(model: ResolvedModel, o: { messages?: TranscriptMessage[]; signal?: AbortSignal; idleTimeoutMs?: number } = {}): Promise<ModelEvent[]> {
   const out: ModelEvent[] = []
   const signal = o.signal ?? new AbortController().signal
-  for await (const ev of streamModel({ model, system: "You are a test.", messages: o.messages ?? hi, tools, signal, idleTimeoutMs: o.idleTimeoutMs })) out.push(ev)
+  for await (const ev of streamModel({ model, system: "You are a test.", messages: o.messages ?? hi, tools, signal, idleTimeoutMs: o.idleTimeoutMs }))
+    out.push(ev)
   return out
 }
 
@@ -49,7 +50,8 @@ const WIRES: WireCase[] = [
     toolIdPrefix: "call_",
     overflowBody: {
       error: {
-        message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.",
+        message:
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.",
         type: "invalid_request_error",
         param: "messages",
         code: "context_length_exceeded",
@@ -71,7 +73,9 @@ for (const w of WIRES) {
     let model: ResolvedModel
     beforeAll(async () => {
       fake = w.start()
-      const cfg = ConfigSchema.parse({ models: { providers: { fake: { api: w.api, baseUrl: fake.url, apiKey: "sk-test", models: [{ id: "fake-model", maxTokens: 512 }] } } } }).models
+      const cfg = ConfigSchema.parse({
+        models: { providers: { fake: { api: w.api, baseUrl: fake.url, apiKey: "sk-test", models: [{ id: "fake-model", maxTokens: 512 }] } } },
+      }).models
       model = await resolveModel("fake/fake-model", cfg, {})
     })
     afterAll(() => fake.stop())
@@ -114,7 +118,13 @@ for (const w of WIRES) {
     })
 
     test("text and two tool calls in one response", async () => {
-      fake.push({ text: ["Let me ", "look."], toolCalls: [{ name: "read", args: { path: "a" } }, { name: "read", args: { path: "b" } }] })
+      fake.push({
+        text: ["Let me ", "look."],
+        toolCalls: [
+          { name: "read", args: { path: "a" } },
+          { name: "read", args: { path: "b" } },
+        ],
+      })
       const evs = await collect(model)
       expect(evs.map((e) => e.type)).toEqual(["text-delta", "text-delta", "tool-call", "tool-call", "finish"])
       const calls = evs.filter((e): e is Extract<ModelEvent, { type: "tool-call" }> => e.type === "tool-call")
@@ -219,7 +229,11 @@ for (const w of WIRES) {
     })
 
     test("an error event inside the stream is classified and ends the stream", async () => {
-      fake.push(w.name === "openai" ? { text: "par", streamError: { message: "The server had an error", type: "server_error" } } : { text: "par", streamError: { message: "Overloaded", type: "overloaded_error" } })
+      fake.push(
+        w.name === "openai"
+          ? { text: "par", streamError: { message: "The server had an error", type: "server_error" } }
+          : { text: "par", streamError: { message: "Overloaded", type: "overloaded_error" } },
+      )
       const evs = await collect(model)
       expect(texts(evs)).toEqual(["par"])
       expect(evs.some((e) => e.type === "finish")).toBe(false)
@@ -271,7 +285,8 @@ for (const w of WIRES) {
     test("usage: cache reads and writes are mapped; input counts every prompt token", async () => {
       fake.push({ text: "ok", usage: { input: 100, output: 7, cacheRead: 40, cacheWrite: w.name === "anthropic" ? 20 : 0 } })
       const fin = (await collect(model)).at(-1)
-      if (w.name === "openai") expect(fin).toEqual({ type: "finish", finishReason: "stop", usage: { input: 140, output: 7, cacheRead: 40, cacheWrite: 0, total: 147, cost: 0 } })
+      if (w.name === "openai")
+        expect(fin).toEqual({ type: "finish", finishReason: "stop", usage: { input: 140, output: 7, cacheRead: 40, cacheWrite: 0, total: 147, cost: 0 } })
       else expect(fin).toEqual({ type: "finish", finishReason: "stop", usage: { input: 160, output: 7, cacheRead: 40, cacheWrite: 20, total: 167, cost: 0 } })
     })
 
@@ -353,7 +368,10 @@ describe("classifyModelError", () => {
   test("plain errors and provider error objects", () => {
     expect(classifyModelError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toMatchObject({ kind: "network", retryable: true })
     expect(classifyModelError({ type: "rate_limit_error", message: "slow down" })).toMatchObject({ kind: "rate_limit", retryable: true })
-    expect(classifyModelError({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })).toMatchObject({ kind: "overloaded", retryable: true })
+    expect(classifyModelError({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })).toMatchObject({
+      kind: "overloaded",
+      retryable: true,
+    })
     expect(classifyModelError(new DOMException("x", "AbortError"))).toMatchObject({ kind: "aborted", retryable: false })
     expect(classifyModelError(new Error("something odd"))).toMatchObject({ kind: "unknown", retryable: false })
     expect(classifyModelError(new Error("Input is too long for requested model."))).toMatchObject({ kind: "context_length", retryable: false })
@@ -382,11 +400,17 @@ describe("fake servers", () => {
   })
 
   test("non-streaming JSON answers in the real shapes", async () => {
-    const o = await (await fetch(`${oai.url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "m1", messages: [] }) })).json() as FakeRequestBody
+    const o = (await (
+      await fetch(`${oai.url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "m1", messages: [] }) })
+    ).json()) as FakeRequestBody
     expect(o.object).toBe("chat.completion")
-    expect(o.choices[0].message).toMatchObject({ role: "assistant", content: "echo m1", tool_calls: [{ type: "function", function: { name: "t", arguments: '{"a":1}' } }] })
+    expect(o.choices[0].message).toMatchObject({
+      role: "assistant",
+      content: "echo m1",
+      tool_calls: [{ type: "function", function: { name: "t", arguments: '{"a":1}' } }],
+    })
     expect(o.choices[0].finish_reason).toBe("tool_calls")
-    const a = await (await fetch(`${ant.url}/messages`, { method: "POST", body: JSON.stringify({ model: "m2", messages: [] }) })).json() as FakeRequestBody
+    const a = (await (await fetch(`${ant.url}/messages`, { method: "POST", body: JSON.stringify({ model: "m2", messages: [] }) })).json()) as FakeRequestBody
     expect(a.type).toBe("message")
     expect(a.content).toEqual([{ type: "text", text: "echo m2" }, expect.objectContaining({ type: "tool_use", name: "t", input: { a: 1 } })])
     expect(a.stop_reason).toBe("tool_use")
@@ -394,7 +418,12 @@ describe("fake servers", () => {
 
   test("OpenAI SSE: role chunk first, usage only when asked, [DONE] last", async () => {
     const sse = async (includeUsage: boolean) =>
-      (await fetch(`${oai.url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "m", stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }) })).text()
+      (
+        await fetch(`${oai.url}/chat/completions`, {
+          method: "POST",
+          body: JSON.stringify({ model: "m", stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }),
+        })
+      ).text()
     const withUsage = await sse(true)
     const frames = withUsage.trim().split("\n\n")
     expect(JSON.parse(frames[0]!.slice(6)).choices[0].delta.role).toBe("assistant")
@@ -425,7 +454,9 @@ describe("fake servers", () => {
         out += new TextDecoder().decode(value)
       }
       const { url } = JSON.parse(out.split("\n")[0]!) as { url: string }
-      const res = await (await fetch(`${url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "m", messages: [] }) })).json() as FakeRequestBody
+      const res = (await (
+        await fetch(`${url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "m", messages: [] }) })
+      ).json()) as FakeRequestBody
       expect(res.choices[0].message.content).toBe("from file")
     } finally {
       proc.kill()

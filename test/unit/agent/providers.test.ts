@@ -21,7 +21,8 @@ async function providerError(p: Promise<unknown>): Promise<ProviderError> {
 
 async function run(model: ResolvedModel): Promise<ModelEvent[]> {
   const out: ModelEvent[] = []
-  for await (const ev of streamModel({ model, system: "sys", messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal })) out.push(ev)
+  for await (const ev of streamModel({ model, system: "sys", messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal }))
+    out.push(ev)
   return out
 }
 
@@ -51,16 +52,34 @@ describe("resolveModel: built-in providers", () => {
     const cases: { ref: string; env: Record<string, string>; url: string; header: [string, string] | undefined }[] = [
       { ref: "anthropic/claude-x", env: { ANTHROPIC_API_KEY: "k-ant" }, url: "https://api.anthropic.com/v1/messages", header: ["x-api-key", "k-ant"] },
       { ref: "openai/gpt-4o", env: { OPENAI_API_KEY: "k-oai" }, url: "https://api.openai.com/v1/chat/completions", header: ["authorization", "Bearer k-oai"] },
-      { ref: "google/gemini-2.5-pro", env: { GEMINI_API_KEY: "k-gem" }, url: "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent", header: ["x-goog-api-key", "k-gem"] },
-      { ref: "google/gemini-2.5-pro", env: { GOOGLE_GENERATIVE_AI_API_KEY: "k-gai" }, url: "https://generativelanguage.googleapis.com/v1beta/", header: ["x-goog-api-key", "k-gai"] },
-      { ref: "openrouter/moonshotai/kimi-k2", env: { OPENROUTER_API_KEY: "k-or" }, url: "https://openrouter.ai/api/v1/chat/completions", header: ["authorization", "Bearer k-or"] },
+      {
+        ref: "google/gemini-2.5-pro",
+        env: { GEMINI_API_KEY: "k-gem" },
+        url: "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+        header: ["x-goog-api-key", "k-gem"],
+      },
+      {
+        ref: "google/gemini-2.5-pro",
+        env: { GOOGLE_GENERATIVE_AI_API_KEY: "k-gai" },
+        url: "https://generativelanguage.googleapis.com/v1beta/",
+        header: ["x-goog-api-key", "k-gai"],
+      },
+      {
+        ref: "openrouter/moonshotai/kimi-k2",
+        env: { OPENROUTER_API_KEY: "k-or" },
+        url: "https://openrouter.ai/api/v1/chat/completions",
+        header: ["authorization", "Bearer k-or"],
+      },
       { ref: "ollama/llama3.2", env: {}, url: "http://127.0.0.1:11434/v1/chat/completions", header: undefined },
     ]
     const seen: { url: string; headers: Headers; body: string }[] = []
     const realFetch = globalThis.fetch
     globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
       seen.push({ url: String(input instanceof Request ? input.url : input), headers: new Headers(init?.headers), body: String(init?.body ?? "") })
-      return new Response(JSON.stringify({ error: { message: "stub says no", type: "authentication_error" } }), { status: 401, headers: { "content-type": "application/json" } })
+      return new Response(JSON.stringify({ error: { message: "stub says no", type: "authentication_error" } }), {
+        status: 401,
+        headers: { "content-type": "application/json" },
+      })
     }) as typeof fetch
     try {
       for (const c of cases) {

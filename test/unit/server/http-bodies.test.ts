@@ -22,7 +22,12 @@ function fakeAgent() {
   return { agent, calls }
 }
 
-function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: unknown, contentType: string | null = "application/json") {
+function post(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  path: string,
+  body: unknown,
+  contentType: string | null = "application/json",
+) {
   return app.request(path, {
     method: "POST",
     headers: contentType === null ? {} : { "content-type": contentType },

@@ -12,7 +12,8 @@ import { renderPreset } from "../../../src/service/systemd-unit.ts"
 
 const analyze = Bun.which("systemd-analyze")
 const runnable = analyze ? Bun.spawnSync([analyze, "--version"]).exitCode === 0 : false
-if (!runnable) console.warn(`SKIP systemd-analyze verify tests: ${analyze ? "systemd-analyze does not run here" : "systemd-analyze not found (apt-get install -y systemd)"}`)
+if (!runnable)
+  console.warn(`SKIP systemd-analyze verify tests: ${analyze ? "systemd-analyze does not run here" : "systemd-analyze not found (apt-get install -y systemd)"}`)
 
 // ExecStart must name an existing executable: the compiled gateway when built, else the bun running this test.
 const dist = resolve(import.meta.dir, "../../../dist/gateway")

@@ -28,7 +28,13 @@ describe("service log fallback", () => {
 
   test("installed user unit with a readable journal: journalctl argv (with -f only when following)", async () => {
     const s = sandbox()
-    const runner = new RecordingRunner((argv) => (argv[0] === "journalctl" ? { stdout: "2026-01-01 host gateway[1]: hello\n" } : argv[1] === "show" ? { stdout: "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=5\n" } : undefined))
+    const runner = new RecordingRunner((argv) =>
+      argv[0] === "journalctl"
+        ? { stdout: "2026-01-01 host gateway[1]: hello\n" }
+        : argv[1] === "show"
+          ? { stdout: "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=5\n" }
+          : undefined,
+    )
     expect((await installService({ env: s.env, backend: "systemd", binary: "/opt/gw", waitMs: 0 }, { runner })).ok).toBe(true)
     const follow = await serviceLogSource({ env: s.env, backend: "systemd", limit: 50, follow: true }, runner)
     expect(follow).toMatchObject({ kind: "journal", argv: ["journalctl", "--user", "-u", "gateway.service", "-f", "-n", "50", "-o", "short-iso"] })
@@ -52,7 +58,16 @@ describe("service log fallback", () => {
     expect(src).toEqual({ kind: "file", file: err, jsonl: false, description: err })
     const out: string[] = []
     const stop = new AbortController()
-    const run = followServiceLogs({ env, backend: "launchd", limit: 10, follow: true, intervalMs: 20, signal: stop.signal, write: (l) => out.push(l), notice: () => {} })
+    const run = followServiceLogs({
+      env,
+      backend: "launchd",
+      limit: 10,
+      follow: true,
+      intervalMs: 20,
+      signal: stop.signal,
+      write: (l) => out.push(l),
+      notice: () => {},
+    })
     await Bun.sleep(60)
     appendFileSync(err, "later line\n")
     for (let i = 0; i < 50 && out.length < 2; i++) await Bun.sleep(20)

@@ -77,7 +77,13 @@ describe("environment file", () => {
 describe("systemd units", () => {
   const base = { name: "gateway", program: ["/usr/local/bin/gateway"], pathValue: "/usr/bin:/bin", port: 18789 }
   test("user unit: restart policy, env file, seccomp hardening, default.target, no namespaces", () => {
-    const f = buildSystemdFiles({ ...base, scope: "user", home: "/home/a/.gateway", token: "s3cr3t-token-0123456789", envFile: { path: "/home/a/.config/gateway/gateway.env" } })
+    const f = buildSystemdFiles({
+      ...base,
+      scope: "user",
+      home: "/home/a/.gateway",
+      token: "s3cr3t-token-0123456789",
+      envFile: { path: "/home/a/.config/gateway/gateway.env" },
+    })
     const l = lines(f.unit)
     for (const want of [
       "ExecStart=/usr/local/bin/gateway run --home /home/a/.gateway --port 18789",
@@ -131,7 +137,14 @@ describe("systemd units", () => {
     expect(f.envVars).toMatchObject({ GATEWAY_HOME: "/var/lib/gateway", HOME: "/var/lib/gateway", XDG_CACHE_HOME: "/var/cache/gateway" })
   })
   test("system unit with a home elsewhere: ReadWritePaths; under /home: ProtectHome=read-only; port < 1024 keeps the capability", () => {
-    const f = buildSystemdFiles({ ...base, port: 443, scope: "system", home: "/home/gw/state dir", userName: "gw", envFile: { path: "/etc/gateway/gateway.env" } })
+    const f = buildSystemdFiles({
+      ...base,
+      port: 443,
+      scope: "system",
+      home: "/home/gw/state dir",
+      userName: "gw",
+      envFile: { path: "/etc/gateway/gateway.env" },
+    })
     expect(lines(f.unit)).toContain('ReadWritePaths="/home/gw/state dir"')
     expect(lines(f.unit)).toContain("ProtectHome=read-only")
     expect(lines(f.unit)).toContain("AmbientCapabilities=CAP_NET_BIND_SERVICE")

@@ -31,7 +31,11 @@ function fakeSystemd(opts: { failWith78?: boolean; linger?: boolean } = {}) {
     if (cmd[0] === "systemctl" && cmd[1] === "disable") loaded = false
     if (cmd[0] === "systemctl" && cmd[1] === "show") {
       if (!loaded) return { stdout: "LoadState=not-found\nActiveState=inactive\nSubState=dead\nMainPID=0\n" }
-      if (opts.failWith78) return { stdout: "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\nResult=exit-code\nUnitFileState=enabled\nNRestarts=0\n" }
+      if (opts.failWith78)
+        return {
+          stdout:
+            "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\nResult=exit-code\nUnitFileState=enabled\nNRestarts=0\n",
+        }
       return {
         stdout: running
           ? "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=777\nExecMainCode=0\nExecMainStatus=0\nNRestarts=0\nUnitFileState=enabled\nResult=success\n"
@@ -228,7 +232,8 @@ describe("--root staging for OS images", () => {
     const r = await installService(s.opts({ root, system: true, binary, port: 8080, bind: "lan", token: TOKEN, userName: "gw" }), { runner })
     expect(r).toMatchObject({ ok: true, result: "staged" })
     expect(runner.calls).toEqual([])
-    const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name).slice(root.length)]))
+    const files = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name).slice(root.length)]))
     expect(files(root).sort()).toEqual([
       "/etc/gateway/gateway.env",
       "/etc/gateway/gateway.json",

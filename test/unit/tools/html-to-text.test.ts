@@ -57,7 +57,7 @@ describe("character references", () => {
     const html = `<title>A &amp;amp; B &mdash; C</title><p>&lt;b&gt; &amp;lt; &#0; &#x1F600; &#128512; &eacute;&Eacute; &notanentity; &amp &copy 5&nbsp;&nbsp;km <a href="/q?a=1&amp;b=&quot;x&quot;">q</a> <img alt="Tom &amp; Jerry" src=x.png>`
     const { title, text } = htmlToText(html, "http://h.test/")
     expect(title).toBe("A &amp; B — C")
-    expect(text).toBe('<b> &lt; \uFFFD 😀 😀 éÉ &notanentity; & © 5 km q (http://h.test/q?a=1&b=%22x%22) [image: Tom & Jerry]')
+    expect(text).toBe("<b> &lt; \uFFFD 😀 😀 éÉ &notanentity; & © 5 km q (http://h.test/q?a=1&b=%22x%22) [image: Tom & Jerry]")
   })
 
   test("decodeEntities leaves text without references alone", () => {

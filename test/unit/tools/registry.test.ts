@@ -30,7 +30,8 @@ describe("tool registry", () => {
       const schema = toolJsonSchema(t) as { type: string; properties: Record<string, { description?: string }> }
       expect(schema.type).toBe("object")
       expect(t.description.length).toBeGreaterThan(80)
-      for (const [key, prop] of Object.entries(schema.properties)) expect(`${t.name}.${key}: ${prop.description ? "ok" : "missing"}`).toBe(`${t.name}.${key}: ok`)
+      for (const [key, prop] of Object.entries(schema.properties))
+        expect(`${t.name}.${key}: ${prop.description ? "ok" : "missing"}`).toBe(`${t.name}.${key}: ok`)
     }
   })
   test("tools share the policy and the process registry; live config via a getter", async () => {

@@ -53,11 +53,14 @@ beforeAll(() => {
         case "/slow":
           return new Promise<Response>((r) => setTimeout(() => r(new Response("late")), 3000))
         case "/latin1":
-          return new Response(new Uint8Array([...new TextEncoder().encode("<title>Men"), 0xfa, ...new TextEncoder().encode("</title><p>Caf"), 0xe9, 0x20, 0xa3, 0x33]), {
-            headers: { "content-type": "text/html; charset=iso-8859-1" },
-          })
+          return new Response(
+            new Uint8Array([...new TextEncoder().encode("<title>Men"), 0xfa, ...new TextEncoder().encode("</title><p>Caf"), 0xe9, 0x20, 0xa3, 0x33]),
+            {
+              headers: { "content-type": "text/html; charset=iso-8859-1" },
+            },
+          )
         case "/headers":
-          return new Response(req.method + " " + (req.headers.get("user-agent") ?? ""), { headers: { "content-type": "text/plain" } })
+          return new Response(`${req.method} ${req.headers.get("user-agent") ?? ""}`, { headers: { "content-type": "text/plain" } })
       }
       return new Response("?", { status: 500 })
     },

@@ -2,7 +2,11 @@ import { describe, expect, test } from "bun:test"
 import { NamedError } from "../../../src/util/named-error.ts"
 
 const Sample = NamedError.create("SampleError", (z) => z.object({ message: z.string(), code: z.enum(["A", "B"]) }))
-const Formatted = NamedError.create("FormattedError", (z) => z.object({ path: z.string(), count: z.number() }), (d) => `${d.path}: ${d.count} problems`)
+const Formatted = NamedError.create(
+  "FormattedError",
+  (z) => z.object({ path: z.string(), count: z.number() }),
+  (d) => `${d.path}: ${d.count} problems`,
+)
 const Bare = NamedError.create("BareError", (z) => z.object({ id: z.number() }))
 
 class Extended extends NamedError.create("ExtendedError", (z) => z.object({ message: z.string(), kind: z.string() })) {
