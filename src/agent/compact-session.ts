@@ -9,7 +9,6 @@ import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, 
 import type { ModelHandle, StreamModel } from "./model-types.ts"
 import { addUsage, emptyUsage, type TranscriptMessage, type Usage } from "./types.ts"
 
-export { CompactionError } from "./errors.ts"
 
 export interface CompactOptions<M extends ModelHandle> {
   repo: SessionRepo

@@ -3,9 +3,13 @@
  * assistant, tool, usage, run_status) and the matching ChatUpdate view (delta / final / aborted / error).
  */
 import type { Bus, BusPayload } from "../bus/index.ts"
+import type { AgentEvent } from "../protocol/index.ts"
 import { ChatUpdate, RunProgress } from "./events.ts"
 
 type ChatState = BusPayload<typeof ChatUpdate>["state"]
+type Stream = AgentEvent["stream"]
+/** The `data` of one agent stream. */
+export type StreamData<S extends Stream> = Extract<AgentEvent, { stream: S }>["data"]
 
 export interface RunIdentity {
   runId: string
@@ -28,7 +32,7 @@ export class RunEmitter {
     return this.text
   }
 
-  agent(stream: string, data: Record<string, unknown>, opts: { toolEvent?: boolean } = {}): number {
+  agent<S extends Stream>(stream: S, data: StreamData<S>): number {
     this.seq += 1
     this.bus.publish(RunProgress, {
       runId: this.id.runId,
@@ -40,8 +44,8 @@ export class RunEmitter {
       sessionId: this.id.sessionId,
       agentId: this.id.agentId,
       isHeartbeat: false,
-      tool: !!opts.toolEvent,
-    })
+      tool: stream === "tool",
+    } as BusPayload<typeof RunProgress>)
     return this.seq
   }
 

@@ -293,7 +293,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       const results: ToolMessage[] = await Promise.all(
         result.toolCalls.map(async (call): Promise<ToolMessage> => {
           const def = byName.get(call.toolName)
-          em.agent("tool", { phase: "start", name: call.toolName, toolCallId: call.toolCallId, args: call.input }, { toolEvent: true })
+          em.agent("tool", { phase: "start", name: call.toolName, toolCallId: call.toolCallId, args: call.input })
           const res = def
             ? await runTool(def, call.input, {
                 sessionKey: session.key,
@@ -301,11 +301,11 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
                 toolCallId: call.toolCallId,
                 signal,
                 workspace: deps.workspace,
-                update: (partial) => em.agent("tool", { phase: "update", name: call.toolName, toolCallId: call.toolCallId, partialResult: partial }, { toolEvent: true }),
+                update: (partial) => em.agent("tool", { phase: "update", name: call.toolName, toolCallId: call.toolCallId, partialResult: partial }),
               })
             : { output: `Unknown tool '${call.toolName}'. Available tools: ${tools.map((t) => t.name).join(", ") || "none"}.`, isError: true }
           if (!res.isError) toolNames.add(call.toolName)
-          em.agent("tool", { phase: "result", name: call.toolName, toolCallId: call.toolCallId, isError: !!res.isError, result: res.output, meta: res.meta }, { toolEvent: true })
+          em.agent("tool", { phase: "result", name: call.toolName, toolCallId: call.toolCallId, isError: !!res.isError, result: res.output, meta: res.meta })
           return { role: "tool", toolCallId: call.toolCallId, toolName: call.toolName, content: res.output, isError: !!res.isError }
         }),
       )

@@ -19,8 +19,6 @@ import { RunEmitter } from "./run-events.ts"
 import { executeRun, type InputMessage, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 
-export { RunRejected } from "./errors.ts"
-
 /** What a run needs besides its messages; stored with the run (runs.input) so it survives a restart. */
 export interface RunSpec {
   message: string

@@ -5,6 +5,7 @@
  * Publishing is synchronous and never throws into the publisher.
  */
 import type { z } from "zod"
+import { describeIssues } from "../protocol/frames.ts"
 
 export interface BusEventDef<N extends string = string, S extends z.ZodType = z.ZodType> {
   readonly name: N
@@ -47,7 +48,7 @@ export class Bus {
   publish<D extends BusEventDef>(def: D, payload: BusPayload<D>): void {
     if (this.opts.validate) {
       const parsed = def.schema().safeParse(payload)
-      if (!parsed.success) throw new Error(`bus event ${def.name}: payload does not match its schema: ${parsed.error.message}`)
+      if (!parsed.success) throw new Error(`bus event ${def.name}: payload does not match its schema: ${describeIssues(parsed.error)}`)
     }
     const set = this.handlers.get(def.name)
     if (!set) return

@@ -1,14 +1,16 @@
 /** chat.send / history / abort / inject: the chat view of sessions, in OpenClaw's message shapes. */
 import { normalizeSessionKey } from "../agent/session-key.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
-import { GatewayError } from "../protocol/index.ts"
+import { GatewayError, type MethodResult } from "../protocol/index.ts"
 import type { StoredMessage } from "../store/sessions.ts"
 import { accept, requestedDelivery, wsOrigin } from "./agent.ts"
 import type { PartialHandlers } from "./registry.ts"
 
+type ChatHistoryMessage = MethodResult<"chat.history">["messages"][number]
+
 /** User and assistant text as chat messages; tool traffic and summaries are not part of the chat view. */
 export function toChatMessages(rows: StoredMessage<TranscriptMessage>[]) {
-  const out: { role: string; content: unknown; timestamp: number; model?: string; __gateway?: { id: number; runId: string | null } }[] = []
+  const out: ChatHistoryMessage[] = []
   for (const r of rows) {
     const m = r.message
     if (m.role === "user") out.push({ role: "user", content: m.content, timestamp: r.createdAt, __gateway: { id: r.id, runId: r.runId } })

@@ -4,7 +4,7 @@ import type { Bus } from "../bus/index.ts"
 import type { ConfigManager } from "../config/manager.ts"
 import type { ResolvedAuth, ResolvedBind } from "../config/auth.ts"
 import type { Paths } from "../config/paths.ts"
-import type { ClientInfo, HealthSummary, PresenceEntry, Role } from "../protocol/index.ts"
+import type { MethodResult, ClientInfo, HealthSummary, PresenceEntry, Role } from "../protocol/index.ts"
 import type { Store } from "../store/index.ts"
 import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
@@ -49,5 +49,5 @@ export interface MethodContext {
   /** Aborted when the client sends `cancel` for this request or disconnects. */
   signal?: AbortSignal
   /** Sends an early `res` with the same id before the final one (two-stage methods such as `agent`). */
-  interim?(payload: unknown): void
+  interim?(payload: MethodResult<"agent">): void
 }

@@ -1,10 +1,8 @@
-/** Sizes and timers of the protocol, as OpenClaw's gateway advertises and enforces them. */
-export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
-export const MAX_BUFFERED_BYTES = 50 * 1024 * 1024
+/**
+ * Fixed sizes and timers of the protocol, as OpenClaw's gateway enforces them. The configurable ones (frame and
+ * buffer limits, tick, health and handshake timers) have their defaults in the config schema.
+ */
 export const MAX_PREAUTH_PAYLOAD_BYTES = 64 * 1024
-export const TICK_INTERVAL_MS = 30_000
-export const HEALTH_REFRESH_INTERVAL_MS = 60_000
-export const HANDSHAKE_TIMEOUT_MS = 15_000
 export const PING_INTERVAL_MS = 25_000
 
 /** WebSocket close codes the gateway uses. */

@@ -6,7 +6,7 @@ import { ApprovalRequested, ApprovalResolved, ChatUpdate, RunProgress } from "..
 import type { Bus } from "../bus/index.ts"
 import { ConfigChanged } from "../config/events.ts"
 import { HealthUpdated } from "../health.ts"
-import type { AgentEvent, ChatEvent, EventName, EventPayload, Scope, StateVersion } from "../protocol/index.ts"
+import type { EventName, EventPayload, Scope, StateVersion } from "../protocol/index.ts"
 
 /** One wire event to fan out, with its audience and slow-consumer policy. */
 export interface WireBroadcast<E extends EventName = EventName> {
@@ -33,11 +33,9 @@ export function connectBroadcaster(bus: Bus, hub: BroadcastTarget): () => void {
   const offs = [
     bus.subscribe(RunProgress, ({ tool, ...payload }) =>
       // Tool activity only reaches clients that asked for it (cap "tool-events"), as in OpenClaw.
-      // The casts: the bus declares `stream`/`data` and `usage` looser than the wire's per-stream shapes (the e2e
-      // harness checks every event against the wire schema).
-      send({ event: "agent", payload: payload as AgentEvent, scope: "operator.read", ...(tool ? { cap: "tool-events" } : {}) }),
+      send({ event: "agent", payload, scope: "operator.read", ...(tool ? { cap: "tool-events" } : {}) }),
     ),
-    bus.subscribe(ChatUpdate, (payload) => send({ event: "chat", payload: payload as ChatEvent, scope: "operator.read" })),
+    bus.subscribe(ChatUpdate, (payload) => send({ event: "chat", payload, scope: "operator.read" })),
     bus.subscribe(ApprovalRequested, (payload) => send({ event: "exec.approval.requested", payload, scope: "operator.approvals" })),
     bus.subscribe(ApprovalResolved, (payload) => send({ event: "exec.approval.resolved", payload, scope: "operator.approvals" })),
     bus.subscribe(HealthUpdated, (payload) => send({ event: "health", payload, stateVersion: hub.nextHealthVersion(), dropIfSlow: true })),

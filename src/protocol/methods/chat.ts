@@ -8,9 +8,8 @@ export const TextPart = lazy(() => z.object({ type: z.literal("text"), text: z.s
 /** User and assistant text of a session, as chat.history lists it (tool traffic and summaries are not part of it). */
 export const ChatHistoryMessage = lazy(() =>
   z.object({
-    role: z.string().describe("user | assistant"),
-    // Typed unknown because src/methods/chat.ts declares it so; on the wire it is one of these two shapes.
-    content: z.unknown().describe("user: the text as a string; assistant: [{type: 'text', text}]"),
+    role: z.enum(["user", "assistant"]),
+    content: z.union([z.string(), z.array(TextPart())]).describe("user: the text as a string; assistant: [{type: 'text', text}]"),
     timestamp: z.number(),
     model: z.string().optional().describe("provider/model that wrote an assistant message"),
     __gateway: z.object({ id: z.number().describe("Transcript row id"), runId: z.string().nullable() }).optional(),
