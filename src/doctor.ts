@@ -52,7 +52,8 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
   const checks: DoctorCheck[] = []
 
   const loaded = loadConfig(paths.config, paths.systemConfig)
-  if (loaded.config) checks.push({ name: "config", status: "ok", detail: loaded.exists ? `${paths.config} is valid` : `no ${paths.config}; embedded defaults apply` })
+  if (loaded.config)
+    checks.push({ name: "config", status: "ok", detail: loaded.exists ? `${paths.config} is valid` : `no ${paths.config}; embedded defaults apply` })
   else checks.push({ name: "config", status: "fail", detail: `${paths.config}: ${loaded.issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}` })
 
   try {
@@ -71,7 +72,11 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
     const store = await openStore({ file: ":memory:", cacheDir: paths.cacheDir })
     sqliteVersion = store.sqliteVersion
     vecVersion = store.vec.version
-    checks.push({ name: "sqlite", status: "ok", detail: `SQLite ${store.sqliteVersion}, ${store.appliedMigrations.length} embedded migration(s) apply cleanly` })
+    checks.push({
+      name: "sqlite",
+      status: "ok",
+      detail: `SQLite ${store.sqliteVersion}, ${store.appliedMigrations.length} embedded migration(s) apply cleanly`,
+    })
     checks.push(
       store.vec.loaded
         ? { name: "sqlite-vec", status: "ok", detail: `sqlite-vec ${store.vec.version} loaded from ${store.vec.path}` }
@@ -90,7 +95,11 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
       const token = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN || gw.auth.token
       const password = env.GATEWAY_PASSWORD || env.OPENCLAW_GATEWAY_PASSWORD || gw.auth.password
       if (!bind.loopback) resolveAuth({ ...loaded.config, gateway: { ...gw, auth: { ...gw.auth, token, password } } }, paths, bind)
-      checks.push({ name: "auth", status: "ok", detail: `bind ${gw.bind} (${bind.host}), auth ${gw.auth.mode ?? (token ? "token" : password ? "password" : "generated token")}` })
+      checks.push({
+        name: "auth",
+        status: "ok",
+        detail: `bind ${gw.bind} (${bind.host}), auth ${gw.auth.mode ?? (token ? "token" : password ? "password" : "generated token")}`,
+      })
       checks.push(await portCheck(bind.host, port, token ?? (password ? undefined : readGeneratedToken(paths)), password))
     } catch (err) {
       checks.push({ name: "auth", status: "fail", detail: err instanceof StartupRefusal ? err.message : String(err) })
@@ -123,7 +132,11 @@ function permissionChecks(files: string[]): DoctorCheck[] {
       // Absent files have nothing to leak.
     }
   }
-  return [loose.length ? { name: "permissions", status: "warn", detail: loose.join("; ") } : { name: "permissions", status: "ok", detail: "config, token and database are private (0600)" }]
+  return [
+    loose.length
+      ? { name: "permissions", status: "warn", detail: loose.join("; ") }
+      : { name: "permissions", status: "ok", detail: "config, token and database are private (0600)" },
+  ]
 }
 
 /** The installed service, if any: running, and running this very binary; lingering for user units. */
@@ -133,14 +146,20 @@ async function serviceChecks(home: string | undefined, env: NodeJS.ProcessEnv): 
     const { serviceStatus } = await import("./service/index.ts")
     const s = await serviceStatus({ home, env, probe: false, logLines: 0 })
     if (!s.installed) out.push({ name: "service", status: "ok", detail: "not installed (optional: gateway install)" })
-    else if (!s.active) out.push({ name: "service", status: "warn", detail: `${s.unit} is ${s.state}${s.lastExit.text ? `, last exit ${s.lastExit.text}` : ""}: see gateway status` })
+    else if (!s.active)
+      out.push({
+        name: "service",
+        status: "warn",
+        detail: `${s.unit} is ${s.state}${s.lastExit.text ? `, last exit ${s.lastExit.text}` : ""}: see gateway status`,
+      })
     else if (Bun.isStandaloneExecutable && s.command[0] && s.command[0] !== process.execPath) {
       out.push({ name: "service", status: "warn", detail: `${s.unit} runs ${s.command[0]}, not ${process.execPath}: re-run gateway install` })
     } else out.push({ name: "service", status: "ok", detail: `${s.unit} (${s.backend} ${s.scope}) ${s.state}${s.pid ? `, pid ${s.pid}` : ""}` })
     if (s.installed && s.backend === "systemd" && s.scope === "user") {
       const user = env.USER ?? ""
       const linger = Bun.spawnSync(["loginctl", "show-user", user, "-P", "Linger"], { stderr: "ignore" }).stdout.toString().trim()
-      if (linger !== "yes") out.push({ name: "linger", status: "warn", detail: `lingering is off: the gateway stops at logout. Fix: sudo loginctl enable-linger ${user}` })
+      if (linger !== "yes")
+        out.push({ name: "linger", status: "warn", detail: `lingering is off: the gateway stops at logout. Fix: sudo loginctl enable-linger ${user}` })
     }
   } catch (err) {
     out.push({ name: "service", status: "warn", detail: `could not inspect the service manager: ${(err as Error).message}` })

@@ -105,7 +105,16 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   let router: Router | undefined
-  const agent = createAgentSystem({ config, store, bus, log, workspace: paths.workspace, env, models: opts.models, accept: (inbound) => router!.accept(inbound) })
+  const agent = createAgentSystem({
+    config,
+    store,
+    bus,
+    log,
+    workspace: paths.workspace,
+    env,
+    models: opts.models,
+    accept: (inbound) => router!.accept(inbound),
+  })
   router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
   phase("agent")
   const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })

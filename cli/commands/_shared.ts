@@ -76,7 +76,11 @@ export function describeError(err: unknown): string {
 }
 
 /** Runs a client action, turning every failure into one clear line and exit 1. */
-export async function withClient<T>(args: ConnectionArgValues & { json?: boolean }, scopes: readonly Scope[] | undefined, fn: (c: GatewayClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  args: ConnectionArgValues & { json?: boolean },
+  scopes: readonly Scope[] | undefined,
+  fn: (c: GatewayClient) => Promise<T>,
+): Promise<T> {
   let client: GatewayClient | undefined
   try {
     client = await connect(args, scopes)

@@ -19,12 +19,17 @@ export default defineCommand({
     const runId = crypto.randomUUID()
     const sessionKey = args.session ?? `agent:${args.agent ?? "main"}:main`
     try {
-      client = await GatewayClient.connect({ ...resolveTarget(args), timeoutMs: timeoutOf(args), scopes: ["operator.read", "operator.write"], caps: ["tool-events"] })
+      client = await GatewayClient.connect({
+        ...resolveTarget(args),
+        timeoutMs: timeoutOf(args),
+        scopes: ["operator.read", "operator.write"],
+        caps: ["tool-events"],
+      })
       const c = client
       let printed = false
       c.onEvent((ev) => {
         if (ev.event !== "agent") return
-        const p = ev.payload as { runId: string; stream: string; data: Record<string, any> }
+        const p = ev.payload as { runId: string; stream: string; data: Record<string, unknown> }
         if (p.runId !== runId || args.json) return
         if (p.stream === "assistant" && typeof p.data.delta === "string") {
           process.stdout.write(p.data.delta)
@@ -43,7 +48,11 @@ export default defineCommand({
       if (args.agent) params.agentId = args.agent
       if (args.model) params.model = args.model
       if (args["run-timeout"]) params.timeout = Number(args["run-timeout"])
-      const final = (await c.rawRequest("agent", params, { expectFinal: true, timeoutMs: 0 })) as { status: string; summary?: string; result?: { payloads?: { text?: string }[] } }
+      const final = (await c.rawRequest("agent", params, { expectFinal: true, timeoutMs: 0 })) as {
+        status: string
+        summary?: string
+        result?: { payloads?: { text?: string }[] }
+      }
       if (args.json) printJson(final)
       else {
         if (!printed) process.stdout.write(final.result?.payloads?.map((p) => p.text ?? "").join("\n") ?? "")

@@ -82,7 +82,7 @@ const set = defineCommand({
   meta: { name: "set", description: "Set KEY to VALUE (JSON5 when it parses, else a string), validated before it is saved" },
   args: {
     key: { type: "positional", required: true, description: "Dotted key, e.g. models.default" },
-    value: { type: "positional", required: true, description: "Value, e.g. 18790, true, \"text\", [\"a\"]" },
+    value: { type: "positional", required: true, description: 'Value, e.g. 18790, true, "text", ["a"]' },
     ...connectionArgs,
   },
   async run({ args }) {

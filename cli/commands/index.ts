@@ -1,8 +1,10 @@
 /** Lazy subcommand map: each command module is imported only when it is the one being run. */
 import type { CommandDef } from "citty"
 
-type Loader = () => Promise<CommandDef<any>>
-const load = (p: Promise<{ default: CommandDef<any> }>) => p.then((m) => m.default)
+// biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types; citty's map erases them
+type AnyCommand = CommandDef<any>
+type Loader = () => Promise<AnyCommand>
+const load = (p: Promise<{ default: AnyCommand }>) => p.then((m) => m.default)
 const service = () => import("./service.ts")
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {

@@ -12,7 +12,11 @@ const scopeArgs = {
   system: { type: "boolean", description: "The system service (/etc/systemd/system, runs as --user-name; needs root) instead of your user's", default: false },
   user: { type: "boolean", description: "Your user's service even when a system one exists", default: false },
   name: { type: "string", description: "Service name: gateway.service / launchd label ai.gateway by default", valueHint: "name" },
-  backend: { type: "string", description: "Force a service manager (default: launchd on macOS, systemd on Linux; env GATEWAY_SERVICE_BACKEND)", valueHint: "systemd|launchd" },
+  backend: {
+    type: "string",
+    description: "Force a service manager (default: launchd on macOS, systemd on Linux; env GATEWAY_SERVICE_BACKEND)",
+    valueHint: "systemd|launchd",
+  },
   "dry-run": { type: "boolean", description: "Print exactly what would be written and run (paths, modes, contents, argv); change nothing", default: false },
   ...homeArgs,
   ...jsonArgs,
@@ -44,7 +48,8 @@ function die(message: string, json: boolean, hints: string[] = []): never {
 
 function options(args: CommonValues): ServiceOptions {
   const json = Boolean(args.json)
-  if (args.backend !== undefined && args.backend !== "systemd" && args.backend !== "launchd") die(`--backend must be systemd or launchd, got '${args.backend}'`, json)
+  if (args.backend !== undefined && args.backend !== "systemd" && args.backend !== "launchd")
+    die(`--backend must be systemd or launchd, got '${args.backend}'`, json)
   let waitMs: number | undefined
   if (args.wait !== undefined) {
     waitMs = Number(args.wait)
@@ -78,7 +83,9 @@ export function describeActions(actions: Action[], dryRun: boolean): string[] {
         out.push(`${verb("create", "created")} ${a.path}/ (mode ${octal(a.mode)})`)
         break
       case "write":
-        out.push(`${verb("write", "wrote")} ${a.path} (mode ${octal(a.mode)}, ${a.content.length} bytes${a.redacted ? ", secrets shown as <redacted>" : ""})${dryRun ? ":" : ""}`)
+        out.push(
+          `${verb("write", "wrote")} ${a.path} (mode ${octal(a.mode)}, ${a.content.length} bytes${a.redacted ? ", secrets shown as <redacted>" : ""})${dryRun ? ":" : ""}`,
+        )
         if (dryRun) for (const l of a.content.replace(/\n$/, "").split("\n")) out.push(`    | ${l}`)
         break
       case "copy":
@@ -89,7 +96,9 @@ export function describeActions(actions: Action[], dryRun: boolean): string[] {
         break
       case "run":
         if (a.readOnly) break
-        out.push(`${verb("run:", "ran:")} ${shellLine(a.argv)}${a.code !== undefined && a.code !== 0 ? `  (exit ${a.code}${a.stderr ? `: ${a.stderr.split("\n")[0]}` : ""})` : ""}`)
+        out.push(
+          `${verb("run:", "ran:")} ${shellLine(a.argv)}${a.code !== undefined && a.code !== 0 ? `  (exit ${a.code}${a.stderr ? `: ${a.stderr.split("\n")[0]}` : ""})` : ""}`,
+        )
         break
     }
   }
@@ -110,7 +119,8 @@ function printReport(r: ServiceReport, json: boolean): void {
     for (const l of lines) o.write(`${r.dryRun ? "" : "  "}${l}\n`)
     if (r.dryRun && !lines.length) o.write(`${r.message}\n`)
     if (r.runtime) o.write(`  state: ${r.runtime.state}${r.runtime.pid ? `, pid ${r.runtime.pid}` : ""}\n`)
-    if (r.rpc) o.write(`  rpc: ${r.rpc.ok ? `ok (gateway ${r.rpc.version}, ${r.rpc.ms} ms) at ${r.rpc.url}` : `not answering at ${r.rpc.url}: ${r.rpc.error}`}\n`)
+    if (r.rpc)
+      o.write(`  rpc: ${r.rpc.ok ? `ok (gateway ${r.rpc.version}, ${r.rpc.ms} ms) at ${r.rpc.url}` : `not answering at ${r.rpc.url}: ${r.rpc.error}`}\n`)
     for (const n of r.notes) o.write(`  note: ${n}\n`)
   }
   for (const w of r.warnings) process.stderr.write(`gateway: warning: ${w}\n`)
@@ -134,9 +144,17 @@ export const install = defineCommand({
     port: { type: "string", description: "Port for `run --port` (default: the config's, 18789)", valueHint: "port" },
     bind: { type: "string", description: "Address for `run --bind`: loopback (default), lan or an IP", valueHint: "addr" },
     token: { type: "string", description: "Client token, stored in a 0600 file (systemd EnvironmentFile / launchd: gateway.json), never on a command line" },
-    root: { type: "string", description: "Stage into an OS image tree instead: DIR/usr/bin/gateway, vendor unit, preset, /etc/gateway/gateway.json; runs nothing", valueHint: "dir" },
+    root: {
+      type: "string",
+      description: "Stage into an OS image tree instead: DIR/usr/bin/gateway, vendor unit, preset, /etc/gateway/gateway.json; runs nothing",
+      valueHint: "dir",
+    },
     binary: { type: "string", description: "The executable the service runs (default: this one)", valueHint: "path" },
-    force: { type: "boolean", description: "Replace a unit/plist not written by `gateway install`, or an image's existing /etc/gateway/gateway.json", default: false },
+    force: {
+      type: "boolean",
+      description: "Replace a unit/plist not written by `gateway install`, or an image's existing /etc/gateway/gateway.json",
+      default: false,
+    },
     ...waitArgs,
   },
   async run({ args }) {

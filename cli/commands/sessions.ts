@@ -19,7 +19,9 @@ const list = defineCommand({
     if (args.json) return printJson(res)
     if (res.sessions.length === 0) return void process.stdout.write("no sessions yet\n")
     for (const s of res.sessions) {
-      process.stdout.write(`${s.key.padEnd(48)} ${s.kind.padEnd(9)} ${age(s.updatedAt).padEnd(9)} ${String(s.totalTokens).padStart(8)} tok${s.hasActiveRun ? "  running" : ""}\n`)
+      process.stdout.write(
+        `${s.key.padEnd(48)} ${s.kind.padEnd(9)} ${age(s.updatedAt).padEnd(9)} ${String(s.totalTokens).padStart(8)} tok${s.hasActiveRun ? "  running" : ""}\n`,
+      )
     }
   },
 })
@@ -28,7 +30,10 @@ const show = defineCommand({
   meta: { name: "show", description: "A session's details and recent messages" },
   args: { ...keyArg, ...connectionArgs },
   async run({ args }) {
-    const res = (await withClient(args, ["operator.read"], (c) => c.rawRequest("sessions.transcript", { key: args.key }))) as { key: string; messages: { role: string; content: string }[] }
+    const res = (await withClient(args, ["operator.read"], (c) => c.rawRequest("sessions.transcript", { key: args.key }))) as {
+      key: string
+      messages: { role: string; content: string }[]
+    }
     if (args.json) return printJson(res)
     process.stdout.write(`${res.key}\n`)
     for (const m of res.messages) process.stdout.write(`\n[${m.role}] ${m.content}\n`)
@@ -39,7 +44,11 @@ const exportCmd = defineCommand({
   meta: { name: "export", description: "The full transcript as JSONL (one message per line) on stdout" },
   args: { ...keyArg, ...connectionArgs },
   async run({ args }) {
-    const res = (await withClient(args, ["operator.read"], (c) => c.rawRequest("sessions.get", { key: args.key, limit: 5000 }))) as { key: string; entry: Record<string, unknown>; messages: unknown[] }
+    const res = (await withClient(args, ["operator.read"], (c) => c.rawRequest("sessions.get", { key: args.key, limit: 5000 }))) as {
+      key: string
+      entry: Record<string, unknown>
+      messages: unknown[]
+    }
     process.stdout.write(`${JSON.stringify({ type: "session", key: res.key, ...res.entry })}\n`)
     for (const m of res.messages) process.stdout.write(`${JSON.stringify({ type: "message", ...(m as object) })}\n`)
   },

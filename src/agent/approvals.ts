@@ -56,7 +56,12 @@ export class ApprovalRegistry {
       }
       this.pending.set(id, entry)
       req.signal?.addEventListener("abort", () => finish("deny"), { once: true })
-      this.bus.publish(ApprovalRequested, { id, request: { command: req.command, cwd: req.cwd, sessionKey: req.sessionKey, runId: req.runId }, createdAtMs, expiresAtMs })
+      this.bus.publish(ApprovalRequested, {
+        id,
+        request: { command: req.command, cwd: req.cwd, sessionKey: req.sessionKey, runId: req.runId },
+        createdAtMs,
+        expiresAtMs,
+      })
     })
   }
 
@@ -68,6 +73,13 @@ export class ApprovalRegistry {
   }
 
   list(): { id: string; command: string; cwd?: string; sessionKey?: string; createdAtMs: number; expiresAtMs: number }[] {
-    return [...this.pending.values()].map(({ id, command, cwd, sessionKey, createdAtMs, expiresAtMs }) => ({ id, command, cwd, sessionKey, createdAtMs, expiresAtMs }))
+    return [...this.pending.values()].map(({ id, command, cwd, sessionKey, createdAtMs, expiresAtMs }) => ({
+      id,
+      command,
+      cwd,
+      sessionKey,
+      createdAtMs,
+      expiresAtMs,
+    }))
   }
 }

@@ -9,7 +9,6 @@ import { SUMMARY_SYSTEM_PROMPT, contextOf, planCompaction, serializeForSummary, 
 import type { ModelHandle, StreamModel } from "./model-types.ts"
 import { addUsage, emptyUsage, type TranscriptMessage, type Usage } from "./types.ts"
 
-
 export interface CompactOptions<M extends ModelHandle> {
   repo: SessionRepo
   key: string
@@ -27,7 +26,9 @@ export interface CompactOptions<M extends ModelHandle> {
 }
 
 /** Undefined when there is nothing worth compacting. */
-export async function compactSession<M extends ModelHandle>(o: CompactOptions<M>): Promise<{ tokensBefore: number; tokensAfter: number; usage: Usage } | undefined> {
+export async function compactSession<M extends ModelHandle>(
+  o: CompactOptions<M>,
+): Promise<{ tokensBefore: number; tokensAfter: number; usage: Usage } | undefined> {
   const rows = o.repo.transcript<TranscriptMessage>(o.key, o.sessionId)
   const plan = planCompaction(rows, o.keepRecentTokens)
   if (!plan) return undefined

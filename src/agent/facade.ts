@@ -17,7 +17,12 @@ export interface AgentFacade {
   approvals: ApprovalRegistry
   catalog(sessionKey?: string): Promise<ToolInfo[]>
   invoke(name: string, args: unknown, sessionKey: string, signal?: AbortSignal): Promise<ToolResult & { found: boolean }>
-  bash(command: string, workdir: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<{ stdout: string; stderr: string; exitCode: number | null; denied?: string }>
+  bash(
+    command: string,
+    workdir: string | undefined,
+    timeoutMs: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number | null; denied?: string }>
   compact(key: string): Promise<boolean>
   promptReport(): Promise<PromptReport>
   workspace: string

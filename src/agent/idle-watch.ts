@@ -5,7 +5,11 @@
  */
 import type { ModelEvent } from "./model-types.ts"
 
-export async function* withIdleTimeout(open: (signal: AbortSignal) => AsyncIterable<ModelEvent>, idleMs: number, signal: AbortSignal): AsyncGenerator<ModelEvent> {
+export async function* withIdleTimeout(
+  open: (signal: AbortSignal) => AsyncIterable<ModelEvent>,
+  idleMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<ModelEvent> {
   const call = new AbortController()
   const onAbort = () => call.abort(signal.reason)
   if (signal.aborted) onAbort()
@@ -20,7 +24,10 @@ export async function* withIdleTimeout(open: (signal: AbortSignal) => AsyncItera
         call.abort(new DOMException(`no data from the model for ${idleMs} ms`, "TimeoutError"))
         // Not awaited: a stream that ignores its signal must not hold the run.
         it.return?.(undefined)?.catch(() => {})
-        yield { type: "error", error: { kind: "timeout", retryable: true, message: `the model sent nothing for ${Math.round(idleMs / 1000)} s (agents.defaults.modelIdleSeconds)` } }
+        yield {
+          type: "error",
+          error: { kind: "timeout", retryable: true, message: `the model sent nothing for ${Math.round(idleMs / 1000)} s (agents.defaults.modelIdleSeconds)` },
+        }
         return
       }
       if (next.done) return

@@ -20,7 +20,6 @@ import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
 import type { ToolRegistry } from "./tools/registry.ts"
 import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
-import type { TranscriptMessage } from "./types.ts"
 
 export interface AgentSystemDeps {
   config: ConfigManager

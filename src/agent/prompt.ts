@@ -86,7 +86,9 @@ export interface PromptReport {
 
 export function buildSystemPrompt(o: PromptOptions): { prompt: string; report: PromptReport } {
   const lines: string[] = []
-  lines.push(o.isSubagent ? "You are a sub-agent: finish the task you were given and reply with the result." : "You are a personal assistant running inside gateway.")
+  lines.push(
+    o.isSubagent ? "You are a sub-agent: finish the task you were given and reply with the result." : "You are a personal assistant running inside gateway.",
+  )
   if (o.tools.length) {
     lines.push("", "## Tools", ...o.tools.map((t) => `- ${t.name}: ${t.description.split("\n")[0]}`))
     lines.push("Call tools when they help; independent calls may run in parallel. Tool errors explain how to fix the call.")

@@ -76,7 +76,6 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   price(ref: string): { input: number; output: number } | undefined
 }
 
-
 interface StepResult {
   text: string
   toolCalls: { toolCallId: string; toolName: string; input: unknown }[]
@@ -143,7 +142,13 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   let overflowCompactions = 0
 
   const persist = (items: TranscriptMessage[], stepUsage?: Usage, contextTokens?: number) =>
-    deps.repo.append(session.key, session.sessionId, items, { runId: input.runId, model: modelId ? `${provider}/${modelId}` : undefined, role: (m) => m.role }, stepUsage && { ...stepUsage, contextTokens })
+    deps.repo.append(
+      session.key,
+      session.sessionId,
+      items,
+      { runId: input.runId, model: modelId ? `${provider}/${modelId}` : undefined, role: (m) => m.role },
+      stepUsage && { ...stepUsage, contextTokens },
+    )
 
   const loadContext = () => contextOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId) as StoredMessage<TranscriptMessage>[])
 
@@ -219,7 +224,11 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       em.restartText()
       const modelTools = tools.map(toModelTool)
       const idleMs = cfg.agents.defaults.modelIdleSeconds * 1000
-      const events = withIdleTimeout((callSignal) => deps.streamModel({ model, system: prompt, messages, tools: modelTools, signal: callSignal, maxOutputTokens: model.maxTokens }), idleMs, signal)
+      const events = withIdleTimeout(
+        (callSignal) => deps.streamModel({ model, system: prompt, messages, tools: modelTools, signal: callSignal, maxOutputTokens: model.maxTokens }),
+        idleMs,
+        signal,
+      )
       for await (const ev of events) {
         if (ev.type === "text-delta") {
           result.text += ev.delta
@@ -330,9 +339,23 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   }
 
   function finish(o: RunOutcome): RunOutcome {
-    const usageData = { input: o.usage.input, output: o.usage.output, cacheRead: o.usage.cacheRead, cacheWrite: o.usage.cacheWrite, total: o.usage.total, cost: { total: o.usage.cost } }
+    const usageData = {
+      input: o.usage.input,
+      output: o.usage.output,
+      cacheRead: o.usage.cacheRead,
+      cacheWrite: o.usage.cacheWrite,
+      total: o.usage.total,
+      cost: { total: o.usage.cost },
+    }
     if (o.status === "ok") {
-      em.agent("lifecycle", { phase: "end", startedAt, endedAt: o.endedAt, aborted: false, stopReason: o.stopReason, terminalReply: { disposition: "visible", text: o.text } })
+      em.agent("lifecycle", {
+        phase: "end",
+        startedAt,
+        endedAt: o.endedAt,
+        aborted: false,
+        stopReason: o.stopReason,
+        terminalReply: { disposition: "visible", text: o.text },
+      })
       em.final(o.text, o.stopReason, usageData)
     } else if (o.status === "aborted" || o.status === "timeout") {
       em.agent("lifecycle", { phase: "end", startedAt, endedAt: o.endedAt, aborted: true, stopReason: o.stopReason })

@@ -86,9 +86,7 @@ export class AgentRuntime {
   private stopping = false
   private listeners = new Set<(o: RunOutcome) => void>()
 
-  constructor(
-    private deps: Omit<RunDeps<ModelHandle>, "takeSteered"> & { repo: SessionRepo; bus: Bus; log: Logger; config(): Config },
-  ) {
+  constructor(private deps: Omit<RunDeps<ModelHandle>, "takeSteered"> & { repo: SessionRepo; bus: Bus; log: Logger; config(): Config }) {
     this.global = new Semaphore(() => deps.config().agents.defaults.maxConcurrent)
   }
 
@@ -114,10 +112,16 @@ export class AgentRuntime {
     day.setUTCHours(0, 0, 0, 0)
     const used = this.deps.repo.usageSince(day.getTime(), agentId)
     if (b.dailyTokens && used.tokens >= b.dailyTokens) {
-      throw new RunRejected({ message: `daily token budget exceeded for agent ${agentId}: ${used.tokens} of ${b.dailyTokens} tokens used today (agents.defaults.budget.dailyTokens)`, kind: "budget" })
+      throw new RunRejected({
+        message: `daily token budget exceeded for agent ${agentId}: ${used.tokens} of ${b.dailyTokens} tokens used today (agents.defaults.budget.dailyTokens)`,
+        kind: "budget",
+      })
     }
     if (b.dailyCostUsd && used.cost >= b.dailyCostUsd) {
-      throw new RunRejected({ message: `daily cost budget exceeded for agent ${agentId}: $${used.cost.toFixed(4)} of $${b.dailyCostUsd} spent today (agents.defaults.budget.dailyCostUsd)`, kind: "budget" })
+      throw new RunRejected({
+        message: `daily cost budget exceeded for agent ${agentId}: $${used.cost.toFixed(4)} of $${b.dailyCostUsd} spent today (agents.defaults.budget.dailyCostUsd)`,
+        kind: "budget",
+      })
     }
   }
 
@@ -130,7 +134,14 @@ export class AgentRuntime {
     const acceptedAt = Date.now()
     const agentId = agentIdOf(req.sessionKey)
     this.checkBudget(agentId)
-    const session = this.deps.repo.ensure({ key: req.sessionKey, agentId, kind: kindOf(req.sessionKey), parentKey: req.parentKey, depth: req.depth, label: req.label })
+    const session = this.deps.repo.ensure({
+      key: req.sessionKey,
+      agentId,
+      kind: kindOf(req.sessionKey),
+      parentKey: req.parentKey,
+      depth: req.depth,
+      label: req.label,
+    })
     const { runId, sessionKey, origin, delivery, deferred, ...spec } = req
     const row = { runId, sessionKey, agentId, input: spec, origin, delivery }
     const base = { runId, sessionKey, acceptedAt }
@@ -355,7 +366,14 @@ export class AgentRuntime {
     }
     const row = this.deps.repo.getRun(id)
     if (!row || !TERMINAL.has(row.status)) return undefined
-    return { runId, status: row.status, error: row.error ?? undefined, endedAt: row.endedAt ?? undefined, startedAt: row.startedAt, text: row.text ?? undefined }
+    return {
+      runId,
+      status: row.status,
+      error: row.error ?? undefined,
+      endedAt: row.endedAt ?? undefined,
+      startedAt: row.startedAt,
+      text: row.text ?? undefined,
+    }
   }
 
   outcome(runId: string): RunOutcome | undefined {

@@ -35,7 +35,8 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
   return {
     spawn: defineTool({
       name: "sessions_spawn",
-      description: "Start a sub-agent on a self-contained task in its own session. It runs in the background; its result is sent back to this session when it finishes. Returns the child session key and run id.",
+      description:
+        "Start a sub-agent on a self-contained task in its own session. It runs in the background; its result is sent back to this session when it finishes. Returns the child session key and run id.",
       parameters: z.object({
         task: z.string().min(1).describe("Complete instructions for the sub-agent: it sees nothing of this conversation"),
         label: z.string().optional().describe("Short name shown in lists"),
@@ -45,7 +46,9 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         const depth = deps.repo.get(callerKey)?.depth ?? 0
         const children = deps.repo.list({ limit: 1000 }).filter((s) => s.parentKey === callerKey && deps.runtime().activeRunIds(s.key).length > 0)
         if (children.length >= deps.limits().maxChildren) {
-          throw new ToolError({ message: `Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.` })
+          throw new ToolError({
+            message: `Too many running sub-agents (${children.length} of ${deps.limits().maxChildren}). Wait for one to finish before spawning another.`,
+          })
         }
         const { runId, sessionKey } = deps.accept({
           origin: { door: "tool.sessions_spawn", fromSessionKey: callerKey, fromRunId: ctx.runId },
@@ -88,7 +91,11 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         parameters: z.object({ limit: z.number().int().min(1).max(100).default(20) }),
         async execute(args) {
           const rows = deps.repo.list({ limit: args.limit })
-          return { output: JSON.stringify(rows.map((s) => ({ key: s.key, kind: s.kind, label: s.label, updatedAt: new Date(s.updatedAt).toISOString(), totalTokens: s.totalTokens }))) }
+          return {
+            output: JSON.stringify(
+              rows.map((s) => ({ key: s.key, kind: s.kind, label: s.label, updatedAt: new Date(s.updatedAt).toISOString(), totalTokens: s.totalTokens })),
+            ),
+          }
         },
       }),
       defineTool({

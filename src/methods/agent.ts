@@ -23,7 +23,14 @@ export function finalPayload(o: RunOutcome) {
           sessionKey: o.sessionKey,
           provider: o.provider ?? null,
           model: o.model ?? null,
-          usage: { input: o.usage.input, output: o.usage.output, cacheRead: o.usage.cacheRead, cacheWrite: o.usage.cacheWrite, total: o.usage.total, cost: { total: o.usage.cost } },
+          usage: {
+            input: o.usage.input,
+            output: o.usage.output,
+            cacheRead: o.usage.cacheRead,
+            cacheWrite: o.usage.cacheWrite,
+            total: o.usage.total,
+            cost: { total: o.usage.cost },
+          },
           successfulToolNames: o.toolNames,
           steps: o.steps,
         },
@@ -57,9 +64,18 @@ export function wsOrigin(ctx: MethodContext, door: Origin["door"]): Origin {
 }
 
 /** A delivery target named by the request (`deliver` with `channel` + `to`), else the requesting connection. */
-export function requestedDelivery(p: { deliver?: boolean; channel?: string; to?: string; accountId?: string; threadId?: string | number }, ctx: MethodContext): DeliveryTarget {
+export function requestedDelivery(
+  p: { deliver?: boolean; channel?: string; to?: string; accountId?: string; threadId?: string | number },
+  ctx: MethodContext,
+): DeliveryTarget {
   if (p.deliver && p.channel && p.to) {
-    return { kind: "channel", channel: p.channel, to: p.to, ...(p.accountId ? { accountId: p.accountId } : {}), ...(p.threadId !== undefined ? { threadId: String(p.threadId) } : {}) }
+    return {
+      kind: "channel",
+      channel: p.channel,
+      to: p.to,
+      ...(p.accountId ? { accountId: p.accountId } : {}),
+      ...(p.threadId !== undefined ? { threadId: String(p.threadId) } : {}),
+    }
   }
   return { kind: "connection", connId: ctx.caller.connId }
 }
@@ -74,7 +90,12 @@ function finalOrError(o: RunOutcome) {
 /** The final payload of a run known only from the database (it ended before a restart). */
 function storedFinal(runId: string, row: { status: string; text?: string | null; error?: string | null } | undefined) {
   if (row?.status === "error") throw new GatewayError("UNAVAILABLE", `agent run failed: ${row.error}`, { runId, status: row.status })
-  return { runId, status: row?.status ?? "unknown", summary: row?.error ?? "completed", result: { payloads: row?.text ? [{ text: row.text, mediaUrl: null }] : [], meta: {} } }
+  return {
+    runId,
+    status: row?.status ?? "unknown",
+    summary: row?.error ?? "completed",
+    result: { payloads: row?.text ? [{ text: row.text, mediaUrl: null }] : [], meta: {} },
+  }
 }
 
 export const agentHandlers = {

@@ -16,7 +16,14 @@ export function toChatMessages(rows: StoredMessage<TranscriptMessage>[]) {
     if (m.role === "user") out.push({ role: "user", content: m.content, timestamp: r.createdAt, __gateway: { id: r.id, runId: r.runId } })
     else if (m.role === "assistant") {
       const text = messageText(m)
-      if (text) out.push({ role: "assistant", content: [{ type: "text", text }], timestamp: r.createdAt, ...(r.model ? { model: r.model } : {}), __gateway: { id: r.id, runId: r.runId } })
+      if (text)
+        out.push({
+          role: "assistant",
+          content: [{ type: "text", text }],
+          timestamp: r.createdAt,
+          ...(r.model ? { model: r.model } : {}),
+          __gateway: { id: r.id, runId: r.runId },
+        })
     }
   }
   return out
@@ -62,7 +69,15 @@ export const chatHandlers = {
       messages,
       hasMore: messages.length < all.length,
       totalMessages: all.length,
-      sessionInfo: { key: sessionKey, kind: session.kind, agentId: session.agentId, isMain: session.kind === "main", hasActiveRun: active.length > 0, activeRunIds: active, model: session.model },
+      sessionInfo: {
+        key: sessionKey,
+        kind: session.kind,
+        agentId: session.agentId,
+        isMain: session.kind === "main",
+        hasActiveRun: active.length > 0,
+        activeRunIds: active,
+        model: session.model,
+      },
     }
   },
 
@@ -74,10 +89,12 @@ export const chatHandlers = {
   "chat.inject": (p, { gw }) => {
     const sessionKey = normalizeSessionKey(p.sessionKey)
     const session = gw.agent.sessions.ensure({ key: sessionKey, agentId: sessionKey.split(":")[1] ?? "main", kind: "main" })
-    if (gw.agent.runtime.activeRunIds(sessionKey).length) throw new GatewayError("INVALID_REQUEST", "session has an active run; inject after it ends or abort it")
+    if (gw.agent.runtime.activeRunIds(sessionKey).length)
+      throw new GatewayError("INVALID_REQUEST", "session has an active run; inject after it ends or abort it")
     const text = p.label ? `[${p.label}] ${p.message}` : p.message
-    gw.agent.sessions.append(sessionKey, session.sessionId, [{ role: "assistant", content: [{ type: "text", text }] } satisfies TranscriptMessage], { role: (m) => m.role })
+    gw.agent.sessions.append(sessionKey, session.sessionId, [{ role: "assistant", content: [{ type: "text", text }] } satisfies TranscriptMessage], {
+      role: (m) => m.role,
+    })
     return { ok: true, sessionKey }
   },
 } satisfies PartialHandlers
-

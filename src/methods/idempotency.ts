@@ -41,7 +41,8 @@ export class IdempotencyCache<T = unknown> {
     this.sweep()
     const hit = this.entries.get(key)
     if (hit) {
-      if (hit.fingerprint !== fingerprint) throw new IdempotencyConflict({ message: `idempotency key ${key} was already used for a different call; use a new key`, key, fields: ["params"] })
+      if (hit.fingerprint !== fingerprint)
+        throw new IdempotencyConflict({ message: `idempotency key ${key} was already used for a different call; use a new key`, key, fields: ["params"] })
       return { promise: hit.promise, cached: true }
     }
     const entry: Entry<T> = { ts: this.now(), fingerprint, settled: false, promise: Promise.resolve().then(fn) }

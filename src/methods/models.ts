@@ -17,7 +17,14 @@ export const modelsHandlers = {
     const out = new Map<string, Listed>()
     for (const [provider, p] of Object.entries(cfg.providers)) {
       for (const m of p.models) {
-        out.set(`${provider}/${m.id}`, { id: m.id, name: m.name ?? m.id, provider, contextWindow: m.contextWindow, reasoning: m.reasoning ?? false, available: true })
+        out.set(`${provider}/${m.id}`, {
+          id: m.id,
+          name: m.name ?? m.id,
+          provider,
+          contextWindow: m.contextWindow,
+          reasoning: m.reasoning ?? false,
+          available: true,
+        })
       }
     }
     const named = [cfg.default, ...cfg.fallbacks].filter((r): r is string => !!r)

@@ -66,7 +66,11 @@ export const sessionsHandlers = {
   "sessions.get": (p, ctx) => {
     const s = mustGet(ctx, p.key)
     const rows = ctx.gw.agent.sessions.transcript<TranscriptMessage>(s.key, s.sessionId)
-    return { key: s.key, entry: entry(s, ctx), messages: rows.slice(-(p.limit ?? 200)).map((r) => ({ id: r.id, runId: r.runId, createdAt: r.createdAt, model: r.model, ...r.message })) }
+    return {
+      key: s.key,
+      entry: entry(s, ctx),
+      messages: rows.slice(-(p.limit ?? 200)).map((r) => ({ id: r.id, runId: r.runId, createdAt: r.createdAt, model: r.model, ...r.message })),
+    }
   },
 
   "sessions.reset": (p, ctx) => {

@@ -43,9 +43,7 @@ export const ConnectParams = z.object({
   pathEnv: z.string().optional(),
   role: z.string().optional(),
   scopes: z.array(z.string()).optional(),
-  device: z
-    .object({ id: z.string(), publicKey: z.string(), signature: z.string(), signedAt: z.number(), nonce: z.string().optional() })
-    .optional(),
+  device: z.object({ id: z.string(), publicKey: z.string(), signature: z.string(), signedAt: z.number(), nonce: z.string().optional() }).optional(),
   auth: ConnectAuth.optional(),
   locale: z.string().optional(),
   userAgent: z.string().optional(),

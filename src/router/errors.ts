@@ -2,5 +2,7 @@
 import { NamedError } from "../util/named-error.ts"
 
 /** A reused idempotency key whose parameters differ from its first use; nothing was changed. */
-export const IdempotencyConflict = NamedError.create("IdempotencyConflict", (z) => z.object({ message: z.string(), key: z.string(), fields: z.array(z.string()) }))
+export const IdempotencyConflict = NamedError.create("IdempotencyConflict", (z) =>
+  z.object({ message: z.string(), key: z.string(), fields: z.array(z.string()) }),
+)
 export type IdempotencyConflict = InstanceType<typeof IdempotencyConflict>

@@ -31,7 +31,7 @@ export class AuthRateLimiter {
     const b = this.buckets.get(addr)
     if (!b) return 0
     const left = b.lockedUntil - this.now()
-    return left > 0 ? left : 0
+    return Math.max(left, 0)
   }
 
   recordFailure(addr: string): void {

@@ -11,7 +11,10 @@ export function bearerAuth(auth: () => ResolvedAuth): MiddlewareHandler {
       const given = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : ""
       const expected = a.mode === "token" ? a.token! : a.password!
       if (!given || !secretEquals(given, expected)) {
-        return c.json({ error: { message: "missing or wrong bearer token (Authorization: Bearer <gateway token>)", type: "invalid_request_error", code: "unauthorized" } }, 401)
+        return c.json(
+          { error: { message: "missing or wrong bearer token (Authorization: Bearer <gateway token>)", type: "invalid_request_error", code: "unauthorized" } },
+          401,
+        )
       }
     }
     await next()

@@ -43,10 +43,13 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; r
   const app = new Hono()
   // Off before the body is even read: a disabled endpoint answers 404 whatever was sent.
   const enabled: MiddlewareHandler = async (c, next) => {
-    if (!deps.enabled()) return c.json(oaiError("the chat completions endpoint is disabled (http.chatCompletions.enabled)", "invalid_request_error", "endpoint_disabled"), 404)
+    if (!deps.enabled())
+      return c.json(oaiError("the chat completions endpoint is disabled (http.chatCompletions.enabled)", "invalid_request_error", "endpoint_disabled"), 404)
     await next()
   }
-  const validBody = jsonBody(Body, (c, problem) => c.json(oaiError(problem.kind === "not-json" ? "body must be JSON" : `invalid request: ${problem.issues}`), 400))
+  const validBody = jsonBody(Body, (c, problem) =>
+    c.json(oaiError(problem.kind === "not-json" ? "body must be JSON" : `invalid request: ${problem.issues}`), 400),
+  )
   app.post("/chat/completions", enabled, validBody, async (c) => {
     const body = c.req.valid("json")
     const lastUser = [...body.messages].reverse().find((m) => m.role === "user")
@@ -62,7 +65,10 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; r
     const agent = deps.agent()
     const isNew = !agent.sessions.get(sessionKey)
     // A stateless client resends the whole conversation; a new session gets it as context, a known one has it.
-    const system = body.messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => text(m.content)).join("\n\n")
+    const system = body.messages
+      .filter((m) => m.role === "system" || m.role === "developer")
+      .map((m) => text(m.content))
+      .join("\n\n")
     const earlier = body.messages.slice(0, body.messages.lastIndexOf(lastUser)).filter((m) => m.role === "user" || m.role === "assistant")
     const message =
       isNew && earlier.length
@@ -120,7 +126,9 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; r
 
     return streamSSE(c, async (stream) => {
       const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-        stream.writeSSE({ data: JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] }) })
+        stream.writeSSE({
+          data: JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] }),
+        })
       await chunk({ role: "assistant" }, null)
       let outcome: RunOutcome | undefined
       let finished = false

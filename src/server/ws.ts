@@ -45,7 +45,12 @@ const FEATURE_EVENTS = Object.keys(EVENTS)
 /** Close reasons are limited to 123 bytes by the WebSocket spec. */
 function reasonText(text: string): string {
   const buf = Buffer.from(text)
-  return buf.length <= 123 ? text : buf.subarray(0, 120).toString("utf8").replace(/\uFFFD+$/, "")
+  return buf.length <= 123
+    ? text
+    : buf
+        .subarray(0, 120)
+        .toString("utf8")
+        .replace(/\uFFFD+$/, "")
 }
 
 export class WsHub {
@@ -117,7 +122,12 @@ export class WsHub {
       return this.close(conn, CloseCode.policyViolation, "invalid request frame")
     }
     if (f.method !== "connect") {
-      return this.rejectHandshake(conn, f.id, new GatewayError("INVALID_REQUEST", "invalid handshake: first request must be connect"), CloseCode.policyViolation)
+      return this.rejectHandshake(
+        conn,
+        f.id,
+        new GatewayError("INVALID_REQUEST", "invalid handshake: first request must be connect"),
+        CloseCode.policyViolation,
+      )
     }
     if (!this.ready) {
       const err = new GatewayError("UNAVAILABLE", "gateway starting; retry shortly", { reason: "startup" }, { retryable: true, retryAfterMs: 500 })

@@ -70,17 +70,17 @@ export class SessionRepo {
   }
 
   patch(key: string, fields: Partial<Pick<SessionRow, "label" | "model" | "queueMode">>): SessionRow | undefined {
-    this.db.update(sessions).set({ ...fields, updatedAt: Date.now() }).where(eq(sessions.key, key)).run()
+    this.db
+      .update(sessions)
+      .set({ ...fields, updatedAt: Date.now() })
+      .where(eq(sessions.key, key))
+      .run()
     return this.get(key)
   }
 
   /** Starts a fresh transcript under the same key; the old messages stay in the database. */
   reset(key: string): SessionRow | undefined {
-    this.db
-      .update(sessions)
-      .set({ sessionId: crypto.randomUUID(), contextTokens: 0, updatedAt: Date.now() })
-      .where(eq(sessions.key, key))
-      .run()
+    this.db.update(sessions).set({ sessionId: crypto.randomUUID(), contextTokens: 0, updatedAt: Date.now() }).where(eq(sessions.key, key)).run()
     return this.get(key)
   }
 
@@ -98,7 +98,15 @@ export class SessionRepo {
     this.db.transaction((tx) => {
       for (const m of items) {
         tx.insert(messages)
-          .values({ sessionKey: key, sessionId, body: JSON.stringify(m), role: meta.role(m), runId: meta.runId ?? null, model: meta.model ?? null, createdAt: now })
+          .values({
+            sessionKey: key,
+            sessionId,
+            body: JSON.stringify(m),
+            role: meta.role(m),
+            runId: meta.runId ?? null,
+            model: meta.model ?? null,
+            createdAt: now,
+          })
           .run()
       }
       tx.update(sessions)
@@ -176,14 +184,22 @@ export class SessionRepo {
 
   markRunning(runId: string, sessionKey: string, model?: string): void {
     this.db.transaction((tx) => {
-      tx.update(runs).set({ status: "running", startedAt: Date.now(), model: model ?? null }).where(eq(runs.runId, runId)).run()
+      tx.update(runs)
+        .set({ status: "running", startedAt: Date.now(), model: model ?? null })
+        .where(eq(runs.runId, runId))
+        .run()
       tx.update(sessions).set({ lastRunId: runId }).where(eq(sessions.key, sessionKey)).run()
     })
   }
 
   /** Inputs carried by a run (collect-merged or steered into it), in the order they were accepted. */
   carriedBy(runId: string): RunRow[] {
-    return this.db.select().from(runs).where(and(eq(runs.carriedBy, runId), eq(runs.status, "merged"))).orderBy(asc(runs.acceptedAt), asc(runs.runId)).all()
+    return this.db
+      .select()
+      .from(runs)
+      .where(and(eq(runs.carriedBy, runId), eq(runs.status, "merged")))
+      .orderBy(asc(runs.acceptedAt), asc(runs.runId))
+      .all()
   }
 
   /** Whether an accepted input is in a transcript (a user row records it). */
@@ -202,7 +218,15 @@ export class SessionRepo {
       for (const i of inputs) {
         if (tx.select({ id: messages.id }).from(messages).where(eq(messages.inputId, i.inputId)).get()) continue
         tx.insert(messages)
-          .values({ sessionKey: key, sessionId, body: JSON.stringify({ role: "user", content: i.message }), role: "user", runId, inputId: i.inputId, createdAt: now })
+          .values({
+            sessionKey: key,
+            sessionId,
+            body: JSON.stringify({ role: "user", content: i.message }),
+            role: "user",
+            runId,
+            inputId: i.inputId,
+            createdAt: now,
+          })
           .run()
         added++
       }
@@ -227,7 +251,11 @@ export class SessionRepo {
 
   /** Runs to pick up after a restart: cut off while running first, then queued ones, each in acceptance order. */
   unfinishedRuns(): RunRow[] {
-    const rows = this.db.select().from(runs).where(or(eq(runs.status, "running"), eq(runs.status, "queued"))).all()
+    const rows = this.db
+      .select()
+      .from(runs)
+      .where(or(eq(runs.status, "running"), eq(runs.status, "queued")))
+      .all()
     const rank = (r: RunRow) => (r.status === "running" ? 0 : 1)
     return rows.sort((a, b) => rank(a) - rank(b) || (a.acceptedAt ?? a.startedAt) - (b.acceptedAt ?? b.startedAt))
   }

@@ -24,9 +24,29 @@ async function connect(url: string): Promise<{ turn(sessionKey: string, message:
   await new Promise<void>((resolve, reject) => {
     ws.onerror = () => reject(new Error("cannot connect"))
     ws.onmessage = (ev) => {
-      const f = JSON.parse(String(ev.data)) as { type: string; event?: string; id?: string; ok?: boolean; payload?: { status?: string }; error?: { message: string } }
+      const f = JSON.parse(String(ev.data)) as {
+        type: string
+        event?: string
+        id?: string
+        ok?: boolean
+        payload?: { status?: string }
+        error?: { message: string }
+      }
       if (f.type === "event" && f.event === "connect.challenge") {
-        ws.send(JSON.stringify({ type: "req", id: "c", method: "connect", params: { minProtocol: 4, maxProtocol: 4, client: { id: "bench", version: "1", platform: "linux", mode: "backend" }, auth: { token: TOKEN }, scopes: ["operator.write"] } }))
+        ws.send(
+          JSON.stringify({
+            type: "req",
+            id: "c",
+            method: "connect",
+            params: {
+              minProtocol: 4,
+              maxProtocol: 4,
+              client: { id: "bench", version: "1", platform: "linux", mode: "backend" },
+              auth: { token: TOKEN },
+              scopes: ["operator.write"],
+            },
+          }),
+        )
         return
       }
       if (f.type !== "res") return
@@ -76,7 +96,10 @@ export async function benchAgentTurns(
     join(home, "gateway.json"),
     JSON.stringify({
       logging: { level: "warn" },
-      models: { default: "fake/fake-model", providers: { fake: { baseUrl: fake.url, apiKey: "sk-bench", models: [{ id: "fake-model", contextWindow: 1_000_000 }] } } },
+      models: {
+        default: "fake/fake-model",
+        providers: { fake: { baseUrl: fake.url, apiKey: "sk-bench", models: [{ id: "fake-model", contextWindow: 1_000_000 }] } },
+      },
       agents: { defaults: { maxConcurrent: 16 } },
     }),
   )
@@ -98,7 +121,11 @@ export async function benchAgentTurns(
     // The fake's own handling time: a bare HTTP round trip to it from this process.
     for (let i = 0; i < 50; i++) {
       const t0 = performance.now()
-      const res = await fetch(`${fake.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "fake-model", messages: [{ role: "user", content: "x" }], stream: true }) })
+      const res = await fetch(`${fake.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "fake-model", messages: [{ role: "user", content: "x" }], stream: true }),
+      })
       await res.text()
       modelMs.push(performance.now() - t0)
     }

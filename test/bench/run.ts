@@ -238,7 +238,13 @@ async function start(binary: string, home: string, cpu?: string): Promise<Starte
     GATEWAY_PRINT_READY: "1",
   }
   const spawnAt = performance.now()
-  const proc = Bun.spawn(pinned(cpu, [binary, "run", "--port", "0", "--token", BENCH_TOKEN]), { env, cwd: home, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+  const proc = Bun.spawn(pinned(cpu, [binary, "run", "--port", "0", "--token", BENCH_TOKEN]), {
+    env,
+    cwd: home,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  })
   live.add(proc)
   let err = ""
   void (async () => {
@@ -581,10 +587,9 @@ async function main(): Promise<void> {
   // Summary.
   const cold = { floor: coldSummary(floorCold), gateway: { freshHome: coldSummary(gwFresh), warmHome: coldSummary(gwWarm) } }
   const mem = { floor: memSummary(floorCold), gateway: { freshHome: memSummary(gwFresh), warmHome: memSummary(gwWarm) } }
-  const tput = Object.fromEntries(SCENARIOS.map((sc) => [sc.name, { gateway: loadSummary(load[sc.name].gateway), floor: loadSummary(load[sc.name].floor) }])) as Record<
-    ScenarioName,
-    { gateway: ReturnType<typeof loadSummary>; floor: ReturnType<typeof loadSummary> }
-  >
+  const tput = Object.fromEntries(
+    SCENARIOS.map((sc) => [sc.name, { gateway: loadSummary(load[sc.name].gateway), floor: loadSummary(load[sc.name].floor) }]),
+  ) as Record<ScenarioName, { gateway: ReturnType<typeof loadSummary>; floor: ReturnType<typeof loadSummary> }>
 
   const floorCold_ = cold.floor.totalMs.median
   const gwFresh_ = cold.gateway.freshHome.totalMs.median

@@ -32,15 +32,21 @@ function startAgent(message: string): Promise<Record<string, any>> {
 
 /** The exec.approval.requested event for `command`, as the approver received it. */
 async function requested(command: string): Promise<{ id: string; request: Record<string, any>; createdAtMs: number; expiresAtMs: number }> {
-  const ev = await approver.waitFor((f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command)
+  const ev = await approver.waitFor(
+    (f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command,
+  )
   return ev.payload as { id: string; request: Record<string, any>; createdAtMs: number; expiresAtMs: number }
 }
 
-const resolvedEvent = (id: string) => approver.waitFor((f) => f.type === "event" && f.event === "exec.approval.resolved" && (f.payload as { id: string }).id === id)
+const resolvedEvent = (id: string) =>
+  approver.waitFor((f) => f.type === "event" && f.event === "exec.approval.resolved" && (f.payload as { id: string }).id === id)
 
 beforeAll(async () => {
   fake = startFakeOpenAI(directedModel)
-  gw = await startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { exec: { mode: "ask", approvalTimeoutMs: APPROVAL_TIMEOUT_MS } } }) })
+  gw = await startBinary({
+    args: ["--token", E2E_TOKEN],
+    config: fakeModelConfig(fake.url, { tools: { exec: { mode: "ask", approvalTimeoutMs: APPROVAL_TIMEOUT_MS } } }),
+  })
   ;[writer, approver, reader] = await Promise.all([
     connected(gw.url, { scopes: ["operator.read", "operator.write"] }).then((c) => c.sock),
     connected(gw.url, { scopes: ["operator.approvals"], minProtocol: 3, maxProtocol: 3 }).then((c) => c.sock),
@@ -66,7 +72,11 @@ describe("exec approvals (tools.exec.mode ask)", () => {
     const pending = ok(await approver.request("exec.approval.list", {})).approvals as { id: string; command: string }[]
     expect(pending).toContainEqual(expect.objectContaining({ id: req.id, command }))
 
-    expect(ok(await approver.request("exec.approval.resolve", { id: req.id, decision: "allow-once" }))).toMatchObject({ ok: true, id: req.id, decision: "allow-once" })
+    expect(ok(await approver.request("exec.approval.resolve", { id: req.id, decision: "allow-once" }))).toMatchObject({
+      ok: true,
+      id: req.id,
+      decision: "allow-once",
+    })
     expect((await resolvedEvent(req.id)).payload).toMatchObject({ id: req.id, decision: "allow-once" })
     const out = await final
     expect(out.status).toBe("ok")

@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
-import { BINARY, cliEnv, connected, directedModel, E2E_TOKEN, fakeModelConfig, lastUserText, runCli, startBinary, waitUntil, type GatewayProcess } from "./harness.ts"
+import {
+  BINARY,
+  cliEnv,
+  connected,
+  directedModel,
+  E2E_TOKEN,
+  fakeModelConfig,
+  lastUserText,
+  runCli,
+  startBinary,
+  waitUntil,
+  type GatewayProcess,
+} from "./harness.ts"
 
 let fake: FakeServer
 let gw: GatewayProcess
@@ -146,7 +158,10 @@ describe("gateway sessions", () => {
     const exp = await runCli(["sessions", "export", key], env)
     expect(exp.code).toBe(0)
     expect(exp.out.endsWith("\n")).toBe(true)
-    const lines = exp.out.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, any>)
+    const lines = exp.out
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, any>)
     expect(lines[0]).toMatchObject({ type: "session", key })
     expect(lines[0]!.sessionId).toBeString()
     const msgs = lines.slice(1)

@@ -62,7 +62,11 @@ export function providerFor(fake: ScriptedFake, models: { id: string; contextWin
 
 type Part = { type?: string; text?: string; [k: string]: unknown }
 const textOf = (content: unknown): string =>
-  typeof content === "string" ? content : Array.isArray(content) ? (content as Part[]).map((p) => (p.type === "text" || p.type === undefined ? (p.text ?? "") : "")).join("") : ""
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+      ? (content as Part[]).map((p) => (p.type === "text" || p.type === undefined ? (p.text ?? "") : "")).join("")
+      : ""
 
 export function systemOf(kind: Kind, body: FakeRequestBody): string {
   if (kind === "anthropic") return textOf(body.system)
@@ -82,7 +86,7 @@ export function userTexts(kind: Kind, body: FakeRequestBody): string[] {
     .flatMap((m) => (typeof m.content === "string" ? [m.content] : (m.content as Part[]).filter((p) => p.type === "text").map((p) => p.text ?? "")))
 }
 
-export function assistantTexts(kind: Kind, body: FakeRequestBody): string[] {
+export function assistantTexts(_kind: Kind, body: FakeRequestBody): string[] {
   return (body.messages as { role: string; content: unknown }[]).filter((m) => m.role === "assistant").map((m) => textOf(m.content))
 }
 
@@ -92,7 +96,8 @@ export function toolCallsOf(kind: Kind, body: FakeRequestBody): { id: string; na
   for (const m of body.messages as { role: string; content: unknown; tool_calls?: { id: string; function: { name: string; arguments: string } }[] }[]) {
     if (m.role !== "assistant") continue
     if (kind === "openai") for (const c of m.tool_calls ?? []) out.push({ id: c.id, name: c.function.name, args: JSON.parse(c.function.arguments) })
-    else if (Array.isArray(m.content)) for (const p of m.content as Part[]) if (p.type === "tool_use") out.push({ id: p.id as string, name: p.name as string, args: p.input })
+    else if (Array.isArray(m.content))
+      for (const p of m.content as Part[]) if (p.type === "tool_use") out.push({ id: p.id as string, name: p.name as string, args: p.input })
   }
   return out
 }
@@ -103,7 +108,8 @@ export function toolResultsOf(kind: Kind, body: FakeRequestBody): { id: string; 
   ;(body.messages as { role: string; content: unknown; tool_call_id?: string }[]).forEach((m, index) => {
     if (kind === "openai" && m.role === "tool") out.push({ id: m.tool_call_id!, text: textOf(m.content), index })
     if (kind === "anthropic" && m.role === "user" && Array.isArray(m.content)) {
-      for (const p of m.content as Part[]) if (p.type === "tool_result") out.push({ id: p.tool_use_id as string, text: textOf(p.content), isError: p.is_error as boolean | undefined, index })
+      for (const p of m.content as Part[])
+        if (p.type === "tool_result") out.push({ id: p.tool_use_id as string, text: textOf(p.content), isError: p.is_error as boolean | undefined, index })
     }
   })
   return out
@@ -112,7 +118,11 @@ export function toolResultsOf(kind: Kind, body: FakeRequestBody): { id: string; 
 /** Index of the message that makes the tool call `id`. */
 export function toolCallIndex(kind: Kind, body: FakeRequestBody, id: string): number {
   return (body.messages as { role: string; content: unknown; tool_calls?: { id: string }[] }[]).findIndex(
-    (m) => m.role === "assistant" && (kind === "openai" ? (m.tool_calls ?? []).some((c) => c.id === id) : Array.isArray(m.content) && (m.content as Part[]).some((p) => p.type === "tool_use" && p.id === id)),
+    (m) =>
+      m.role === "assistant" &&
+      (kind === "openai"
+        ? (m.tool_calls ?? []).some((c) => c.id === id)
+        : Array.isArray(m.content) && (m.content as Part[]).some((p) => p.type === "tool_use" && p.id === id)),
   )
 }
 
@@ -124,7 +134,8 @@ export function overflowError(kind: Kind): FakeStep {
         status: 400,
         body: {
           error: {
-            message: "This model's maximum context length is 3000 tokens. However, your messages resulted in 4100 tokens. Please reduce the length of the messages.",
+            message:
+              "This model's maximum context length is 3000 tokens. However, your messages resulted in 4100 tokens. Please reduce the length of the messages.",
             type: "invalid_request_error",
             param: "messages",
             code: "context_length_exceeded",
@@ -133,7 +144,9 @@ export function overflowError(kind: Kind): FakeStep {
       },
     }
   }
-  return { error: { status: 400, body: { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 4100 tokens > 3000 maximum" } } } }
+  return {
+    error: { status: 400, body: { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 4100 tokens > 3000 maximum" } } },
+  }
 }
 
 // ---- frames -------------------------------------------------------------------------------------------------
@@ -141,7 +154,11 @@ export function overflowError(kind: Kind): FakeStep {
 let reqSeq = 0
 
 /** Sends `agent` and returns the interim (accepted) and the final res, both on the same request id. */
-export async function agentTwoStage(sock: RawSocket, params: Record<string, unknown>, timeoutMs = 15_000): Promise<{ id: string; accepted: RawFrame; final: RawFrame }> {
+export async function agentTwoStage(
+  sock: RawSocket,
+  params: Record<string, unknown>,
+  timeoutMs = 15_000,
+): Promise<{ id: string; accepted: RawFrame; final: RawFrame }> {
   const id = sendAgent(sock, params)
   const accepted = await sock.response(id, timeoutMs)
   const final = await finalRes(sock, id, timeoutMs)
@@ -166,7 +183,10 @@ export function resOn(sock: RawSocket, id: string): RawFrame[] {
 export type Payload = Record<string, any>
 
 export function runEvents(sock: RawSocket, runId: string, event: "agent" | "chat"): Payload[] {
-  return sock.events(event).map((f) => f.payload as Payload).filter((p) => p.runId === runId)
+  return sock
+    .events(event)
+    .map((f) => f.payload as Payload)
+    .filter((p) => p.runId === runId)
 }
 
 export function waitEvent(sock: RawSocket, event: "agent" | "chat", pred: (p: Payload) => boolean, timeoutMs = 10_000): Promise<Payload> {
@@ -175,7 +195,9 @@ export function waitEvent(sock: RawSocket, event: "agent" | "chat", pred: (p: Pa
 
 /** Every tool-call part in a stored transcript has exactly one tool message answering it (and none is orphaned). */
 export function expectValidTranscript(messages: Payload[]): void {
-  const calls = messages.filter((m) => m.role === "assistant").flatMap((m) => (m.content as Payload[]).filter((p) => p.type === "tool-call").map((p) => p.toolCallId as string))
+  const calls = messages
+    .filter((m) => m.role === "assistant")
+    .flatMap((m) => (m.content as Payload[]).filter((p) => p.type === "tool-call").map((p) => p.toolCallId as string))
   const results = messages.filter((m) => m.role === "tool").map((m) => m.toolCallId as string)
   expect([...results].sort()).toEqual([...calls].sort())
   for (const id of calls) {

@@ -4,7 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
-import { connected, directedModel, E2E_TOKEN, fakeModelConfig, httpUrl, lastUserText, startBinary, waitUntil, wireText, type GatewayProcess } from "./harness.ts"
+import {
+  connected,
+  directedModel,
+  E2E_TOKEN,
+  fakeModelConfig,
+  httpUrl,
+  lastUserText,
+  startBinary,
+  waitUntil,
+  wireText,
+  type GatewayProcess,
+} from "./harness.ts"
 
 let fake: FakeServer
 let gwOn: GatewayProcess
@@ -126,10 +137,14 @@ describe("POST /v1/chat/completions", () => {
     await pending.catch(() => {})
     const { sock } = await connected(gwOn.url, { scopes: ["operator.read"] })
     const key = `agent:main:openai:${user}`
-    await waitUntil(async () => {
-      const e = ((await sock.request("sessions.get", { key })).payload as { entry: { hasActiveRun: boolean } }).entry
-      return !e.hasActiveRun
-    }, "the run to be aborted", 3000)
+    await waitUntil(
+      async () => {
+        const e = ((await sock.request("sessions.get", { key })).payload as { entry: { hasActiveRun: boolean } }).entry
+        return !e.hasActiveRun
+      },
+      "the run to be aborted",
+      3000,
+    )
     const h = (await sock.request("chat.history", { sessionKey: key })).payload as { messages: { role: string }[] }
     expect(h.messages.map((m) => m.role)).toEqual(["user"])
     sock.close()
@@ -148,7 +163,13 @@ describe("POST /v1/chat/completions", () => {
   })
 
   test("a bad body: 400 with an OpenAI-style error", async () => {
-    for (const body of ["{not json", { model: "gateway" }, { messages: [] }, { messages: [{ role: "robot", content: "x" }] }, { messages: [{ role: "system", content: "only system" }] }]) {
+    for (const body of [
+      "{not json",
+      { model: "gateway" },
+      { messages: [] },
+      { messages: [{ role: "robot", content: "x" }] },
+      { messages: [{ role: "system", content: "only system" }] },
+    ]) {
       const res = await post(gwOn, body)
       expect(res.status).toBe(400)
       const err = ((await res.json()) as { error: { type: string; message: string } }).error

@@ -72,7 +72,9 @@ describe.each(KINDS)("provider failover from a failing %s provider", (kind) => {
       const tries = primary.server.requests.filter((b) => userTexts(kind, b).at(-1) === run.message).length
       expect(tries).toBe(run.status === 401 ? 1 : 4)
       expect(backup.server.requests.filter((b) => userTexts(other, b).at(-1) === run.message).length).toBe(1)
-      const models = runEvents(ops, run.key, "agent").filter((e) => e.stream === "lifecycle" && e.data.phase === "model").map((e) => e.data.provider)
+      const models = runEvents(ops, run.key, "agent")
+        .filter((e) => e.stream === "lifecycle" && e.data.phase === "model")
+        .map((e) => e.data.provider)
       expect(models[0]).toBe("primary")
       expect(models.at(-1)).toBe("backup")
     }
@@ -167,7 +169,10 @@ describe("crash safety", () => {
     await waitEvent(ops, "agent", (e) => e.runId === runId && e.stream === "assistant" && e.data.text === "Half an answer")
     // A second message waits in the session's lane: acknowledged, so it must survive the crash.
     const queued = `queued-${uid()}`
-    expect((await ops.request("chat.send", { sessionKey, message: "queued behind", idempotencyKey: queued })).payload).toEqual({ runId: queued, status: "started" })
+    expect((await ops.request("chat.send", { sessionKey, message: "queued behind", idempotencyKey: queued })).payload).toEqual({
+      runId: queued,
+      status: "started",
+    })
 
     gw.proc.kill("SIGKILL")
     expect(await gw.proc.exited).not.toBe(0)

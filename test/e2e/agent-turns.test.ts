@@ -66,7 +66,12 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
       config: {
         models: {
           default: "fake/fake-model",
-          providers: { fake: providerFor(fake, [{ id: "fake-model", contextWindow: 64_000 }, { id: "tiny", contextWindow: 3000 }]) },
+          providers: {
+            fake: providerFor(fake, [
+              { id: "fake-model", contextWindow: 64_000 },
+              { id: "tiny", contextWindow: 3000 },
+            ]),
+          },
         },
         agents: { defaults: { compaction: { reserveTokens: 500, keepRecentTokens: 200 } } },
         // backgroundAfterMs 0: a foreground command never moves to the background, so abort meets it running.
@@ -122,7 +127,11 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
 
     // Chat view: deltas mirror the assistant events' seq, then one final.
     const chat = runEvents(ops, key, "chat").filter((c) => c.state !== "status")
-    expect(chat.at(-1)).toMatchObject({ state: "final", stopReason: "stop", message: { role: "assistant", content: [{ type: "text", text: "Hello from the fake" }] } })
+    expect(chat.at(-1)).toMatchObject({
+      state: "final",
+      stopReason: "stop",
+      message: { role: "assistant", content: [{ type: "text", text: "Hello from the fake" }] },
+    })
     expect(chat.at(-1)!.usage).toMatchObject({ input: 123, output: 45 })
     const deltas = chat.filter((c) => c.state === "delta")
     expect(deltas.map((d) => d.seq)).toEqual(assistant.map((a) => a.seq))
@@ -131,7 +140,9 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     // Frame order: accepted before the first event of the run, the final res after lifecycle end.
     const idx = (pred: (f: Payload) => boolean) => ops.frames.findIndex((f) => pred(f as Payload))
     expect(ops.frames.indexOf(accepted)).toBeLessThan(idx((f) => f.type === "event" && f.payload?.runId === key))
-    expect(ops.frames.indexOf(final)).toBeGreaterThan(idx((f) => f.type === "event" && f.event === "agent" && f.payload.runId === key && f.payload.data?.phase === "end"))
+    expect(ops.frames.indexOf(final)).toBeGreaterThan(
+      idx((f) => f.type === "event" && f.event === "agent" && f.payload.runId === key && f.payload.data?.phase === "end"),
+    )
 
     // A read-only connection sees the same run, seq strictly increasing.
     await waitUntil(() => runEvents(watcher, key, "agent").some((e) => e.data.phase === "end"), "watcher lifecycle end")
@@ -205,7 +216,11 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
 
     // Tool events, only on the connection with the tool-events cap.
     const tools = runEvents(ops, runId, "agent").filter((e) => e.stream === "tool")
-    for (const [id, name] of [[w, "write"], [r, "read"], [l, "ls"]] as const) {
+    for (const [id, name] of [
+      [w, "write"],
+      [r, "read"],
+      [l, "ls"],
+    ] as const) {
       const start = tools.find((e) => e.data.toolCallId === id && e.data.phase === "start")
       const result = tools.find((e) => e.data.toolCallId === id && e.data.phase === "result")
       expect(start?.data).toMatchObject({ name })
@@ -327,7 +342,10 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     await Bun.sleep(300)
     expect(fake.since(from).length).toBe(1)
     const msgs = ((await ops.request("sessions.get", { key: sessionKey })).payload as Payload).messages as Payload[]
-    expect(msgs.map((m) => [m.role, m.runId])).toEqual([["user", ka], ["assistant", ka]])
+    expect(msgs.map((m) => [m.role, m.runId])).toEqual([
+      ["user", ka],
+      ["assistant", ka],
+    ])
   })
 
   test("idempotency: the same key sent twice at once and once more after the end runs once", async () => {
@@ -337,7 +355,10 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     const id1 = sendAgent(ops, { message: "do it once", idempotencyKey: key })
     const id2 = sendAgent(ops, { message: "do it once", idempotencyKey: key })
     const [f1, f2] = await Promise.all([finalRes(ops, id1), finalRes(ops, id2)])
-    for (const [id, f] of [[id1, f1], [id2, f2]] as const) {
+    for (const [id, f] of [
+      [id1, f1],
+      [id2, f2],
+    ] as const) {
       expect(resOn(ops, id)[0]!.payload).toMatchObject({ runId: key, status: "accepted" })
       expect(f.ok).toBe(true)
       expect(f.payload).toMatchObject({ runId: key, status: "ok", result: { payloads: [{ text: "Once and only once" }] } })
@@ -374,9 +395,7 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
   test("two messages racing into one session run one after the other", async () => {
     const sessionKey = `race-${kind}-${uid()}`
     const [ka, kb] = [`race-a-${uid()}`, `race-b-${uid()}`]
-    fake.script((body) =>
-      userTexts(kind, body).at(-1) === "first message" ? { text: ["A1 ", "A2 ", "A3 ", "A4"], chunkDelayMs: 80 } : { text: "B answer" },
-    )
+    fake.script((body) => (userTexts(kind, body).at(-1) === "first message" ? { text: ["A1 ", "A2 ", "A3 ", "A4"], chunkDelayMs: 80 } : { text: "B answer" }))
     const from = fake.mark()
     ops.send({ type: "req", id: "race-1", method: "chat.send", params: { sessionKey, message: "first message", idempotencyKey: ka } })
     ops.send({ type: "req", id: "race-2", method: "chat.send", params: { sessionKey, message: "second message", idempotencyKey: kb } })
@@ -436,7 +455,12 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     const from = fake.mark()
     let compactedAt = -1
     for (let turn = 0; turn < 8 && compactedAt < 0; turn++) {
-      const { final } = await agentTwoStage(ops, { message: `turn-${turn} ${FILLER.repeat(14)}`, idempotencyKey: `compact-${turn}-${uid()}`, sessionKey, model: "fake/tiny" })
+      const { final } = await agentTwoStage(ops, {
+        message: `turn-${turn} ${FILLER.repeat(14)}`,
+        idempotencyKey: `compact-${turn}-${uid()}`,
+        sessionKey,
+        model: "fake/tiny",
+      })
       expect(final.payload).toMatchObject({ status: "ok", result: { payloads: [{ text: `ack turn-${turn}` }] } })
       if (fake.since(from).some((b) => systemOf(kind, b).includes("## Goal"))) compactedAt = turn
     }
@@ -456,7 +480,10 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     expect(JSON.stringify(after.messages)).not.toContain("turn-0 ")
     expect(users.at(-1)).toStartWith(`turn-${compactedAt} `)
 
-    const evs = ops.events("agent").map((f) => f.payload as Payload).filter((e) => e.sessionKey === `agent:main:${sessionKey}` && e.stream === "compaction")
+    const evs = ops
+      .events("agent")
+      .map((f) => f.payload as Payload)
+      .filter((e) => e.sessionKey === `agent:main:${sessionKey}` && e.stream === "compaction")
     expect(evs.map((e) => e.data.phase)).toEqual(["start", "end"])
     expect(evs[1]!.data.tokensAfter).toBeLessThan(evs[1]!.data.tokensBefore)
 
@@ -500,7 +527,11 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     expect(userTexts(kind, reqs[2])[0]).toStartWith(`Summary of the earlier conversation: ${SUMMARY_MARK}`)
     expect(userTexts(kind, reqs[2]).at(-1)).toStartWith("late ")
     expect(JSON.stringify(reqs[2].messages)).not.toContain("early ")
-    expect(runEvents(ops, runId, "agent").filter((e) => e.stream === "compaction").map((e) => e.data.phase)).toEqual(["start", "end"])
+    expect(
+      runEvents(ops, runId, "agent")
+        .filter((e) => e.stream === "compaction")
+        .map((e) => e.data.phase),
+    ).toEqual(["start", "end"])
   })
 
   test("a mid-stream disconnect and a mid-stream error event are retried transparently", async () => {

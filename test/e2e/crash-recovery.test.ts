@@ -46,7 +46,8 @@ const configFor = (fake: ScriptedFake) => ({ models: { default: "fake/fake-model
 const sessionOf = (mode: Mode) => `crash-${mode}`
 
 /** Text of a chat.history message (a string, or text parts). */
-const textOf = (content: unknown) => (typeof content === "string" ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p?.text ?? "").join("") : "")
+const textOf = (content: unknown) =>
+  typeof content === "string" ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p?.text ?? "").join("") : ""
 
 function occurrences(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1
@@ -159,7 +160,12 @@ describe("kill -9 at random moments", () => {
       const killed = (async () => {
         await Bun.sleep(killAt)
         // Mid-stream: a run streamed a delta and had no terminal event yet when the process died.
-        const ended = new Set(c.events("chat").filter((p) => ["final", "aborted", "error"].includes(p.state)).map((p) => p.runId))
+        const ended = new Set(
+          c
+            .events("chat")
+            .filter((p) => ["final", "aborted", "error"].includes(p.state))
+            .map((p) => p.runId),
+        )
         if (c.events("chat").some((p) => p.state === "delta" && !ended.has(p.runId))) cutMidStream++
         await kill9(gw)
       })()
@@ -186,7 +192,12 @@ describe("kill -9 at random moments", () => {
     for (const mode of MODES) history.set(mode, await chatHistory(c, sessionOf(mode)))
     await kill9(gw)
 
-    const userText = (mode: Mode) => history.get(mode)!.filter((m) => m.role === "user").map((m) => m.text).join("\n")
+    const userText = (mode: Mode) =>
+      history
+        .get(mode)!
+        .filter((m) => m.role === "user")
+        .map((m) => m.text)
+        .join("\n")
     const count = (s: Sent) => occurrences(userText(s.mode), s.token)
     const lost = acked.filter((s) => count(s) === 0)
     const duplicated = sent.filter((s) => count(s) > 1)
@@ -269,7 +280,10 @@ describe("a run cut by kill -9 mid-stream", () => {
     release()
 
     const waited = await waitTerminal(c2, runId, Date.now() + 8000)
-    const end = waited.status === "ok" ? await c2.chatEnd(runId, 3000).catch(() => undefined) : c2.runEvents(runId).find((p) => ["final", "aborted", "error"].includes(p.state))
+    const end =
+      waited.status === "ok"
+        ? await c2.chatEnd(runId, 3000).catch(() => undefined)
+        : c2.runEvents(runId).find((p) => ["final", "aborted", "error"].includes(p.state))
     const msgs = await chatHistory(c2, sessionKey)
     const at = msgs.findIndex((m) => m.role === "user" && m.text === message)
     await kill9(gw2)

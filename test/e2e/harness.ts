@@ -158,7 +158,10 @@ export class RawSocket {
     for (;;) {
       const hit = this.frames.find(pred)
       if (hit) return this.checked(hit)
-      if (this.closeEvent) throw new Error(`socket closed (${this.closeEvent.code} ${this.closeEvent.reason}) before the frame arrived; got ${JSON.stringify(this.frames).slice(0, 800)}`)
+      if (this.closeEvent)
+        throw new Error(
+          `socket closed (${this.closeEvent.code} ${this.closeEvent.reason}) before the frame arrived; got ${JSON.stringify(this.frames).slice(0, 800)}`,
+        )
       if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 800)}`)
       await new Promise<void>((r) => {
         this.waiters.push(r)
@@ -270,7 +273,10 @@ export function httpUrl(gw: GatewayProcess): string {
 export function fakeModelConfig(fakeUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ...extra,
-    models: { default: "fake/fake-model", providers: { fake: { baseUrl: fakeUrl, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model", contextWindow: 32000 }] } } },
+    models: {
+      default: "fake/fake-model",
+      providers: { fake: { baseUrl: fakeUrl, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model", contextWindow: 32000 }] } },
+    },
   }
 }
 

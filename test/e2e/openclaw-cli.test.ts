@@ -37,7 +37,12 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
     fake = startFakeOpenAI(() => ({ text: ["Hello", " from", " fake", " model"] }))
     gw = await startBinary({
       args: ["--token", E2E_TOKEN],
-      config: { models: { default: "fake/fake-model", providers: { fake: { baseUrl: fake.url, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model" }] } } } },
+      config: {
+        models: {
+          default: "fake/fake-model",
+          providers: { fake: { baseUrl: fake.url, apiKey: "sk-fake-local", models: [{ id: "fake-model", name: "Fake Model" }] } },
+        },
+      },
     })
   })
   afterAll(async () => {
@@ -65,7 +70,19 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
   }
 
   test("openclaw gateway call agent --expect-final drives a turn and gets the fake model's text", async () => {
-    const r = await oc(["gateway", "call", "agent", "--url", gw.url, "--token", E2E_TOKEN, "--params", JSON.stringify({ message: "hi", idempotencyKey: "k1" }), "--expect-final", "--json"])
+    const r = await oc([
+      "gateway",
+      "call",
+      "agent",
+      "--url",
+      gw.url,
+      "--token",
+      E2E_TOKEN,
+      "--params",
+      JSON.stringify({ message: "hi", idempotencyKey: "k1" }),
+      "--expect-final",
+      "--json",
+    ])
     expect(r.code).toBe(0)
     const payload = JSON.parse(r.out)
     expect(payload.status).toBe("ok")
@@ -75,7 +92,18 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
   }, 60_000)
 
   test("openclaw gateway call chat.send starts a run; chat.history then holds it", async () => {
-    const r = await oc(["gateway", "call", "chat.send", "--url", gw.url, "--token", E2E_TOKEN, "--params", JSON.stringify({ sessionKey: "main", message: "hello again", idempotencyKey: "chat-k1" }), "--json"])
+    const r = await oc([
+      "gateway",
+      "call",
+      "chat.send",
+      "--url",
+      gw.url,
+      "--token",
+      E2E_TOKEN,
+      "--params",
+      JSON.stringify({ sessionKey: "main", message: "hello again", idempotencyKey: "chat-k1" }),
+      "--json",
+    ])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.out)).toEqual({ runId: "chat-k1", status: "started" })
     await Bun.sleep(500)

@@ -139,7 +139,12 @@ export function startFake(wire: Wire, script: FakeScript, opts: StartOptions = {
       if (body?.stream !== true) return Response.json(wire.json(step, body, n))
 
       const { content, terminal } = wire.frames(step, body, n)
-      const frames = step.hangUntilAborted || step.endWithoutFinish ? content : step.streamError ? [...content, wire.errorFrame(step.streamError)] : [...content, ...terminal]
+      const frames =
+        step.hangUntilAborted || step.endWithoutFinish
+          ? content
+          : step.streamError
+            ? [...content, wire.errorFrame(step.streamError)]
+            : [...content, ...terminal]
       const cutAfter = step.disconnectAfterChunks
       const ac = new AbortController()
       open.add(ac)

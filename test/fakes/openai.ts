@@ -60,7 +60,13 @@ export const openAIWire: Wire = {
   },
   frames(step, body, seq) {
     const includeUsage = body?.stream_options?.include_usage === true
-    const base = { id: `chatcmpl-fake${seq}`, object: "chat.completion.chunk", created: CREATED, model: step.model ?? body?.model ?? "fake-model", system_fingerprint: "fp_fake" }
+    const base = {
+      id: `chatcmpl-fake${seq}`,
+      object: "chat.completion.chunk",
+      created: CREATED,
+      model: step.model ?? body?.model ?? "fake-model",
+      system_fingerprint: "fp_fake",
+    }
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) })}\n\n`
     const content = [chunk({ role: "assistant", content: "", refusal: null })]

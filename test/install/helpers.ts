@@ -88,7 +88,8 @@ export async function startReleaseServer(routes: Record<string, Route>, lying: {
       data(s, chunk) {
         const path = /^GET (\S+)/.exec(new TextDecoder().decode(chunk))?.[1] ?? ""
         const enc = (text: string) => new TextEncoder().encode(text)
-        const head = (status: string, framing: string) => enc(`HTTP/1.1 ${status}\r\n${framing}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n`)
+        const head = (status: string, framing: string) =>
+          enc(`HTTP/1.1 ${status}\r\n${framing}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n`)
         if (path.endsWith("/SHA256SUMS")) s.data.pending.push(head("200 OK", `Content-Length: ${sums.length}`), sums)
         else if (path === `/lying/${lying.name}`) s.data.pending.push(head("200 OK", `Content-Length: ${lying.data.length}`), half)
         else if (path === `/chunked/${lying.name}`) {

@@ -94,7 +94,11 @@ describe("install.sh", () => {
     expect(r.code).toBe(0)
     expect(listTree(sb.bin)).toEqual(["gateway"])
     expect(statSync(join(sb.bin, "gateway")).mode & 0o777).toBe(0o755)
-    expect(Bun.spawnSync([join(sb.bin, "gateway"), "--version"]).stdout.toString().trim()).toBe(version)
+    expect(
+      Bun.spawnSync([join(sb.bin, "gateway"), "--version"])
+        .stdout.toString()
+        .trim(),
+    ).toBe(version)
     expect(listTree(sb.tmp)).toEqual([])
 
     const ino = statSync(join(sb.bin, "gateway")).ino
@@ -208,7 +212,25 @@ describe("install.sh", () => {
 
   test("works with wget when there is no curl; GATEWAY_INSTALL_DIR on PATH gets no hint", async () => {
     // A PATH holding only the tools the script needs, with wget instead of curl.
-    const tools = ["sh", "uname", "mktemp", "wget", "sha256sum", "awk", "grep", "chmod", "mv", "cp", "rm", "rmdir", "mkdir", "cmp", "cat", "dirname", "basename"]
+    const tools = [
+      "sh",
+      "uname",
+      "mktemp",
+      "wget",
+      "sha256sum",
+      "awk",
+      "grep",
+      "chmod",
+      "mv",
+      "cp",
+      "rm",
+      "rmdir",
+      "mkdir",
+      "cmp",
+      "cat",
+      "dirname",
+      "basename",
+    ]
     const bin = tempDir("wgetbin")
     for (const t of tools) {
       const p = Bun.which(t)
@@ -217,7 +239,12 @@ describe("install.sh", () => {
     }
     const home = tempDir("home")
     const dir = join(home, "opt/bin")
-    const sb: Sandbox = { home, tmp: tempDir("tmp"), bin: dir, env: { PATH: `${dir}:${bin}`, HOME: home, GATEWAY_INSTALL_DIR: dir, GATEWAY_INSTALL_BASE_URL: `${server.url}/ok` } }
+    const sb: Sandbox = {
+      home,
+      tmp: tempDir("tmp"),
+      bin: dir,
+      env: { PATH: `${dir}:${bin}`, HOME: home, GATEWAY_INSTALL_DIR: dir, GATEWAY_INSTALL_BASE_URL: `${server.url}/ok` },
+    }
     sb.env.TMPDIR = sb.tmp
     const r = await run([Bun.which("dash")!, INSTALL_SH], sb.env)
     expect(r.err).toContain(`installed gateway ${version} to ${dir}/gateway`)
@@ -245,7 +272,11 @@ describe("install.sh", () => {
     const a = await install(offline, ["--binary", local, "--sums", join(dl, "SHA256SUMS")])
     expect(a.err).toContain(`checksum ok (${HOST_ASSET})`)
     expect(a.code).toBe(0)
-    expect(Bun.spawnSync([join(offline.bin, "gateway"), "--version"]).stdout.toString().trim()).toBe(version)
+    expect(
+      Bun.spawnSync([join(offline.bin, "gateway"), "--version"])
+        .stdout.toString()
+        .trim(),
+    ).toBe(version)
     expect(listTree(offline.tmp)).toEqual([])
 
     const bad = sandbox()

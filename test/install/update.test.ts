@@ -6,7 +6,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { BINARY, HOST_ASSET, bytes, fakeBin, listTree, mkdirp, removeTempDirs, run, sha256, startReleaseServer, sumsLine, tempDir, type ReleaseServer } from "./helpers.ts"
+import {
+  BINARY,
+  HOST_ASSET,
+  bytes,
+  fakeBin,
+  listTree,
+  mkdirp,
+  removeTempDirs,
+  run,
+  sha256,
+  startReleaseServer,
+  sumsLine,
+  tempDir,
+  type ReleaseServer,
+} from "./helpers.ts"
 
 const NEXT = '#!/bin/sh\n[ "$1" = --version ] && echo 9.9.9\n'
 const BROKEN = "#!/bin/sh\nexit 132\n"
@@ -131,7 +145,12 @@ describe("gateway update (compiled)", () => {
     const body = JSON.parse(r.out)
     expect(body).toMatchObject({ ok: true, action: "updated", verified: true, path: c.exe, next: { version: "9.9.9" } })
     expect(body.services).toEqual([
-      { kind: "systemd-user", file: join(c.home, ".config/systemd/user/gateway.service"), restart: ["systemctl", "--user", "restart", "gateway"], restarted: true },
+      {
+        kind: "systemd-user",
+        file: join(c.home, ".config/systemd/user/gateway.service"),
+        restart: ["systemctl", "--user", "restart", "gateway"],
+        restarted: true,
+      },
     ])
     expect(readFileSync(log, "utf8")).toBe("--user restart gateway\n")
   })

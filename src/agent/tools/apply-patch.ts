@@ -149,7 +149,10 @@ export function applyChunks(text: string, chunks: PatchChunk[], shown: string): 
     const which = `hunk ${n + 1} of ${chunks.length} for ${shown}`
     if (c.header) {
       const h = seek(lines, [c.header], cursor, false)
-      if (h === -1) throw patchError(`${which}: the @@ line ${JSON.stringify(c.header)} matches no line of the file (after line ${cursor}). Use an existing line (e.g. a function signature) or omit it.`)
+      if (h === -1)
+        throw patchError(
+          `${which}: the @@ line ${JSON.stringify(c.header)} matches no line of the file (after line ${cursor}). Use an existing line (e.g. a function signature) or omit it.`,
+        )
       cursor = h + 1
     }
     if (c.oldLines.length === 0) {

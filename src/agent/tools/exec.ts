@@ -71,7 +71,12 @@ const ExecParams = z.object({
   command: z.string().min(1).describe("Shell command, run with /bin/sh -c (pipes and redirects work when the policy allows them)"),
   workdir: z.string().optional().describe("Working directory, relative to the workspace or absolute inside the allowed roots (default: the workspace)"),
   env: z.record(z.string(), z.string()).optional().describe("Extra environment variables for this command"),
-  timeoutSeconds: z.number().int().min(1).optional().describe("Kill the command (and its children) after this many seconds (default and maximum: tools.exec.timeoutSeconds)"),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Kill the command (and its children) after this many seconds (default and maximum: tools.exec.timeoutSeconds)"),
   background: z
     .boolean()
     .optional()
@@ -93,7 +98,9 @@ function finishedText(p: ManagedProcess, retainedForLog: boolean): string {
   else if (p.killed) status = `[killed after ${d}]`
   else if (p.signalCode) status = `[terminated by ${p.signalCode} after ${d}]`
   else status = `[exit code ${p.exitCode} · ${d}]`
-  const more = retainedForLog ? `\n[output was long: the last ${p.output.retained.length} characters are kept; read them with process action "log" sessionId "${p.id}"]` : ""
+  const more = retainedForLog
+    ? `\n[output was long: the last ${p.output.retained.length} characters are kept; read them with process action "log" sessionId "${p.id}"]`
+    : ""
   return `${body.endsWith("\n") ? body : `${body}\n`}${status}${more}`
 }
 
@@ -130,7 +137,11 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
       if (decision.decision === "ask") {
         const ok = await approve(command, cwd, ctx)
         if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted while waiting for approval." })
-        if (!ok) throw new ToolError({ message: "The command was denied by the operator (or the approval request timed out). Do not retry the same command; ask the user, or find another way." })
+        if (!ok)
+          throw new ToolError({
+            message:
+              "The command was denied by the operator (or the approval request timed out). Do not retry the same command; ask the user, or find another way.",
+          })
       }
       const timeoutSeconds = Math.min(args.timeoutSeconds ?? cfg.timeoutSeconds, cfg.timeoutSeconds)
       if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted." })
@@ -195,7 +206,13 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
       return {
         output: finishedText(p, long),
         isError: p.timedOut ? true : undefined,
-        meta: { exitCode: p.exitCode, signal: p.signalCode, timedOut: p.timedOut, durationMs: (p.endedAt ?? Date.now()) - p.startedAt, ...(long ? { sessionId: p.id } : {}) },
+        meta: {
+          exitCode: p.exitCode,
+          signal: p.signalCode,
+          timedOut: p.timedOut,
+          durationMs: (p.endedAt ?? Date.now()) - p.startedAt,
+          ...(long ? { sessionId: p.id } : {}),
+        },
       }
     },
   })

@@ -2,7 +2,22 @@
  * File tools confined to the allowed roots (tools.fs.roots, default the workspace): read, write, edit, ls.
  * Writes are atomic (temp file + rename in the same directory). apply_patch lives in apply-patch.ts.
  */
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs"
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs"
 import { basename, dirname, join, relative } from "node:path"
 import { z } from "zod"
 import type { ToolPolicy } from "./policy.ts"
@@ -58,7 +73,8 @@ export function readTextForEdit(abs: string, shown: string, tool: string): strin
   const st = statOrUndefined(abs)
   if (!st) throw new ToolError({ message: `${shown} does not exist. Check the path with ls${tool === "edit" ? ", or create the file with write" : ""}.` })
   if (st.isDirectory()) throw new ToolError({ message: `${shown} is a directory, not a file. Pass a file path.` })
-  if (st.size > EDIT_MAX_BYTES) throw new ToolError({ message: `${shown} is too large to ${tool} (${st.size} bytes, limit ${EDIT_MAX_BYTES}). Use exec with a stream editor instead.` })
+  if (st.size > EDIT_MAX_BYTES)
+    throw new ToolError({ message: `${shown} is too large to ${tool} (${st.size} bytes, limit ${EDIT_MAX_BYTES}). Use exec with a stream editor instead.` })
   if (looksBinary(abs)) throw new ToolError({ message: `${shown} looks like a binary file; ${tool} only changes text files.` })
   return readFileSync(abs, "utf8")
 }
@@ -107,7 +123,8 @@ async function readLines(abs: string, offset: number, limit: number, size: numbe
       more = true
       return countAll
     }
-    const shownLine = line.length > READ_MAX_LINE_CHARS ? `${line.slice(0, READ_MAX_LINE_CHARS)} [... line truncated, ${line.length} characters in total]` : line
+    const shownLine =
+      line.length > READ_MAX_LINE_CHARS ? `${line.slice(0, READ_MAX_LINE_CHARS)} [... line truncated, ${line.length} characters in total]` : line
     const formatted = `${String(lineNo).padStart(6)}\t${shownLine}`
     const b = Buffer.byteLength(formatted) + 1
     if (bytes + b > READ_MAX_BYTES && out.length > 0) {
@@ -160,13 +177,18 @@ export function createReadTool(policy: ToolPolicy): ToolDef<typeof ReadParams> {
       if (st.isDirectory()) throw new ToolError({ message: `${shown} is a directory. Use ls to list it, then read a file inside it.` })
       if (!st.isFile()) throw new ToolError({ message: `${shown} is not a regular file.` })
       if (st.size === 0) return { output: `(${shown} is empty)` }
-      if (looksBinary(abs)) throw new ToolError({ message: `${shown} looks like a binary file (${st.size} bytes); read only returns text. Use exec (e.g. file, xxd) to inspect it.` })
+      if (looksBinary(abs))
+        throw new ToolError({
+          message: `${shown} looks like a binary file (${st.size} bytes); read only returns text. Use exec (e.g. file, xxd) to inspect it.`,
+        })
       const offset = args.offset ?? 1
       const limit = args.limit ?? READ_MAX_LINES
       const r = await readLines(abs, offset, limit, st.size)
       if (r.lines.length === 0) {
         const total = r.total ?? "fewer"
-        throw new ToolError({ message: `offset ${offset} is past the end of ${shown} (${total} lines). Use an offset between 1 and ${r.total ?? "the line count"}.` })
+        throw new ToolError({
+          message: `offset ${offset} is past the end of ${shown} (${total} lines). Use an offset between 1 and ${r.total ?? "the line count"}.`,
+        })
       }
       let note = ""
       if (r.more) {
@@ -201,12 +223,16 @@ export function createWriteTool(policy: ToolPolicy): ToolDef<typeof WriteParams>
         writeFileAtomic(abs, args.content)
       } catch (err) {
         const e = err as NodeJS.ErrnoException
-        if (e.code === "ENOTDIR" || e.code === "EEXIST") throw new ToolError({ message: `Cannot create ${shown}: a parent path component is a file, not a directory.` })
+        if (e.code === "ENOTDIR" || e.code === "EEXIST")
+          throw new ToolError({ message: `Cannot create ${shown}: a parent path component is a file, not a directory.` })
         if (e.code === "EACCES" || e.code === "EPERM") throw new ToolError({ message: `Permission denied writing ${shown}.` })
         throw err
       }
       const lines = args.content === "" ? 0 : args.content.split("\n").length - (args.content.endsWith("\n") ? 1 : 0)
-      return { output: `${st ? "Overwrote" : "Created"} ${shown} (${Buffer.byteLength(args.content)} bytes, ${lines} lines).`, meta: { path: abs, created: !st } }
+      return {
+        output: `${st ? "Overwrote" : "Created"} ${shown} (${Buffer.byteLength(args.content)} bytes, ${lines} lines).`,
+        meta: { path: abs, created: !st },
+      }
     },
   })
 }
@@ -254,7 +280,9 @@ export function createEditTool(policy: ToolPolicy): ToolDef<typeof EditParams> {
         throw new ToolError({ message: `oldText was not found in ${shown}.${hint}` })
       }
       if (count > 1 && !args.replaceAll)
-        throw new ToolError({ message: `oldText matches ${count} times in ${shown}. Include more surrounding lines so it matches exactly once, or set replaceAll: true to change all ${count}.` })
+        throw new ToolError({
+          message: `oldText matches ${count} times in ${shown}. Include more surrounding lines so it matches exactly once, or set replaceAll: true to change all ${count}.`,
+        })
       const first = text.indexOf(oldText)
       const updated = args.replaceAll ? text.split(oldText).join(newText) : text.slice(0, first) + newText + text.slice(first + oldText.length)
       writeFileAtomic(abs, updated)
@@ -279,7 +307,8 @@ const LS_SKIP = new Set([".git", "node_modules"])
 export function createLsTool(policy: ToolPolicy): ToolDef<typeof LsParams> {
   return defineTool({
     name: "ls",
-    description: "List a directory: names sorted, directories end with /, files show their size, symlinks show their target. recursive lists the whole tree (up to limit entries).",
+    description:
+      "List a directory: names sorted, directories end with /, files show their size, symlinks show their target. recursive lists the whole tree (up to limit entries).",
     parameters: LsParams,
     async execute(args) {
       const abs = policy.resolvePath(args.path ?? ".")

@@ -147,7 +147,8 @@ export class ToolPolicy {
    * Returns the symlink-free absolute path. Throws a ToolError naming the roots for anything outside them.
    */
   resolvePath(p: string): string {
-    if (typeof p !== "string" || p.trim() === "") throw new ToolError({ message: "The path is empty. Pass a file path relative to the workspace or an absolute path inside it." })
+    if (typeof p !== "string" || p.trim() === "")
+      throw new ToolError({ message: "The path is empty. Pass a file path relative to the workspace or an absolute path inside it." })
     if (p.includes("\0")) throw new ToolError({ message: "The path contains a NUL character. Pass a plain file path." })
     const abs = resolve(this.workspace, expandHome(p.trim()))
     const real = realpathDeep(abs)
@@ -169,7 +170,10 @@ export class ToolPolicy {
     try {
       ok = statSync(dir).isDirectory()
     } catch {}
-    if (!ok) throw new ToolError({ message: `Working directory ${p ?? dir} does not exist or is not a directory. Pass an existing directory inside the workspace (or omit workdir).` })
+    if (!ok)
+      throw new ToolError({
+        message: `Working directory ${p ?? dir} does not exist or is not a directory. Pass an existing directory inside the workspace (or omit workdir).`,
+      })
     return dir
   }
 
@@ -220,7 +224,11 @@ export class ToolPolicy {
   checkExec(command: string, env?: Record<string, string>): ExecDecision {
     const { mode, allowlist } = this.config.exec
     if (!command.trim()) return { decision: "deny", reason: "The command is empty. Pass the shell command to run." }
-    if (mode === "deny") return { decision: "deny", reason: "exec is disabled by the gateway's tool policy (tools.exec.mode is \"deny\"). Do the task with the other tools, or ask the user to enable exec." }
+    if (mode === "deny")
+      return {
+        decision: "deny",
+        reason: 'exec is disabled by the gateway\'s tool policy (tools.exec.mode is "deny"). Do the task with the other tools, or ask the user to enable exec.',
+      }
     if (mode === "full") return { decision: "allow", reason: "tools.exec.mode is full" }
     const program = programName(command)
     const ops = shellOperators(command)

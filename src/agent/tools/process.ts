@@ -374,7 +374,9 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
     const p = registry.get(id)
     if (!p) {
       const ids = registry.list().map((s) => s.id)
-      throw new ToolError({ message: `No process session "${id}" (known: ${ids.length ? ids.join(", ") : "none"}). Finished sessions are forgotten after 30 minutes.` })
+      throw new ToolError({
+        message: `No process session "${id}" (known: ${ids.length ? ids.join(", ") : "none"}). Finished sessions are forgotten after 30 minutes.`,
+      })
     }
     return p
   }
@@ -391,7 +393,9 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
         case "list": {
           const all = registry.list()
           if (!all.length) return { output: "No background processes." }
-          const lines = all.map((p) => `${p.id}  pid ${p.pid}  ${p.statusText()}  cwd ${p.cwd}\n    ${p.command.length > 200 ? `${p.command.slice(0, 200)}…` : p.command}`)
+          const lines = all.map(
+            (p) => `${p.id}  pid ${p.pid}  ${p.statusText()}  cwd ${p.cwd}\n    ${p.command.length > 200 ? `${p.command.slice(0, 200)}…` : p.command}`,
+          )
           return { output: lines.join("\n"), meta: { sessions: all.map((p) => ({ sessionId: p.id, pid: p.pid, running: p.running, exitCode: p.exitCode })) } }
         }
         case "poll": {
@@ -411,7 +415,8 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
           if (lines.at(-1) === "") lines.pop()
           const limit = args.limit ?? 200
           const start = args.offset ?? Math.max(0, lines.length - limit)
-          if (start > lines.length) throw new ToolError({ message: `offset ${start} is past the end of the log (${lines.length} lines). Use an offset below ${lines.length}.` })
+          if (start > lines.length)
+            throw new ToolError({ message: `offset ${start} is past the end of the log (${lines.length} lines). Use an offset below ${lines.length}.` })
           const slice = lines.slice(start, start + limit)
           const head = `status: ${p.statusText()}; lines ${start}-${start + slice.length - 1} of ${lines.length}${p.output.dropped ? ` (the first ${p.output.dropped} characters of output were dropped)` : ""}`
           const more = start + slice.length < lines.length ? `\n[more lines follow: use offset ${start + slice.length}]` : ""
@@ -419,9 +424,11 @@ export function createProcessTool(registry: ProcessRegistry): ToolDef<typeof Pro
         }
         case "write": {
           const p = need(args.sessionId, "write")
-          if (args.data === undefined && !args.eof) throw new ToolError({ message: 'process write needs `data` (the text to send; add "\\n" to end a line) or eof: true.' })
+          if (args.data === undefined && !args.eof)
+            throw new ToolError({ message: 'process write needs `data` (the text to send; add "\\n" to end a line) or eof: true.' })
           if (!p.running) throw new ToolError({ message: `Process ${p.id} is not running (${p.statusText()}); nothing can be written to it.` })
-          if (args.data !== undefined && !p.write(args.data)) throw new ToolError({ message: `Could not write to the stdin of process ${p.id} (the program closed it).` })
+          if (args.data !== undefined && !p.write(args.data))
+            throw new ToolError({ message: `Could not write to the stdin of process ${p.id} (the program closed it).` })
           if (args.eof) p.closeStdin()
           return { output: `Wrote ${args.data?.length ?? 0} characters to ${p.id}${args.eof ? " and closed stdin" : ""}. Use poll to see the response.` }
         }

@@ -75,5 +75,10 @@ export const runs = sqliteTable(
     costUsd: real("cost_usd").notNull().default(0),
     totalTokens: integer("total_tokens").notNull().default(0),
   },
-  (t) => [index("runs_started").on(t.startedAt), index("runs_session").on(t.sessionKey, t.startedAt), index("runs_status").on(t.status), index("runs_carried_by").on(t.carriedBy)],
+  (t) => [
+    index("runs_started").on(t.startedAt),
+    index("runs_session").on(t.sessionKey, t.startedAt),
+    index("runs_status").on(t.status),
+    index("runs_carried_by").on(t.carriedBy),
+  ],
 )

@@ -56,7 +56,10 @@ describe("compaction planning", () => {
   })
 
   test("the summariser input names tool calls and cuts long results", () => {
-    const text = serializeForSummary(rows([...transcript, { role: "tool", toolCallId: "c2", toolName: "read", content: "y".repeat(5000), isError: true }]), "old summary")
+    const text = serializeForSummary(
+      rows([...transcript, { role: "tool", toolCallId: "c2", toolName: "read", content: "y".repeat(5000), isError: true }]),
+      "old summary",
+    )
     expect(text).toContain("[Previous summary]\nold summary")
     expect(text).toContain("[Tool call]: ls {}")
     expect(text).toContain("[Tool result (error)]")

@@ -27,7 +27,10 @@ const uid = () => crypto.randomUUID().slice(0, 8)
 /** chat.history as [role, text] pairs. */
 async function history(sessionKey: string): Promise<[string, string][]> {
   const h = await c.call("chat.history", { sessionKey })
-  return h.messages.map((m: { role: string; content: unknown }) => [m.role, typeof m.content === "string" ? m.content : (m.content as { text: string }[]).map((p) => p.text).join("")])
+  return h.messages.map((m: { role: string; content: unknown }) => [
+    m.role,
+    typeof m.content === "string" ? m.content : (m.content as { text: string }[]).map((p) => p.text).join(""),
+  ])
 }
 
 const send = (sessionKey: string, message: string, idempotencyKey = `k-${uid()}`) => c.call("chat.send", { sessionKey, message, idempotencyKey })
@@ -40,7 +43,11 @@ describe("chat.send", () => {
     expect(await send(sessionKey, "hello over chat", runId)).toEqual({ runId, status: "started" })
 
     const fin = await c.chatEnd(runId)
-    expect(fin).toMatchObject({ state: "final", sessionKey: `agent:main:${sessionKey}`, message: { role: "assistant", content: [{ type: "text", text: "Chat answer here" }] } })
+    expect(fin).toMatchObject({
+      state: "final",
+      sessionKey: `agent:main:${sessionKey}`,
+      message: { role: "assistant", content: [{ type: "text", text: "Chat answer here" }] },
+    })
     expect(fin.usage).toMatchObject({ input: 40, output: 3 })
     const events = c.runEvents(runId)
     expect(events[0].state).toBe("status")
@@ -257,10 +264,7 @@ describe("model errors", () => {
 
   test("a retryable error is retried and the retry's text replaces what streamed before", async () => {
     const runId = `retry-${uid()}`
-    model.script([
-      { text: "Broken ", error: { kind: "overloaded", retryable: true, message: "overloaded", status: 529 } },
-      { text: ["Recovered ", "answer"] },
-    ])
+    model.script([{ text: "Broken ", error: { kind: "overloaded", retryable: true, message: "overloaded", status: 529 } }, { text: ["Recovered ", "answer"] }])
     await send(`retry-${uid()}`, "survive a hiccup", runId)
     const end = await c.chatEnd(runId)
     expect(end).toMatchObject({ state: "final", message: { content: [{ text: "Recovered answer" }] } })

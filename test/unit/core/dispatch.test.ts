@@ -103,7 +103,10 @@ describe("dispatch after hello", () => {
 
   test("a method above the caller's scopes is refused with the missing scope", async () => {
     const res = await reader.request("chat.send", { sessionKey: "s", message: "hi", idempotencyKey: "scope-1" })
-    expect(res).toMatchObject({ ok: false, error: { code: "FORBIDDEN", message: "missing scope: operator.write", details: { missingScope: "operator.write" } } })
+    expect(res).toMatchObject({
+      ok: false,
+      error: { code: "FORBIDDEN", message: "missing scope: operator.write", details: { missingScope: "operator.write" } },
+    })
     // Refused before the handler: no session was created by the attempt.
     const hist = await reader.request("chat.history", { sessionKey: "s" })
     expect(hist.payload).toMatchObject({ messages: [], totalMessages: 0 })

@@ -42,7 +42,8 @@ async function stopMidRunAndRestart(mode: Mode): Promise<Aftermath> {
     expect(await c1.call("chat.send", { sessionKey, message: FIRST, idempotencyKey: ids[0] })).toMatchObject({ status: "started" })
     await c1.call("sessions.patch", { key: sessionKey, queueMode: mode })
     await c1.event("chat", (p) => p.runId === ids[0] && p.state === "delta")
-    for (const [i, w] of QUEUED.entries()) expect(await c1.call("chat.send", { sessionKey, message: w, idempotencyKey: ids[i + 1] })).toMatchObject({ status: "started" })
+    for (const [i, w] of QUEUED.entries())
+      expect(await c1.call("chat.send", { sessionKey, message: w, idempotencyKey: ids[i + 1] })).toMatchObject({ status: "started" })
     await first.stop()
 
     const model = fakeModel((req) => ({ text: `reply to ${req.lastUser}` }))
@@ -52,7 +53,10 @@ async function stopMidRunAndRestart(mode: Mode): Promise<Aftermath> {
       const statuses: Record<string, string> = {}
       for (const id of ids) statuses[id] = (await c2.call("agent.wait", { runId: id, timeoutMs: 3000 })).status
       const h = await c2.call("chat.history", { sessionKey, limit: 1000 })
-      const history = h.messages.map((m: { role: string; content: unknown }) => [m.role, typeof m.content === "string" ? m.content : (m.content as { text: string }[]).map((p) => p.text).join("")])
+      const history = h.messages.map((m: { role: string; content: unknown }) => [
+        m.role,
+        typeof m.content === "string" ? m.content : (m.content as { text: string }[]).map((p) => p.text).join(""),
+      ])
       const asked = model.calls.map((x) => x.messages.flatMap((m) => (m.role === "user" ? [m.content] : [])).join("\n"))
       return { statuses, history, asked }
     } finally {
@@ -69,7 +73,8 @@ const occurrences = (a: Aftermath, word: string) => a.history.filter(([r]) => r 
 describe.each(MODES)("a stop mid-run with messages queued in %s mode", (mode) => {
   test("after the restart every acknowledged run has a terminal status and no message is stored twice", async () => {
     const a = await stopMidRunAndRestart(mode)
-    for (const [id, status] of Object.entries(a.statuses)) expect({ id, status: TERMINAL.includes(status) ? "terminal" : status }).toEqual({ id, status: "terminal" })
+    for (const [id, status] of Object.entries(a.statuses))
+      expect({ id, status: TERMINAL.includes(status) ? "terminal" : status }).toEqual({ id, status: "terminal" })
     for (const w of QUEUED) expect({ w, n: occurrences(a, w) <= 1 }).toEqual({ w, n: true })
     expect(occurrences(a, FIRST)).toBe(1)
   })

@@ -146,7 +146,15 @@ describe("origin and delivery target", () => {
     const [plain, routed] = [`plain-${uid()}`, `routed-${uid()}`]
     await c.call("chat.send", { sessionKey: "deliver", message: "to me", idempotencyKey: plain })
     await c.call("agent.wait", { runId: plain, timeoutMs: 3000 })
-    await c.call("chat.send", { sessionKey: "deliver", message: "to telegram", idempotencyKey: routed, deliver: true, channel: "telegram", to: "123456", threadId: 7 })
+    await c.call("chat.send", {
+      sessionKey: "deliver",
+      message: "to telegram",
+      idempotencyKey: routed,
+      deliver: true,
+      channel: "telegram",
+      to: "123456",
+      threadId: 7,
+    })
     await c.call("agent.wait", { runId: routed, timeoutMs: 3000 })
 
     const a = accepted.find((x) => x.runId === plain)!
@@ -159,7 +167,12 @@ describe("origin and delivery target", () => {
       inputIds: [routed],
     })
     expect(replies.filter((r) => r.runId === routed)).toEqual([
-      { runId: routed, sessionKey: "agent:main:deliver", text: "answer to to telegram", target: { kind: "channel", channel: "telegram", to: "123456", threadId: "7" } },
+      {
+        runId: routed,
+        sessionKey: "agent:main:deliver",
+        text: "answer to to telegram",
+        target: { kind: "channel", channel: "telegram", to: "123456", threadId: "7" },
+      },
     ])
   })
 })

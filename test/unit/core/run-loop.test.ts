@@ -65,15 +65,34 @@ describe("OpenAI stream pieces after a model retry", () => {
   }
 
   test("a retry that repeats the text sends only what is new", () => {
-    expect(run([{ text: "Hel", delta: "Hel" }, { text: "H", delta: "H", replace: true }, { text: "Hello", delta: "ello" }, { text: "Hello world", delta: " world" }])).toBe("Hello world")
+    expect(
+      run([
+        { text: "Hel", delta: "Hel" },
+        { text: "H", delta: "H", replace: true },
+        { text: "Hello", delta: "ello" },
+        { text: "Hello world", delta: " world" },
+      ]),
+    ).toBe("Hello world")
   })
 
   test("a retry that says something else follows after a blank line instead of being glued on", () => {
-    expect(run([{ text: "Hi th", delta: "Hi th" }, { text: "Good", delta: "Good", replace: true }, { text: "Good day", delta: " day" }])).toBe("Hi th\n\nGood day")
+    expect(
+      run([
+        { text: "Hi th", delta: "Hi th" },
+        { text: "Good", delta: "Good", replace: true },
+        { text: "Good day", delta: " day" },
+      ]),
+    ).toBe("Hi th\n\nGood day")
   })
 
   test("a new step's text is not mistaken for a retry", () => {
-    expect(run([{ text: "Let me look.", delta: "Let me look." }, { text: "Done", delta: "Done" }, { text: "Done.", delta: "." }])).toBe("Let me look.Done.")
+    expect(
+      run([
+        { text: "Let me look.", delta: "Let me look." },
+        { text: "Done", delta: "Done" },
+        { text: "Done.", delta: "." },
+      ]),
+    ).toBe("Let me look.Done.")
   })
 })
 
@@ -115,7 +134,9 @@ describe("the run loop in process", () => {
 
   test("retry-after from the provider is honoured, and every backoff step is used before giving up", async () => {
     const sessionKey = `retry-${uid()}`
-    const fail = (retryAfterMs?: number) => ({ error: { kind: "rate_limit", retryable: true, message: "slow down", status: 429, ...(retryAfterMs ? { retryAfterMs } : {}) } })
+    const fail = (retryAfterMs?: number) => ({
+      error: { kind: "rate_limit", retryable: true, message: "slow down", status: 429, ...(retryAfterMs ? { retryAfterMs } : {}) },
+    })
     model.script([fail(700), fail(), fail(), { text: "finally" }])
     const first = model.calls.length
     const runId = `ra-${uid()}`
@@ -131,7 +152,10 @@ describe("the run loop in process", () => {
 
   test("timeouts of 2^31 ms or more are capped, not fired at once", async () => {
     const sessionKey = `big-${uid()}`
-    model.script([{ text: "slow but fine", delayMs: 150 }, { text: "agent fine", delayMs: 150 }])
+    model.script([
+      { text: "slow but fine", delayMs: 150 },
+      { text: "agent fine", delayMs: 150 },
+    ])
     const runId = `big-${uid()}`
     await c.call("chat.send", { sessionKey, message: "take your time", idempotencyKey: runId, timeoutMs: 2 ** 31 + 5 })
     expect(await c.call("agent.wait", { runId, timeoutMs: 5000 })).toMatchObject({ status: "ok", terminalReply: { text: "slow but fine" } })

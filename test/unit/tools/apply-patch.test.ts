@@ -14,7 +14,19 @@ const patch = (...body: string[]) => ["*** Begin Patch", ...body, "*** End Patch
 describe("parsePatch", () => {
   test("parses add, update with move and hunks, delete", () => {
     const ops = parsePatch(
-      patch("*** Add File: a.txt", "+one", "+two", "*** Update File: b.txt", "*** Move to: c.txt", "@@ def f():", " ctx", "-old", "+new", "*** End of File", "*** Delete File: d.txt"),
+      patch(
+        "*** Add File: a.txt",
+        "+one",
+        "+two",
+        "*** Update File: b.txt",
+        "*** Move to: c.txt",
+        "@@ def f():",
+        " ctx",
+        "-old",
+        "+new",
+        "*** End of File",
+        "*** Delete File: d.txt",
+      ),
     )
     expect(ops).toEqual([
       { kind: "add", path: "a.txt", content: "one\ntwo\n" },
@@ -129,7 +141,11 @@ describe("apply_patch tool", () => {
     const { ws, tool } = setup()
     writeFileSync(join(ws, "e.txt"), "x\n")
     mkdirSync(join(ws, "dir"))
-    const r = await call(tool, { input: patch("*** Add File: e.txt", "+y", "*** Update File: nope.txt", "@@", "-a", "*** Delete File: gone.txt", "*** Delete File: ../x") }, ws)
+    const r = await call(
+      tool,
+      { input: patch("*** Add File: e.txt", "+y", "*** Update File: nope.txt", "@@", "-a", "*** Delete File: gone.txt", "*** Delete File: ../x") },
+      ws,
+    )
     expect(r.isError).toBe(true)
     expect(r.output).toContain("cannot add e.txt: it already exists")
     expect(r.output).toContain("cannot update nope.txt: it does not exist")

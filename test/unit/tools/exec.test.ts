@@ -180,7 +180,7 @@ describe("background processes", () => {
     expect(list.output).toContain(id)
     expect(list.output).toContain("running")
     let out = ""
-    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output + "\n"
+    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += `${(await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output}\n`
     expect(out).toContain("end")
     expect(out).not.toContain("start")
     expect(out).toContain("exited with code 0")
@@ -195,7 +195,7 @@ describe("background processes", () => {
     expect(first.output).toContain("got:hello")
     await call(proc, { action: "write", sessionId: id, data: "tail\n", eof: true }, ws)
     let out = ""
-    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += (await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output + "\n"
+    for (let i = 0; i < 10 && !out.includes("exited"); i++) out += `${(await call(proc, { action: "poll", sessionId: id, waitMs: 1000 }, ws)).output}\n`
     expect(out).toMatch(/^tail$/m)
     expect(out).toMatch(/^done$/m)
     expect(out.indexOf("tail")).toBeLessThan(out.indexOf("done"))

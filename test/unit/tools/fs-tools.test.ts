@@ -10,7 +10,7 @@ function setup() {
   return { ws, read: createReadTool(policy), write: createWriteTool(policy), edit: createEditTool(policy), ls: createLsTool(policy) }
 }
 
-const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`).join("\n") + "\n"
+const numbered = (n: number) => `${Array.from({ length: n }, (_, i) => `line ${i + 1}`).join("\n")}\n`
 
 describe("read", () => {
   test("numbered lines, whole small file", async () => {
