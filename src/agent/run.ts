@@ -17,7 +17,7 @@ import { RunEmitter } from "./run-events.ts"
 import { withIdleTimeout } from "./idle-watch.ts"
 import type { ModelFailure, ModelHandle, StreamModel } from "./model-types.ts"
 import { runTool, toModelTool, type ToolDef } from "./tools/tool.ts"
-import { addUsage, emptyUsage, messageText, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
+import { addUsage, emptyUsage, messageText, reportedUsage, type AssistantMessage, type ToolMessage, type TranscriptMessage, type Usage } from "./types.ts"
 
 /** An accepted message: its id (the inbound's idempotency key) and text. */
 export interface InputMessage {
@@ -339,14 +339,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   }
 
   function finish(o: RunOutcome): RunOutcome {
-    const usageData = {
-      input: o.usage.input,
-      output: o.usage.output,
-      cacheRead: o.usage.cacheRead,
-      cacheWrite: o.usage.cacheWrite,
-      total: o.usage.total,
-      cost: { total: o.usage.cost },
-    }
+    const usageData = reportedUsage(o.usage)
     if (o.status === "ok") {
       em.agent("lifecycle", {
         phase: "end",

@@ -65,7 +65,8 @@ interface Tracked {
   done: Promise<RunOutcome>
   resolve(o: RunOutcome): void
   startedAt?: number
-  state: "queued" | "running"
+  /** ending: its outcome is being recorded; a message arriving now (from a run-end listener, say) is not steered in. */
+  state: "queued" | "running" | "ending"
 }
 
 interface Lane {
@@ -212,6 +213,7 @@ export class AgentRuntime {
       } finally {
         release?.()
       }
+      t.state = "ending"
       // Steered messages that never reached a model call get a run of their own, next in this lane, before the
       // carrier is recorded as ended: a crash in between leaves them carried by a run that recovery resumes.
       const leftover = lane.steer.splice(0)

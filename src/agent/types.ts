@@ -64,6 +64,11 @@ export function addUsage(a: Usage, b: Usage): Usage {
   }
 }
 
+/** Usage as OpenClaw reports it on the wire (chat final, agent results): cost nested under `total`. */
+export function reportedUsage(u: Usage) {
+  return { input: u.input, output: u.output, cacheRead: u.cacheRead, cacheWrite: u.cacheWrite, total: u.total, cost: { total: u.cost } }
+}
+
 /** The plain text of a message (assistant text parts joined; tool calls omitted). */
 export function messageText(m: TranscriptMessage): string {
   if (m.role === "assistant") return m.content.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("")

@@ -1,6 +1,7 @@
 /** agent (two-stage reply), agent.wait, wake: doors into the router. runId = idempotencyKey: a retry never starts a second run. */
 import { RunRejected } from "../agent/errors.ts"
 import type { RunOutcome } from "../agent/run.ts"
+import { reportedUsage } from "../agent/types.ts"
 import { DEFAULT_AGENT } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
 import { IdempotencyConflict, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "../router/index.ts"
@@ -23,14 +24,7 @@ export function finalPayload(o: RunOutcome) {
           sessionKey: o.sessionKey,
           provider: o.provider ?? null,
           model: o.model ?? null,
-          usage: {
-            input: o.usage.input,
-            output: o.usage.output,
-            cacheRead: o.usage.cacheRead,
-            cacheWrite: o.usage.cacheWrite,
-            total: o.usage.total,
-            cost: { total: o.usage.cost },
-          },
+          usage: reportedUsage(o.usage),
           successfulToolNames: o.toolNames,
           steps: o.steps,
         },

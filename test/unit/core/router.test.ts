@@ -176,3 +176,27 @@ describe("origin and delivery target", () => {
     ])
   })
 })
+
+describe("a door used from a run-end subscriber", () => {
+  test("a message accepted while a run is being recorded as ended runs next (it is not steered into the ended run)", async () => {
+    const gw = await startInProcess({ models: fakeModel((req) => ({ text: `answer to ${req.lastUser}` })) })
+    try {
+      const c = await gw.connect()
+      const { bus, router } = gw.gateway.services
+      const sessionKey = "agent:main:listener"
+      const first = `first-${uid()}`
+      const followUp = `follow-${uid()}`
+      await c.call("chat.send", { sessionKey, message: "warm up", idempotencyKey: `warm-${uid()}` })
+      await c.call("sessions.patch", { key: sessionKey, queueMode: "steer" })
+      const off = bus.subscribe(RunFinished, (p) => {
+        if (p.runId !== first) return
+        off()
+        router.accept({ origin: { door: "cron" }, session: { kind: "key", key: sessionKey }, message: "from the listener", idempotencyKey: followUp })
+      })
+      await c.call("chat.send", { sessionKey, message: "start", idempotencyKey: first })
+      expect(await c.call("agent.wait", { runId: followUp, timeoutMs: 3000 })).toMatchObject({ status: "ok", terminalReply: { text: "answer to from the listener" } })
+    } finally {
+      await gw.stop()
+    }
+  })
+})
