@@ -194,7 +194,10 @@ describe("a door used from a run-end subscriber", () => {
         router.accept({ origin: { door: "cron" }, session: { kind: "key", key: sessionKey }, message: "from the listener", idempotencyKey: followUp })
       })
       await c.call("chat.send", { sessionKey, message: "start", idempotencyKey: first })
-      expect(await c.call("agent.wait", { runId: followUp, timeoutMs: 3000 })).toMatchObject({ status: "ok", terminalReply: { text: "answer to from the listener" } })
+      expect(await c.call("agent.wait", { runId: followUp, timeoutMs: 3000 })).toMatchObject({
+        status: "ok",
+        terminalReply: { text: "answer to from the listener" },
+      })
     } finally {
       await gw.stop()
     }
