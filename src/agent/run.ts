@@ -97,7 +97,11 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   const session = deps.repo.get(input.sessionKey)
   if (!session) throw new Error(`session ${input.sessionKey} does not exist`)
   const startedAt = Date.now()
-  const em = new RunEmitter(deps.bus, { runId: input.runId, sessionKey: session.key, sessionId: session.sessionId, agentId: session.agentId })
+  const em = new RunEmitter(
+    deps.bus,
+    { runId: input.runId, sessionKey: session.key, sessionId: session.sessionId, agentId: session.agentId },
+    cfg.agents.defaults.deltas,
+  )
   const log = deps.log.child("agent")
   let usage = emptyUsage()
   const toolNames = new Set<string>()

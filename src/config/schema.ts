@@ -125,6 +125,14 @@ const AgentDefaults = z
       .default(120)
       .describe("A model call that sends nothing for this long is cut off and retried (it no longer holds its session and run slot)"),
     maxSteps: z.number().int().min(1).max(500).default(40).describe("Most model calls in one run (each tool round is one)"),
+    deltas: z
+      .strictObject({
+        intervalMs: z.number().int().min(0).max(5000).default(100).describe("At most one streamed text event per this interval"),
+        growthRatio: z.number().min(0).max(10).default(0.25).describe("Once the text is long, the next event waits until it grew by this fraction"),
+        growthAfterChars: z.number().int().min(0).default(1000).describe("Text length from which growthRatio applies"),
+      })
+      .prefault({})
+      .describe("Streamed text is coalesced (every event carries the whole reply so far, as OpenClaw's clients expect)"),
     maxConcurrent: z.number().int().min(1).default(4).describe("Runs executing at once across all sessions"),
     queueMode: z
       .enum(["followup", "collect", "steer"])
