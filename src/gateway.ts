@@ -19,6 +19,7 @@ import { IdempotencyCache } from "./methods/idempotency.ts"
 import type { GatewayServices } from "./methods/index.ts"
 import { PING_INTERVAL_MS } from "./protocol/index.ts"
 import { createApp } from "./server/app.ts"
+import { AuthRateLimiter } from "./server/auth-rate-limit.ts"
 import { connectBroadcaster } from "./server/broadcaster.ts"
 import { listen } from "./server/index.ts"
 import { Router } from "./router/index.ts"
@@ -131,6 +132,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     bus,
     log,
     idempotency: new IdempotencyCache(),
+    authLimiter: new AuthRateLimiter(() => config.current.gateway.auth.rateLimit),
     bind,
     auth,
     port: () => actualPort,
@@ -158,6 +160,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     isReady: () => ready,
     version: VERSION,
     auth: () => auth,
+    authLimiter: services.authLimiter,
     agent: () => agent,
     router: () => router,
     bus,

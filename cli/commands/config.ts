@@ -50,13 +50,22 @@ const get = defineCommand({
   },
 })
 
-async function write(args: ConnectionArgValues & { json?: boolean }, patch: Record<string, unknown>, what: string): Promise<void> {
+/**
+ * Applies a config patch through the running gateway when there is one, else to the file; prints what happened
+ * (with --json: one object, `extra` merged in).
+ */
+export async function writeConfigPatch(
+  args: ConnectionArgValues & { json?: boolean },
+  patch: Record<string, unknown>,
+  what: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const client = await tryConnect(args)
   if (client) {
     try {
       const { hash } = await client.request("config.get")
       const res = await client.request("config.patch", { raw: JSON.stringify(patch), baseHash: hash })
-      if (args.json) printJson(res)
+      if (args.json) printJson({ ...res, ...extra })
       else {
         process.stdout.write(`${what} (applied by the running gateway)\n`)
         if (res.restartRequired) process.stdout.write(`restart required for: ${res.restartPaths.join(", ")} (gateway restart)\n`)
@@ -71,7 +80,7 @@ async function write(args: ConnectionArgValues & { json?: boolean }, patch: Reco
   const paths = resolvePaths(args.home)
   try {
     const { changed } = patchConfigFile(paths, patch)
-    if (args.json) printJson({ ok: true, path: paths.config, changed, appliedBy: "file" })
+    if (args.json) printJson({ ok: true, path: paths.config, changed, appliedBy: "file", ...extra })
     else process.stdout.write(`${what} in ${paths.config} (no gateway running; it applies at next start)\n`)
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : describeError(err), { json: args.json })
@@ -86,7 +95,7 @@ const set = defineCommand({
     ...connectionArgs,
   },
   async run({ args }) {
-    await write(args, pathPatch(args.key, parseCliValue(args.value)), `set ${args.key}`)
+    await writeConfigPatch(args, pathPatch(args.key, parseCliValue(args.value)), `set ${args.key}`)
   },
 })
 
@@ -94,7 +103,7 @@ const unset = defineCommand({
   meta: { name: "unset", description: "Remove KEY from the config file (its default applies again)" },
   args: { key: { type: "positional", required: true, description: "Dotted key" }, ...connectionArgs },
   async run({ args }) {
-    await write(args, pathPatch(args.key, null), `unset ${args.key}`)
+    await writeConfigPatch(args, pathPatch(args.key, null), `unset ${args.key}`)
   },
 })
 

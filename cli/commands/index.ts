@@ -17,6 +17,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
   protocol: () => load(import("./protocol.ts")),
+  token: () => load(import("./token.ts")),
   install: () => service().then((m) => m.install),
   uninstall: () => service().then((m) => m.uninstall),
   status: () => service().then((m) => m.status),

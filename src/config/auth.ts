@@ -24,6 +24,10 @@ export interface ResolvedAuth {
 export const StartupRefusal = NamedError.create("StartupRefusal", (z) => z.object({ message: z.string() }))
 export type StartupRefusal = InstanceType<typeof StartupRefusal>
 
+/** Off loopback a guessable secret is an open door: these are the shortest accepted. */
+export const MIN_TOKEN_CHARS = 16
+export const MIN_PASSWORD_CHARS = 12
+
 export function isLoopbackAddress(addr: string): boolean {
   const a = addr.replace(/^::ffff:/, "")
   return a === "::1" || a === "localhost" || /^127\./.test(a)
@@ -79,15 +83,31 @@ export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): R
   if (effectiveMode === "password") {
     if (!password)
       throw new StartupRefusal({ message: "gateway.auth.mode is 'password' but no password is set (--password, GATEWAY_PASSWORD or gateway.auth.password)" })
+    if (!bind.loopback && password.length < MIN_PASSWORD_CHARS) {
+      throw new StartupRefusal({
+        message:
+          `refusing to listen on ${bind.host} with a ${password.length}-character password: off loopback it must have at least ${MIN_PASSWORD_CHARS} characters. ` +
+          `Use a token instead: 'gateway token new --write' creates a strong one.`,
+      })
+    }
     return { mode: "password", password, generated: false }
   }
-  if (token) return { mode: "token", token, generated: false }
+  if (token) {
+    if (!bind.loopback && token.length < MIN_TOKEN_CHARS) {
+      throw new StartupRefusal({
+        message:
+          `refusing to listen on ${bind.host} with a ${token.length}-character token: off loopback it must have at least ${MIN_TOKEN_CHARS} characters. ` +
+          `Create a strong one with 'gateway token new --write' (or: openssl rand -base64 32).`,
+      })
+    }
+    return { mode: "token", token, generated: false }
+  }
   if (!bind.loopback) {
     throw new StartupRefusal({
       message:
         `refusing to listen on ${bind.host} without a token or password. ` +
-        `Set one with --token <secret>, GATEWAY_TOKEN=<secret> or 'gateway config set gateway.auth.token <secret>' ` +
-        `(generate one with: openssl rand -hex 24), or keep the default --bind loopback.`,
+        `Create one with 'gateway token new --write' (or pass --token <secret> / GATEWAY_TOKEN, at least ${MIN_TOKEN_CHARS} characters), ` +
+        `or keep the default --bind loopback.`,
     })
   }
   return { mode: "token", token: ensureGeneratedToken(paths), generated: true }

@@ -8,6 +8,7 @@ import type { MethodResult, ClientInfo, HealthSummary, PresenceEntry, Role } fro
 import type { Store } from "../store/index.ts"
 import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
+import type { AuthRateLimiter } from "../server/auth-rate-limit.ts"
 import type { IdempotencyCache } from "./idempotency.ts"
 
 export interface GatewayServices {
@@ -20,6 +21,8 @@ export interface GatewayServices {
   bus: Bus
   log: Logger
   idempotency: IdempotencyCache
+  /** Failed authentications per remote address, shared by the WebSocket handshake and HTTP Bearer auth. */
+  authLimiter: AuthRateLimiter
   bind: ResolvedBind
   auth: ResolvedAuth
   /** The port actually listened on (differs from config when it was 0). */

@@ -4,6 +4,7 @@ import type { AgentFacade } from "../agent/facade.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ResolvedAuth } from "../config/auth.ts"
 import type { Router } from "../router/index.ts"
+import type { AuthRateLimiter } from "./auth-rate-limit.ts"
 import { bearerAuth } from "./http-auth.ts"
 import { openAiRoutes } from "./http-openai.ts"
 import { toolsRoutes } from "./http-tools.ts"
@@ -12,6 +13,8 @@ export interface AppDeps {
   isReady(): boolean
   version: string
   auth(): ResolvedAuth
+  /** Failed-auth limiter shared with the WebSocket handshake. */
+  authLimiter: AuthRateLimiter
   agent(): AgentFacade
   router(): Router
   bus: Bus
@@ -28,9 +31,9 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/ready", ready)
   app.get("/", (c) => c.text(`gateway ${deps.version}\nWebSocket clients connect here (OpenClaw gateway protocol v4).\nProbes: /healthz /readyz\n`))
 
-  app.use("/v1/*", bearerAuth(deps.auth))
+  app.use("/v1/*", bearerAuth(deps.auth, deps.authLimiter))
   app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, router: deps.router, bus: deps.bus }))
-  app.use("/tools/*", bearerAuth(deps.auth))
+  app.use("/tools/*", bearerAuth(deps.auth, deps.authLimiter))
   app.route("/tools", toolsRoutes(deps.agent))
 
   app.notFound((c) => c.json({ ok: false, error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404))

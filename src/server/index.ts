@@ -30,7 +30,8 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
             return new Response("WebSocket upgrade failed", { status: 400 })
           }
         }
-        return app.fetch(req)
+        // The remote address rides along as the app's env (the HTTP auth limiter keys on it).
+        return app.fetch(req, { remoteAddress: server.requestIP(req)?.address ?? "unknown" })
       },
       websocket: {
         // Frames above the advertised maxPayload are closed with 1009 by Bun itself.

@@ -66,7 +66,7 @@ export class WsHub {
     private limits: () => WsLimits,
     private log: Logger,
   ) {
-    this.limiter = new AuthRateLimiter(() => gw.config.current.gateway.auth.rateLimit)
+    this.limiter = gw.authLimiter
   }
 
   get size(): number {

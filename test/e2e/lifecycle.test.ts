@@ -4,7 +4,8 @@
  * Each case that needs its own config gets its own process; they all start in parallel.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { E2E_TOKEN, connectFrame, connected, runBinary, startBinary, waitUntil, type GatewayProcess, type RawFrame, type RawSocket } from "./harness.ts"
 import { TcpWebSocket } from "./tcp-ws.ts"
@@ -229,6 +230,33 @@ describe("startup refusal", () => {
     expect(r.stdout).not.toContain("ready")
     expect(r.stderr).toContain("--token")
     expect(r.stderr).toContain("0.0.0.0")
+  })
+
+  test("--bind lan with a weak token refuses to start with exit 78 and names `gateway token new`", async () => {
+    const r = await runBinary(["run", "--port", "0", "--bind", "lan", "--token", "a"])
+    expect(r.code).toBe(78)
+    expect(r.stderr).toContain("1-character token")
+    expect(r.stderr).toContain("gateway token new --write")
+  })
+})
+
+describe("gateway token new", () => {
+  test("prints a strong random token; --write stores it as gateway.auth.token (0600 file) and --json says so", async () => {
+    const a = await runBinary(["token", "new"])
+    const b = await runBinary(["token", "new"])
+    expect(a.code).toBe(0)
+    expect(a.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(a.stdout).not.toBe(b.stdout)
+
+    const home = mkdtempSync(join(tmpdir(), "gw-token-"))
+    const w = await runBinary(["token", "new", "--write", "--json"], { home })
+    expect(w.code).toBe(0)
+    const out = JSON.parse(w.stdout)
+    expect(out).toMatchObject({ written: true, appliedBy: "file" })
+    expect(out.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const file = join(home, "gateway.json")
+    expect(JSON.parse(readFileSync(file, "utf8")).gateway.auth.token).toBe(out.token)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
   })
 })
 

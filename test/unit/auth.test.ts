@@ -37,8 +37,20 @@ describe("bind and auth resolution", () => {
     expect(() => resolveAuth(cfg({}, "lan"), paths(), resolveBind("lan"))).toThrow(/--token/)
     expect(() => resolveAuth(cfg({ mode: "none" }, "lan"), paths(), resolveBind("lan"))).toThrow(StartupRefusal)
   })
+  test("off loopback, a token under 16 or a password under 12 characters refuses to start, naming `gateway token new`", () => {
+    expect(() => resolveAuth(cfg({ token: "abcdefghij" }, "lan"), paths(), resolveBind("lan"))).toThrow(/10-character token.*gateway token new/)
+    expect(() => resolveAuth(cfg({ token: "abcdefgh1234567" }, "lan"), paths(), resolveBind("lan"))).toThrow(/at least 16/)
+    expect(() => resolveAuth(cfg({ mode: "password", password: "short-pw" }, "lan"), paths(), resolveBind("lan"))).toThrow(/at least 12/)
+    expect(resolveAuth(cfg({ mode: "password", password: "long-enough-pw" }, "lan"), paths(), resolveBind("lan")).mode).toBe("password")
+    // Loopback keeps accepting short secrets (the generated token file is the default there anyway).
+    expect(resolveAuth(cfg({ token: "abcdefghij" }), paths(), resolveBind("loopback")).token).toBe("abcdefghij")
+  })
   test("configured secrets win", () => {
-    expect(resolveAuth(cfg({ token: "abcdefgh1" }, "lan"), paths(), resolveBind("lan"))).toEqual({ mode: "token", token: "abcdefgh1", generated: false })
+    expect(resolveAuth(cfg({ token: "abcdefgh12345678" }, "lan"), paths(), resolveBind("lan"))).toEqual({
+      mode: "token",
+      token: "abcdefgh12345678",
+      generated: false,
+    })
     expect(resolveAuth(cfg({ password: "pw" }), paths(), resolveBind("loopback")).mode).toBe("password")
     expect(resolveAuth(cfg({ mode: "none" }), paths(), resolveBind("loopback")).mode).toBe("none")
     expect(() => resolveAuth(cfg({ mode: "password" }), paths(), resolveBind("loopback"))).toThrow(/no password/)
