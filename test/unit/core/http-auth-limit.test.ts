@@ -36,7 +36,7 @@ describe("HTTP Bearer rate limiting", () => {
     const locked = await invokeFrom(addr, INPROC_TOKEN)
     expect(locked.status).toBe(429)
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0)
-    expect((await locked.json()).error).toMatchObject({ code: "rate_limited" })
+    expect(((await locked.json()) as { error: unknown }).error).toMatchObject({ code: "rate_limited" })
     // Another address is not affected.
     expect((await invokeFrom("203.0.113.8", INPROC_TOKEN)).status).toBe(200)
   })
