@@ -12,6 +12,7 @@ import { Bus } from "./bus/index.ts"
 import { resolveAuth, resolveBind } from "./config/auth.ts"
 import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
 import { ConfigChanged } from "./config/events.ts"
+import { secretValues } from "./config/load.ts"
 import { resolvePaths, type Paths } from "./config/paths.ts"
 import type { Config } from "./config/schema.ts"
 import { buildHealth, HealthUpdated } from "./health.ts"
@@ -93,6 +94,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
 
   const bind = resolveBind(config.current.gateway.bind)
   const auth = resolveAuth(config.current, paths, bind)
+  // Secrets never reach a log line: the token in use (generated or configured) and every secret value in the config.
+  const logSecrets = (cfg: Config) => log.setSecrets([...secretValues(cfg), ...[auth.token, auth.password].filter((x): x is string => !!x)])
+  logSecrets(config.current)
   if (auth.generated) log.info(`auth: using the generated token in ${paths.tokenFile}`)
 
   phase("auth")
@@ -189,6 +193,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
 
   config.onChange((change, next) => {
     log.reconfigure(logSink(next, paths))
+    logSecrets(next)
     log.info(`config reloaded: ${change.changedPaths.join(", ")}`)
     if (change.restartPaths.length) log.warn(`restart required to apply: ${change.restartPaths.join(", ")} (run 'gateway restart' or restart the process)`)
     if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {

@@ -5,6 +5,7 @@ import { dirname } from "node:path"
 import JSON5 from "json5"
 import type { z } from "zod"
 import { NamedError } from "../util/named-error.ts"
+import { isRedactionMarker, REDACTED, redactUrlCredentials } from "../util/secrets.ts"
 import { ConfigSchema, SENSITIVE_KEYS, type Config } from "./schema.ts"
 
 export interface ConfigIssue {
@@ -134,20 +135,54 @@ export function writeConfigFile(path: string, text: string): void {
   renameSync(tmp, path)
 }
 
-export const REDACTED = "__GATEWAY_REDACTED__"
+export { REDACTED } from "../util/secrets.ts"
 
-/** A copy with secret values replaced by a marker; writes that send the marker back keep the stored secret. */
+/**
+ * A copy with every secret masked: values under secret-named keys (token, password, apiKey, botToken, …), every value
+ * of a `headers` map (an Authorization header is as secret as a key), and credentials inside URLs.
+ */
 export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact)
+  return redactValue(value, undefined, false)
+}
+
+function redactValue(value: unknown, key: string | undefined, isHeader: boolean): unknown {
+  if (typeof value === "string") return isHeader || (key !== undefined && SENSITIVE_KEYS.has(key)) ? REDACTED : redactUrlCredentials(value)
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, undefined, false))
   if (!isPlainObject(value)) return value
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE_KEYS.has(k) && typeof v === "string" ? REDACTED : redact(v)
+  for (const [k, v] of Object.entries(value)) out[k] = k === "headers" && isPlainObject(v) ? redactHeaders(v) : redactValue(v, k, false)
   return out
 }
 
-/** Puts stored secrets back where a client echoed the redaction marker. */
+function redactHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(headers)) out[k] = redactValue(v, k, true)
+  return out
+}
+
+/** Every secret value in a config (for scrubbing log lines): what redact() would mask, URL credentials aside. */
+export function secretValues(value: unknown): string[] {
+  const found = new Set<string>()
+  const walk = (v: unknown, key: string | undefined, isHeader: boolean) => {
+    if (typeof v === "string") {
+      // Short values would scrub ordinary words out of log lines; a secret that short is refused elsewhere anyway.
+      if ((isHeader || (key !== undefined && SENSITIVE_KEYS.has(key))) && v.length >= 6) found.add(v)
+      return
+    }
+    if (Array.isArray(v)) for (const x of v) walk(x, undefined, false)
+    else if (isPlainObject(v))
+      for (const [k, x] of Object.entries(v))
+        if (k === "headers" && isPlainObject(x)) for (const [hk, hv] of Object.entries(x)) walk(hv, hk, true)
+        else walk(x, k, false)
+  }
+  walk(value, undefined, false)
+  return [...found]
+}
+
+/** Puts stored secrets back where a client echoed a redacted value (the marker, or a URL with masked credentials). */
 export function restoreRedacted(next: unknown, current: unknown): unknown {
-  if (next === REDACTED) return current
+  if (isRedactionMarker(next)) return current
+  if (typeof next === "string" && typeof current === "string" && next !== current && redactUrlCredentials(current) === next) return current
   if (Array.isArray(next)) return next.map((v, i) => restoreRedacted(v, Array.isArray(current) ? current[i] : undefined))
   if (!isPlainObject(next)) return next
   const out: Record<string, unknown> = {}

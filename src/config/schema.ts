@@ -2,6 +2,7 @@
  * The config file's schema: the single source of its types, its defaults, its JSON Schema and the README reference.
  * Every object is strict, so a misspelt key is an error that names its path instead of a silently ignored setting.
  */
+import ipaddr from "ipaddr.js"
 import { z } from "zod"
 
 export const DEFAULT_PORT = 18789
@@ -166,6 +167,25 @@ const AgentDefaults = z
 
 const Agents = z.strictObject({ defaults: AgentDefaults.prefault({}) }).describe("Agents")
 
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
+
+/** One tools.web.allowPrivate entry, checked here so a typo is a config error rather than an allowance that never applies. */
+function isAllowPrivateEntry(entry: string): boolean {
+  const slash = entry.indexOf("/")
+  if (slash >= 0) return ipaddr.IPv4.isValidCIDRFourPartDecimal(entry) || ipaddr.IPv6.isValidCIDR(entry)
+  if (ipaddr.IPv4.isValidFourPartDecimal(entry) || ipaddr.IPv6.isValid(entry)) return !entry.includes("%")
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(entry)
+  if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) return false
+  if (m[1] !== undefined) return ipaddr.IPv6.isValid(m[1]) && !m[1].includes("%")
+  const host = m[2]!
+  // A name whose last label is a number would be read as an IPv4 address by URL parsers: only dotted quads are taken.
+  return ipaddr.IPv4.isValidFourPartDecimal(host) || (HOST_NAME.test(host) && !/(^|\.)(\d+|0x[0-9a-f]*)\.?$/i.test(host))
+}
+
+const AllowPrivateEntry = z
+  .string()
+  .refine(isAllowPrivateEntry, { message: "expected a host, host:port, IP address, IP:port, [IPv6]:port or CIDR such as 192.168.1.0/24" })
+
 const Tools = z
   .strictObject({
     allow: z.array(z.string()).optional().describe("Only these tools (names or * wildcards); default: all"),
@@ -198,6 +218,16 @@ const Tools = z
       .strictObject({
         maxChars: z.number().int().min(100).default(50_000).describe("Readable text returned by web_fetch is cut here"),
         timeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
+    web: z
+      .strictObject({
+        allowPrivate: z
+          .array(AllowPrivateEntry)
+          .default([])
+          .describe(
+            "Non-public hosts web tools may reach (web_fetch refuses loopback, private, link-local, metadata and other special addresses): host, host:port, IP, IP:port, [IPv6]:port or CIDR, e.g. 192.168.1.20:5000 or nas.lan. A CIDR never covers a cloud metadata address",
+          ),
       })
       .prefault({}),
   })
@@ -238,4 +268,15 @@ export const RESTART_PATHS = [
 ]
 
 /** Paths whose values are secrets: redacted in config.get and in logs. */
-export const SENSITIVE_KEYS = new Set(["token", "password", "apiKey", "botToken"])
+export const SENSITIVE_KEYS = new Set([
+  "token",
+  "password",
+  "apiKey",
+  "botToken",
+  "secret",
+  "webhookSecret",
+  "signingSecret",
+  "privateKey",
+  "accessToken",
+  "refreshToken",
+])

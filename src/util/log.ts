@@ -4,6 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs"
 import { dirname } from "node:path"
+import { scrubSecrets } from "./secrets.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
@@ -26,6 +27,8 @@ export interface Logger {
 class LogWriter {
   private fd: number | undefined
   private size = 0
+  /** Values that must never reach a log line (tokens, keys, header values): replaced by the redaction marker. */
+  secrets: readonly string[] = []
 
   constructor(public sink: LogSink) {
     this.open()
@@ -56,7 +59,7 @@ class LogWriter {
     if (RANK[level] < RANK[this.sink.level]) return
     const time = new Date().toISOString()
     const record = { time, level, subsystem, message, ...fields }
-    const line = `${JSON.stringify(record)}\n`
+    const line = scrubSecrets(`${JSON.stringify(record)}\n`, this.secrets)
     if (this.fd !== undefined) {
       try {
         if (this.size + line.length > this.sink.maxFileBytes) this.rotate()
@@ -68,7 +71,7 @@ class LogWriter {
     if (this.sink.console === "json") process.stderr.write(line)
     else if (this.sink.console === "pretty") {
       const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ""
-      process.stderr.write(`${time} ${level.toUpperCase().padEnd(5)} [${subsystem}] ${message}${extra}\n`)
+      process.stderr.write(scrubSecrets(`${time} ${level.toUpperCase().padEnd(5)} [${subsystem}] ${message}${extra}\n`, this.secrets))
     }
   }
 
@@ -88,6 +91,8 @@ class LogWriter {
 
 export interface RootLogger extends Logger {
   reconfigure(sink: LogSink): void
+  /** Secrets to mask in every line from now on (the gateway passes its token and the config's secret values). */
+  setSecrets(secrets: readonly string[]): void
   close(): void
   readonly file: string | undefined
 }
@@ -103,6 +108,9 @@ export function createLogger(sink: LogSink): RootLogger {
   })
   return Object.assign(make("gateway"), {
     reconfigure: (s: LogSink) => writer.reconfigure(s),
+    setSecrets: (secrets: readonly string[]) => {
+      writer.secrets = secrets
+    },
     close: () => writer.close(),
     get file() {
       return writer.sink.file

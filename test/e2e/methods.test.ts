@@ -8,7 +8,9 @@ import { join } from "node:path"
 import { E2E_TOKEN, connected, startBinary, waitUntil, type GatewayProcess, type RawSocket } from "./harness.ts"
 
 const SECRET = "sk-e2e-very-secret-123"
-const REDACTED = "__GATEWAY_REDACTED__"
+const HEADER_SECRET = "hdr-e2e-secret-456"
+const URL_PASSWORD = "url-e2e-pass-789"
+const REDACTED = "__OPENCLAW_REDACTED__"
 
 let gw: GatewayProcess
 /** A gateway whose config file the config.* tests rewrite; it starts with a provider holding an API key. */
@@ -24,7 +26,10 @@ beforeAll(async () => {
       config: {
         models: {
           default: "fake/fake-model",
-          providers: { fake: { baseUrl: "http://127.0.0.1:9/v1", apiKey: SECRET, models: [{ id: "fake-model", name: "Fake", contextWindow: 32000 }] } },
+          providers: {
+            fake: { baseUrl: "http://127.0.0.1:9/v1", apiKey: SECRET, models: [{ id: "fake-model", name: "Fake", contextWindow: 32000 }] },
+            corp: { baseUrl: `http://svc:${URL_PASSWORD}@127.0.0.1:9/v1`, headers: { Authorization: `Bearer ${HEADER_SECRET}` } },
+          },
         },
       },
     }),
@@ -218,6 +223,18 @@ describe("methods", () => {
     const text = JSON.stringify(res)
     expect(text).not.toContain(SECRET)
     expect(text).not.toContain(E2E_TOKEN)
+  })
+
+  test("config.get to a read-only client: header values and URL credentials are redacted too", async () => {
+    const { sock } = await connected(cfgGw.url, { scopes: ["operator.read"] })
+    const res = await sock.request("config.get", {})
+    expect(res.ok).toBe(true)
+    const p = res.payload as Record<string, any>
+    expect(p.config.models.providers.corp.headers.Authorization).toBe(REDACTED)
+    expect(p.config.models.providers.corp.baseUrl).toBe(`http://${REDACTED}@127.0.0.1:9/v1`)
+    const text = JSON.stringify(res)
+    for (const secret of [SECRET, HEADER_SECRET, URL_PASSWORD, E2E_TOKEN]) expect(text).not.toContain(secret)
+    sock.close()
   })
 
   test("config.schema returns a JSON schema with properties.gateway", async () => {

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { changedPaths, deepMerge, getPath, loadConfig, mergePatch, pathPatch, redact, REDACTED, restoreRedacted } from "../../src/config/load.ts"
+import { changedPaths, deepMerge, getPath, loadConfig, mergePatch, pathPatch, REDACTED, redact, restoreRedacted, secretValues } from "../../src/config/load.ts"
+import { createLogger } from "../../src/util/log.ts"
 import { ConfigConflictError, ConfigManager, envOverrides, isRestartPath } from "../../src/config/manager.ts"
 import { patchConfigFile, parseCliValue } from "../../src/config/edit.ts"
 import { resolvePaths } from "../../src/config/paths.ts"
@@ -76,6 +77,45 @@ describe("config helpers", () => {
     const red = redact(cfg) as typeof cfg
     expect(red.gateway.auth.token).toBe(REDACTED)
     expect(restoreRedacted(red, cfg)).toEqual(cfg)
+  })
+  test("redact also masks every header value, URL credentials and the other secret-named keys; both markers restore", () => {
+    const cfg = {
+      models: {
+        providers: {
+          corp: {
+            baseUrl: "https://svc:hunter22@llm.example.com/v1",
+            headers: { Authorization: "Bearer sk-live-123456", "X-Team": "blue" },
+            apiKey: "sk-abcdef",
+          },
+          local: { baseUrl: "http://127.0.0.1:11434/v1" },
+        },
+      },
+      channels: { telegram: { botToken: "123:ABCdef", webhookSecret: "whsec-987654" } },
+    }
+    const red = redact(cfg) as typeof cfg
+    expect(red.models.providers.corp.baseUrl).toBe(`https://${REDACTED}@llm.example.com/v1`)
+    expect(red.models.providers.corp.headers).toEqual({ Authorization: REDACTED, "X-Team": REDACTED })
+    expect(red.models.providers.corp.apiKey).toBe(REDACTED)
+    expect(red.models.providers.local.baseUrl).toBe("http://127.0.0.1:11434/v1")
+    expect(red.channels.telegram).toEqual({ botToken: REDACTED, webhookSecret: REDACTED })
+    const text = JSON.stringify(red)
+    for (const secret of ["hunter22", "sk-live-123456", "sk-abcdef", "123:ABCdef", "whsec-987654"]) expect(text).not.toContain(secret)
+    expect(restoreRedacted(red, cfg)).toEqual(cfg)
+    // A client that still echoes the old marker keeps the stored secret too.
+    expect(restoreRedacted({ apiKey: "__GATEWAY_REDACTED__" }, { apiKey: "sk-abcdef" })).toEqual({ apiKey: "sk-abcdef" })
+    expect(REDACTED).toBe("__OPENCLAW_REDACTED__")
+    expect(secretValues(cfg).sort()).toEqual(["123:ABCdef", "Bearer sk-live-123456", "sk-abcdef", "whsec-987654"].sort())
+  })
+  test("log lines never carry a secret", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gw-log-"))
+    const log = createLogger({ file: join(dir, "gateway.jsonl"), maxFileBytes: 1e6, level: "debug", console: "off" })
+    log.setSecrets(["tok-123456789"])
+    log.warn("provider https://user:pw@api.example.com failed with tok-123456789", { header: "Bearer tok-123456789" })
+    log.close()
+    const line = readFileSync(join(dir, "gateway.jsonl"), "utf8")
+    expect(line).not.toContain("tok-123456789")
+    expect(line).not.toContain("user:pw")
+    expect(line).toContain(`https://${REDACTED}@api.example.com`)
   })
   test("pathPatch and getPath", () => {
     expect(pathPatch("a.b.c", 5)).toEqual({ a: { b: { c: 5 } } })
