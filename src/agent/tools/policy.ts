@@ -80,6 +80,24 @@ function isInside(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel))
 }
 
+/**
+ * A file with more than one hard link may be the same inode as a file outside the roots (a link made inside the
+ * workspace points at it, and realpath cannot tell): reading or writing it would cross the boundary.
+ */
+function refuseHardLinked(given: string, real: string): void {
+  let st: ReturnType<typeof statSync> | undefined
+  try {
+    st = statSync(real)
+  } catch {
+    return // does not exist yet: nothing to be linked to
+  }
+  if (st.isFile() && st.nlink > 1) {
+    throw new ToolError({
+      message: `${given} has ${st.nlink} hard links, so it may be a file outside the allowed directories under another name; file tools refuse hard-linked files. Copy its content to a new file if you need it.`,
+    })
+  }
+}
+
 /** realpath of the deepest existing ancestor plus the rest of the path; throws for a dangling symlink. */
 function realpathDeep(abs: string): string {
   const rest: string[] = []
@@ -160,6 +178,7 @@ export class ToolPolicy {
         message: `Path ${p} is outside the allowed directories${why}. File tools may only touch ${this.roots().join(", ")} (tools.fs.roots). Use a path inside ${this.roots().length > 1 ? "one of them" : "it"}, e.g. a path relative to the workspace.`,
       })
     }
+    refuseHardLinked(p, real)
     return real
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { createEditTool, createLsTool, createReadTool, createWriteTool, READ_MAX_BYTES } from "../../../src/agent/tools/fs-tools.ts"
 import { call, policyFor, tempDir } from "./helpers.ts"
@@ -106,6 +106,27 @@ describe("write", () => {
     expect(esc.output).toContain("outside the allowed directories")
     expect((await call(write, { path: "out/x.txt", content: "x" }, ws)).isError).toBe(true)
     expect(existsSync(join(outside, "x.txt"))).toBe(false)
+  })
+})
+
+describe("hard links", () => {
+  test("a file with more than one hard link is refused by read, write and edit (it may be a file outside the roots)", async () => {
+    const { ws, read, write, edit } = setup()
+    const outside = tempDir("gw-out-")
+    writeFileSync(join(outside, "secret.txt"), "outside secret\n")
+    linkSync(join(outside, "secret.txt"), join(ws, "innocent.txt"))
+    const r = await call(read, { path: "innocent.txt" }, ws)
+    expect(r.isError).toBe(true)
+    expect(r.output).toContain("hard links")
+    expect(r.output).not.toContain("outside secret")
+    expect((await call(write, { path: "innocent.txt", content: "overwritten" }, ws)).isError).toBe(true)
+    expect((await call(edit, { path: "innocent.txt", oldText: "outside", newText: "inside" }, ws)).isError).toBe(true)
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("outside secret\n")
+    // An ordinary file (one link) and directories (always several links) are fine.
+    writeFileSync(join(ws, "plain.txt"), "plain\n")
+    expect((await call(read, { path: "plain.txt" }, ws)).isError).toBeFalsy()
+    mkdirSync(join(ws, "sub"))
+    expect((await call(write, { path: "sub/new.txt", content: "x" }, ws)).isError).toBeFalsy()
   })
 })
 
