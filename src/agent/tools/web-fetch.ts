@@ -2,9 +2,12 @@
  * web_fetch: GET an http(s) URL and return readable text. HTML is converted to text (headings, paragraphs, links as
  * "text (url)"); other text types come back as they are; binary types are refused. Redirects are followed (at most
  * 5), the body is read up to MAX_BODY_BYTES while streaming, and the whole fetch is bounded by tools.webFetch.timeoutMs.
+ * Every hop goes through the SSRF guard (net-guard.ts): only public addresses, or those in tools.web.allowPrivate, and
+ * the connection goes to the address that was checked.
  */
 import { z } from "zod"
 import { htmlToText } from "./html-to-text.ts"
+import { type CheckedUrl, checkUrl, parseHttpUrl, pinTo, type Resolver } from "./net-guard.ts"
 import type { ToolPolicy } from "./policy.ts"
 import { defineTool, ToolError, type ToolDef } from "./tool.ts"
 
@@ -38,19 +41,6 @@ function classify(contentType: string): Kind | undefined {
 
 function charsetOf(contentType: string): string {
   return /charset\s*=\s*"?([\w.:-]+)/i.exec(contentType)?.[1] ?? "utf-8"
-}
-
-function parseUrl(raw: string): URL {
-  let u: URL
-  try {
-    u = new URL(raw.trim())
-  } catch {
-    throw new ToolError({ message: `"${raw}" is not a valid absolute URL. Pass a full URL such as https://example.com/page.` })
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:")
-    throw new ToolError({ message: `web_fetch only fetches http:// and https:// URLs, not ${u.protocol}. Use read for local files.` })
-  if (u.username || u.password) throw new ToolError({ message: "URLs with embedded credentials (user:password@) are not fetched. Remove them from the URL." })
-  return u
 }
 
 async function readCapped(body: ReadableStream<Uint8Array> | null, cap: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
@@ -93,10 +83,43 @@ function decode(bytes: Uint8Array, charset: string): string {
   }
 }
 
+/**
+ * One request to a checked URL, to each checked address in turn until one answers (as a browser falls back across
+ * A/AAAA records). Only checked addresses are ever connected to: the URL fetch gets is an IP literal (pinTo), so fetch
+ * makes no DNS lookup of its own. keepalive is off so that a TLS connection verified for one name is never reused for
+ * another name on the same address.
+ */
+async function fetchChecked(
+  doFetch: typeof fetch,
+  checked: CheckedUrl,
+  init: RequestInit & { signal: AbortSignal; headers: Record<string, string> },
+): Promise<Response> {
+  let lastError: unknown
+  for (const address of checked.addresses) {
+    const pin = pinTo(checked.url, address)
+    try {
+      return await doFetch(pin.url, {
+        ...init,
+        keepalive: false,
+        headers: { ...init.headers, host: pin.host },
+        ...(pin.serverName ? { tls: { serverName: pin.serverName } } : {}),
+        // HTTP/1.1 carries the Host header as set; an HTTP/2 :authority could be taken from the (IP) URL instead.
+        ...(pin.url.protocol === "https:" ? { protocol: "http1.1" as const } : {}),
+      })
+    } catch (err) {
+      if (init.signal.aborted) throw err
+      lastError = err
+    }
+  }
+  throw lastError
+}
+
 export interface WebFetchOptions {
   policy: ToolPolicy
   /** Injectable for tests; default globalThis.fetch. */
   fetch?: typeof fetch
+  /** Host name lookup for the SSRF guard (injectable for tests); default: the system resolver. */
+  resolve?: Resolver
   /** Body bytes read at most (default MAX_BODY_BYTES). */
   maxBodyBytes?: number
 }
@@ -110,6 +133,7 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
     description: [
       'Fetch a web page or text resource by URL (HTTP GET) and return it as readable text: HTML is converted to text with headings (#), paragraphs, lists, table rows, fenced code blocks and links as "text (url)"; JSON, XML and other text come back unchanged.',
       "Binary content (images, PDFs, archives) is refused. Long pages are cut at maxChars.",
+      "Only public internet addresses are reached: localhost, private-network, link-local and cloud metadata addresses are refused, also as redirect targets, unless the gateway's operator listed them in tools.web.allowPrivate.",
     ].join(" "),
     parameters: WebFetchParams,
     get maxOutputChars() {
@@ -118,13 +142,16 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
     async execute(args, ctx) {
       const cfg = policy.config.webFetch
       const maxChars = Math.min(args.maxChars ?? cfg.maxChars, cfg.maxChars)
-      let url = parseUrl(args.url)
+      let url = parseHttpUrl(args.url, "web_fetch")
+      let from: URL | undefined
       const timeout = AbortSignal.timeout(cfg.timeoutMs)
       const signal = AbortSignal.any([ctx.signal, timeout])
       let res: Response | undefined
       try {
         for (let hop = 0; ; hop++) {
-          res = await doFetch(url, {
+          const checked = await checkUrl(url, { allowPrivate: policy.config.web.allowPrivate, resolve: o.resolve, signal, redirectedFrom: from })
+          // Redirects are followed by hand, so that every hop is checked (and connected by its checked address).
+          res = await fetchChecked(doFetch, checked, {
             method: "GET",
             redirect: "manual",
             signal,
@@ -139,6 +166,7 @@ export function createWebFetchTool(o: WebFetchOptions): ToolDef<typeof WebFetchP
             const next = new URL(res.headers.get("location")!, url)
             if (next.protocol !== "http:" && next.protocol !== "https:")
               throw new ToolError({ message: `${url} redirects to a ${next.protocol} URL, which web_fetch does not follow.` })
+            from = url
             url = next
             continue
           }
