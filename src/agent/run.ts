@@ -41,6 +41,9 @@ export interface RunInput {
 
 export type RunStatus = "ok" | "error" | "aborted" | "timeout"
 
+/** Why a run's signal was aborted: by a client, by its time limit, or by the gateway shutting down. */
+export type AbortReason = { kind: "aborted" } | { kind: "timeout"; afterMs?: number } | { kind: "shutdown" }
+
 export interface RunOutcome {
   runId: string
   sessionKey: string
@@ -129,9 +132,37 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   })
 
   em.status("preparing_context")
+  const candidates = candidatesFor(cfg, session.model, input.model)
+  let candidateIndex = 0
+  let overflowCompactions = 0
+
+  /** The first candidate model that resolves (a key is set, the provider is known), or why none does. */
+  const preflight = async (): Promise<RunFailure | undefined> => {
+    for (;;) {
+      const ref = candidates[candidateIndex]
+      if (!ref) return new RunFailure({ message: "no model configured: set one with 'gateway config set models.default provider/model'", kind: "config" })
+      try {
+        await deps.resolveModel(ref)
+        return undefined
+      } catch (err) {
+        const msg = (err as Error).message
+        if (candidateIndex + 1 >= candidates.length) return new RunFailure({ message: msg, kind: (err as { kind?: string }).kind ?? "config" })
+        log.warn(`model ${ref} unusable, trying ${candidates[candidateIndex + 1]}: ${msg}`)
+        candidateIndex++
+      }
+    }
+  }
+
+  em.agent("lifecycle", { phase: "start", startedAt, ...(input.resumed ? { resumed: true } : {}) })
+  // A run that cannot reach any model fails before its messages enter the transcript: no question is left there
+  // without an answer, and the error says what to configure.
+  const unusable = await preflight()
+  if (unusable) {
+    log.warn(`run ${input.runId} failed: ${unusable.message}`)
+    return finish(outcome("error", "error", { error: unusable.message, errorKind: unusable.data.kind }))
+  }
   // Idempotent: after a crash the resumed run finds its messages already written and adds only what is missing.
   const added = deps.repo.appendInputs(session.key, session.sessionId, input.runId, input.inputs)
-  em.agent("lifecycle", { phase: "start", startedAt, ...(input.resumed ? { resumed: true } : {}) })
   if (added === 0) {
     // A run that had already written its final answer when the gateway died only needs to be recorded as done.
     const answered = finalAnswerOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId), input.runId)
@@ -140,10 +171,6 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       return finish(outcome("ok", "stop"))
     }
   }
-
-  const candidates = candidatesFor(cfg, session.model, input.model)
-  let candidateIndex = 0
-  let overflowCompactions = 0
 
   const persist = (items: TranscriptMessage[], stepUsage?: Usage, contextTokens?: number) =>
     deps.repo.append(
@@ -333,8 +360,18 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
     if (signal.aborted) {
       // Keep what was said before the abort; a half-streamed reply is stored as text (no dangling tool calls).
       if (lastText && !endsWithAssistantText(loadContext(), lastText)) persist([{ role: "assistant", content: [{ type: "text", text: lastText }] }])
-      const timedOut = (reason as { kind?: string })?.kind === "timeout"
-      return finish(outcome(timedOut ? "timeout" : "aborted", timedOut ? "timeout" : "aborted", { error: timedOut ? "run timed out" : "aborted" }))
+      const why = reason as AbortReason | undefined
+      if (why?.kind === "timeout") {
+        const after = why.afterMs ? ` after ${Math.round(why.afterMs / 1000)} s` : ""
+        return finish(
+          outcome("timeout", "timeout", {
+            error: `the run timed out${after} (agents.defaults.timeoutSeconds, or the request's timeout)`,
+            errorKind: "timeout",
+          }),
+        )
+      }
+      const error = why?.kind === "shutdown" ? "aborted: the gateway was shutting down" : "aborted"
+      return finish(outcome("aborted", "aborted", { error }))
     }
     const kind = RunFailure.isInstance(err) ? err.data.kind : "unknown"
     const message = (err as Error)?.message ?? String(err)
@@ -354,10 +391,11 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         terminalReply: { disposition: "visible", text: o.text },
       })
       em.final(o.text, o.stopReason, usageData)
-    } else if (o.status === "aborted" || o.status === "timeout") {
+    } else if (o.status === "aborted") {
       em.agent("lifecycle", { phase: "end", startedAt, endedAt: o.endedAt, aborted: true, stopReason: o.stopReason })
       em.aborted(o.text)
     } else {
+      // Errors and timeouts: a timeout is an error with errorKind "timeout" (OpenClaw's chat vocabulary).
       em.agent("lifecycle", { phase: "error", startedAt, endedAt: o.endedAt, error: o.error, errorKind: o.errorKind })
       em.error(o.error ?? "run failed", chatErrorKind(o.errorKind))
     }

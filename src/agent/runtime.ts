@@ -16,7 +16,7 @@ import { RunRejected } from "./errors.ts"
 import { Semaphore } from "./lanes.ts"
 import type { ModelHandle } from "./model-types.ts"
 import { RunEmitter } from "./run-events.ts"
-import { executeRun, type InputMessage, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
+import { type AbortReason, executeRun, type InputMessage, type RunDeps, type RunInput, type RunOutcome } from "./run.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 
 /** What a run needs besides its messages; stored with the run (runs.input) so it survives a restart. */
@@ -201,7 +201,7 @@ export class AgentRuntime {
         t.startedAt = Date.now()
         this.deps.repo.markRunning(t.runId, key)
         const timeoutMs = t.spec.timeoutMs ?? this.deps.config().agents.defaults.timeoutSeconds * 1000
-        const timer = setTimeout(() => t.controller.abort({ kind: "timeout" }), timerDelay(timeoutMs))
+        const timer = setTimeout(() => t.controller.abort({ kind: "timeout", afterMs: timeoutMs } satisfies AbortReason), timerDelay(timeoutMs))
         try {
           outcome = await executeRun({ ...this.deps, takeSteered: (k) => this.lane(k).steer.splice(0) }, this.runInput(t), t.controller.signal)
         } finally {
@@ -431,7 +431,7 @@ export class AgentRuntime {
   async stop(graceMs = 3000): Promise<void> {
     this.stopping = true
     const running = [...this.tracked.values()]
-    for (const t of running) if (t.state === "running") t.controller.abort({ kind: "aborted" })
+    for (const t of running) if (t.state === "running") t.controller.abort({ kind: "shutdown" } satisfies AbortReason)
     await Promise.race([Promise.all(running.filter((t) => t.state === "running").map((t) => t.done)), Bun.sleep(graceMs)])
   }
 }

@@ -5,6 +5,9 @@
  * model retry.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Semaphore } from "../../../src/agent/lanes.ts"
 import { OpenAiDeltas } from "../../../src/server/openai-delta.ts"
 import { MAX_TIMER_MS, timerDelay } from "../../../src/util/timers.ts"
@@ -181,5 +184,58 @@ describe("the run loop in process", () => {
       .map((chunk) => chunk.choices[0]?.delta.content ?? "")
       .join("")
     expect(content).toBe("Hello world")
+  })
+})
+
+describe("how runs end", () => {
+  test("a run that cannot resolve any model fails with the reason and leaves no unanswered message in the transcript", async () => {
+    const gw = await startInProcess({ models: fakeModel([], { handles: { "fake/fake-model": new Error("OPENAI_API_KEY is not set") } }) })
+    try {
+      const c = await gw.connect()
+      const runId = `nokey-${uid()}`
+      await c.call("chat.send", { sessionKey: "nokey", message: "hello?", idempotencyKey: runId })
+      const end = await c.chatEnd(runId)
+      expect(end).toMatchObject({ state: "error", errorMessage: "OPENAI_API_KEY is not set" })
+      expect(await c.call("agent.wait", { runId, timeoutMs: 1000 })).toMatchObject({ status: "error", error: "OPENAI_API_KEY is not set" })
+      expect((await c.call("chat.history", { sessionKey: "nokey" })).messages).toEqual([])
+    } finally {
+      await gw.stop()
+    }
+  })
+
+  test("a timeout is an error event of kind timeout that says after how long", async () => {
+    const gw = await startInProcess({ models: fakeModel([{ text: ["slow"], hang: true }]) })
+    try {
+      const c = await gw.connect()
+      const runId = `slow-${uid()}`
+      await c.call("chat.send", { sessionKey: "slow", message: "take forever", idempotencyKey: runId, timeoutMs: 1000 })
+      const end = await c.chatEnd(runId, 5000)
+      expect(end).toMatchObject({ state: "error", errorKind: "timeout" })
+      expect(end.errorMessage).toContain("timed out after 1 s")
+      expect(await c.call("agent.wait", { runId, timeoutMs: 1000 })).toMatchObject({ status: "timeout" })
+    } finally {
+      await gw.stop()
+    }
+  })
+
+  test("a run cut off by shutdown says the gateway was shutting down", async () => {
+    const home = mkdtempSync(join(tmpdir(), "gw-shutdown-"))
+    try {
+      const first = await startInProcess({ home, models: fakeModel([{ text: ["partial"], hang: true }]) })
+      const c = await first.connect()
+      const runId = `cut-${uid()}`
+      await c.call("chat.send", { sessionKey: "cut", message: "long job", idempotencyKey: runId })
+      await c.event("chat", (p) => p.runId === runId && p.state === "delta")
+      await first.stop()
+      const second = await startInProcess({ home, models: fakeModel() })
+      try {
+        const c2 = await second.connect()
+        expect(await c2.call("agent.wait", { runId, timeoutMs: 1000 })).toMatchObject({ status: "aborted", error: "aborted: the gateway was shutting down" })
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })
