@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts"
 import type { Store } from "../store/index.ts"
 import { SessionRepo } from "../store/sessions.ts"
 import type { Accepted, Inbound } from "../router/inbound.ts"
+import { importEntry } from "../util/embedded.ts"
 import type { Logger } from "../util/log.ts"
 import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
@@ -36,18 +37,12 @@ export interface AgentSystemDeps {
 
 type LlmModule = typeof import("./llm.ts")
 
-/**
- * In the compiled binary llm.ts is its own embedded entry point (install/build.ts), imported by path so the bundler
- * does not inline it into the daemon; from source it is an ordinary import.
- */
+/** llm.ts is its own embedded entry point in the compiled binary (see util/embedded.ts). */
 function importLlm(): Promise<LlmModule> {
-  // Built at run time from the binary's virtual root so the bundler leaves the import alone.
-  if (Bun.isStandaloneExecutable && typeof GATEWAY_LLM_ENTRY === "string") return import([EMBED_ROOT, GATEWAY_LLM_ENTRY].join("/"))
-  return import("./llm.ts")
+  return importEntry<LlmModule>(typeof GATEWAY_LLM_ENTRY === "string" ? GATEWAY_LLM_ENTRY : undefined, new URL("./llm.ts", import.meta.url))
 }
 /** The embedded path of llm.ts in the binary, relative to its virtual root; defined by the build. */
 declare const GATEWAY_LLM_ENTRY: string | undefined
-const EMBED_ROOT = process.platform === "win32" ? "B:/~BUN/root" : "/$bunfs/root"
 
 export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   const log = deps.log.child("agent")
