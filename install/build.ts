@@ -63,7 +63,13 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
   const result = await Bun.build({
     // src/agent/llm.ts (the AI SDK and its providers) is a second embedded entry point, imported by path on the first
     // model call, so the daemon's own bundle stays small: less to load at start, less resident memory.
-    entrypoints: [join(root, "cli/index.ts"), join(root, "src/agent/llm.ts")],
+    // The channel adapters (grammY, discord.js) likewise, imported only when a channel is configured.
+    entrypoints: [
+      join(root, "cli/index.ts"),
+      join(root, "src/agent/llm.ts"),
+      join(root, "src/channels/telegram/adapter.ts"),
+      join(root, "src/channels/discord/adapter.ts"),
+    ],
     compile: {
       target: `bun-${t.os}-${t.arch}` as Bun.Build.CompileTarget,
       outfile,
@@ -73,7 +79,12 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
     minify: true,
     bytecode: true,
     format: "esm",
-    define: { GATEWAY_BUILD_ID: JSON.stringify(buildId), GATEWAY_LLM_ENTRY: JSON.stringify("src/agent/llm.js") },
+    define: {
+      GATEWAY_BUILD_ID: JSON.stringify(buildId),
+      GATEWAY_LLM_ENTRY: JSON.stringify("src/agent/llm.js"),
+      GATEWAY_TELEGRAM_ENTRY: JSON.stringify("src/channels/telegram/adapter.js"),
+      GATEWAY_DISCORD_ENTRY: JSON.stringify("src/channels/discord/adapter.js"),
+    },
     plugins: [embedVec0(t)],
   })
   if (!result.success) {

@@ -8,6 +8,8 @@ import { join } from "node:path"
 import { z } from "zod"
 import { createAgentSystem } from "./agent/index.ts"
 import type { ModelLayer } from "./agent/model-types.ts"
+import { ChannelManager, type ChannelManagerDeps } from "./channels/manager.ts"
+import { CHANNEL_IDS } from "./channels/types.ts"
 import { Bus } from "./bus/index.ts"
 import { resolveAuth, resolveBind } from "./config/auth.ts"
 import { ConfigManager, envOverrides, type ConfigOverrides } from "./config/manager.ts"
@@ -26,6 +28,7 @@ import { listen } from "./server/index.ts"
 import { Router } from "./router/index.ts"
 import { PresenceRegistry } from "./server/presence.ts"
 import { WsHub } from "./server/ws.ts"
+import { ChannelRepo } from "./store/channels.ts"
 import { openStore } from "./store/index.ts"
 import { createLogger, type LogSink } from "./util/log.ts"
 import { VERSION } from "./version.ts"
@@ -37,6 +40,8 @@ export interface StartOptions extends ConfigOverrides {
   models?: ModelLayer
   /** Check every bus payload against its schema (tests). */
   validateEvents?: boolean
+  /** Builds channel adapters instead of the real libraries (tests). */
+  channelAdapters?: ChannelManagerDeps["createAdapter"]
 }
 
 export interface RunningGateway {
@@ -121,8 +126,18 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     accept: (inbound) => router!.accept(inbound),
   })
   router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
+  const channels = new ChannelManager({
+    config: () => config.current,
+    repo: new ChannelRepo(store.db),
+    router: () => router!,
+    bus,
+    log: log.child("channels"),
+    home: paths.home,
+    env,
+    createAdapter: opts.channelAdapters,
+  })
   phase("agent")
-  const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count() })
+  const healthNow = () => buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count(), channels: channels.status() })
   let health = healthNow()
   let actualPort = config.current.gateway.port
 
@@ -146,6 +161,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     logFile: () => log.file ?? join(paths.logsDir, "gateway.jsonl"),
     agent,
     router,
+    channels,
   }
 
   // The listener enforces the frame limit it was started with (a restart-only setting), so hello-ok must advertise
@@ -196,6 +212,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     logSecrets(next)
     log.info(`config reloaded: ${change.changedPaths.join(", ")}`)
     if (change.restartPaths.length) log.warn(`restart required to apply: ${change.restartPaths.join(", ")} (run 'gateway restart' or restart the process)`)
+    for (const id of CHANNEL_IDS) {
+      if (change.changedPaths.some((p) => p === `channels.${id}` || p.startsWith(`channels.${id}.`))) void channels.restartChannel(id)
+    }
     if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {
       for (const t of timers.splice(0)) clearInterval(t)
       startTimers()
@@ -208,6 +227,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   hub.setReady(true)
   // Runs the last process left unfinished resume once the port listens and the broadcaster is subscribed, so a
   // client that reconnects at once sees their events (and start-up is not held up by them).
+  // Channels subscribe to replies before recovered runs can finish; their bots connect in the background (a slow or
+  // unreachable platform never holds up the gateway).
+  void channels.start().catch((err) => log.error(`channels: ${(err as Error).message}`))
   agent.recover()
   // Start-up runs jitless (see above); once serving, let zod compile its fast parsers for the hot request schemas.
   setTimeout(() => z.config({ jitless: false }), 1000).unref()
@@ -221,6 +243,8 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
       log.info(`shutting down: ${reason}`)
       ready = false
       // Runs are aborted first so their transcripts are closed cleanly before clients hear `shutdown`.
+      // Stop taking chat messages first, then end the runs.
+      await channels.stop()
       await agent.stop()
       hub.shutdown(reason)
       for (const t of timers) clearInterval(t)

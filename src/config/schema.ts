@@ -4,6 +4,8 @@
  */
 import ipaddr from "ipaddr.js"
 import { z } from "zod"
+import { isHookVariable } from "../agent/tools/hook-env.ts"
+import { Channels, Session } from "./channels-schema.ts"
 
 export const DEFAULT_PORT = 18789
 
@@ -44,6 +46,25 @@ const Gateway = z
       .min(65_536)
       .default(25 * 1024 * 1024)
       .describe("Largest accepted frame after the handshake"),
+    preauth: z
+      .strictObject({
+        maxPerAddress: z
+          .number()
+          .int()
+          .min(1)
+          .default(4)
+          .describe("Sockets one address (an IPv6 /64) may hold open before completing connect; more upgrades are refused with HTTP 429"),
+        maxTotal: z
+          .number()
+          .int()
+          .min(1)
+          .default(32)
+          .describe("Sockets all addresses together may hold open before completing connect; more are refused with HTTP 503"),
+      })
+      .prefault({})
+      .describe(
+        "Caps on unauthenticated sockets: Bun buffers up to maxPayloadBytes of a frame per socket before the gateway sees it, so these bound that memory",
+      ),
     maxBufferedBytes: z
       .number()
       .int()
@@ -212,6 +233,25 @@ const Tools = z
           .default(10_000)
           .describe("Move a still-running command to the background after this long (managed with the process tool)"),
         approvalTimeoutMs: z.number().int().min(1000).default(120_000).describe("An unanswered approval request is denied after this long"),
+        sandbox: z
+          .enum(["off", "bwrap"])
+          .default("off")
+          .describe(
+            "bwrap: run every command in bubblewrap (the roots writable, the system read-only, private /tmp, the state home hidden, no network); commands fail with a clear error when bwrap is not installed",
+          ),
+        sandboxNetwork: z.boolean().default(false).describe("Let sandboxed commands use the network (tools.exec.sandbox bwrap)"),
+        passEnv: z
+          .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name"))
+          .default([])
+          .refine((names) => !names.some(isHookVariable), {
+            error: (issue) =>
+              `${(issue.input as string[]).filter(isHookVariable).join(", ")}: variables that steer which program runs or what it loads cannot be passed to commands`,
+          })
+          .describe("Variables passed from the gateway's environment to commands besides PATH, locale, terminal, TZ, user and proxies (e.g. SSH_AUTH_SOCK)"),
+        fullModeEnv: z
+          .enum(["scrubbed", "inherit"])
+          .default("scrubbed")
+          .describe("Full mode only: inherit runs commands with the gateway's own environment and HOME (minus its secrets) instead of the scrubbed ones"),
       })
       .prefault({}),
     webFetch: z
@@ -250,6 +290,8 @@ export const ConfigSchema = z
     agents: Agents.prefault({}),
     tools: Tools.prefault({}),
     http: Http.prefault({}),
+    channels: Channels.prefault({}),
+    session: Session.prefault({}),
   })
   .describe("gateway.json")
 

@@ -1,5 +1,6 @@
 /** What a method handler may use: the gateway's services and the calling connection's identity. Never a socket. */
 import type { AgentFacade } from "../agent/facade.ts"
+import type { ChannelManager } from "../channels/manager.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ConfigManager } from "../config/manager.ts"
 import type { ResolvedAuth, ResolvedBind } from "../config/auth.ts"
@@ -35,6 +36,8 @@ export interface GatewayServices {
   agent: AgentFacade
   /** The one way in for messages to the agent. */
   router: Router
+  /** Chat channels (Telegram, Discord): status, pairing, outbound messages. */
+  channels: ChannelManager
 }
 
 export interface CallerInfo {

@@ -1,5 +1,6 @@
 /** The complete handler table; the type checker fails the build if a protocol method has no handler. */
 import { agentHandlers } from "./agent.ts"
+import { channelsHandlers } from "./channels.ts"
 import { chatHandlers } from "./chat.ts"
 import { configHandlers } from "./config.ts"
 import { logsHandlers } from "./logs.ts"
@@ -18,6 +19,7 @@ export const handlers: HandlerTable = {
   ...chatHandlers,
   ...sessionsHandlers,
   ...toolsHandlers,
+  ...channelsHandlers,
 }
 
 export { isMethodName } from "./registry.ts"

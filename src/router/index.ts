@@ -106,13 +106,11 @@ export class Router {
     }
   }
 
-  /** Where the reply of a finished run goes: its own target and those of the messages it carried. */
-  private finished(o: RunOutcome): void {
-    const row = this.deps.repo.getRun(o.runId)
-    const carried = this.deps.repo.carriedBy(o.runId)
+  /** Where a run's reply goes: its own target and those of the messages it carried, without repeats. */
+  replyTargets(runId: string): DeliveryTarget[] {
     const deliveries: DeliveryTarget[] = []
     const seen = new Set<string>()
-    for (const r of [row, ...carried]) {
+    for (const r of [this.deps.repo.getRun(runId), ...this.deps.repo.carriedBy(runId)]) {
       const target = parseJson(r?.delivery ?? null, (v) => deliveryTargetSchema().safeParse(v).data)
       if (!target) continue
       const k = JSON.stringify(target)
@@ -120,6 +118,13 @@ export class Router {
       seen.add(k)
       deliveries.push(target)
     }
+    return deliveries
+  }
+
+  private finished(o: RunOutcome): void {
+    const row = this.deps.repo.getRun(o.runId)
+    const carried = this.deps.repo.carriedBy(o.runId)
+    const deliveries = this.replyTargets(o.runId)
     const origin: Origin | undefined = parseJson(row?.origin ?? null, (v) => originSchema().safeParse(v).data)
     this.deps.bus.publish(RunFinished, {
       runId: o.runId,

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { ModelLayer } from "../../src/agent/model-types.ts"
-import { startGateway, type RunningGateway } from "../../src/gateway.ts"
+import { startGateway, type RunningGateway, type StartOptions } from "../../src/gateway.ts"
 import { TestClient, type ConnectOptions } from "./ws-client.ts"
 
 export const INPROC_TOKEN = "inproc-test-token-0123456789"
@@ -23,6 +23,10 @@ export interface InProcessOptions {
   models?: ModelLayer
   /** An existing home (restart tests); otherwise a fresh temp directory, removed by stop(). */
   home?: string
+  /** Channel adapters to use instead of the real Telegram / Discord libraries. */
+  channelAdapters?: StartOptions["channelAdapters"]
+  /** Extra environment (e.g. TELEGRAM_BOT_TOKEN). */
+  env?: Record<string, string>
 }
 
 export interface InProcessGateway {
@@ -55,8 +59,8 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<InPro
   const home = opts.home ?? mkdtempSync(join(tmpdir(), "gw-inproc-"))
   writeFileSync(join(home, "gateway.json"), JSON.stringify(deepMerge(baseConfig(), opts.config ?? {}), null, 2), { mode: 0o600 })
   // A clean environment: nothing from the developer's shell (GATEWAY_PORT, API keys) reaches the gateway.
-  const env = { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache") }
-  const gateway = await startGateway({ home, port: 0, env, models: opts.models, validateEvents: true })
+  const env = { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache"), ...opts.env }
+  const gateway = await startGateway({ home, port: 0, env, models: opts.models, validateEvents: true, channelAdapters: opts.channelAdapters })
   const clients: TestClient[] = []
   let stopped = false
   return {

@@ -18,6 +18,16 @@ import {
   sessionsSpawn,
   sessionsTranscript,
 } from "./sessions.ts"
+import {
+  channelsLogout,
+  channelsPairingApprove,
+  channelsPairingDismiss,
+  channelsPairingList,
+  channelsStart,
+  channelsStatus,
+  channelsStop,
+  send,
+} from "./channels.ts"
 import { health, logsTail, status, systemPresence } from "./system.ts"
 import { execApprovalList, execApprovalResolve, execBash, toolsCatalog, toolsInvoke } from "./tools.ts"
 
@@ -53,6 +63,14 @@ export const METHODS = {
   "exec.bash": execBash,
   "exec.approval.list": execApprovalList,
   "exec.approval.resolve": execApprovalResolve,
+  send,
+  "channels.status": channelsStatus,
+  "channels.start": channelsStart,
+  "channels.stop": channelsStop,
+  "channels.logout": channelsLogout,
+  "channels.pairing.list": channelsPairingList,
+  "channels.pairing.approve": channelsPairingApprove,
+  "channels.pairing.dismiss": channelsPairingDismiss,
 } as const
 
 export type MethodName = keyof typeof METHODS
@@ -62,6 +80,7 @@ export type MethodResult<M extends MethodName> = z.infer<(typeof METHODS)[M]["re
 
 export type { MethodDef, MethodScope } from "./define.ts"
 export * from "./agent.ts"
+export * from "./channels.ts"
 export * from "./chat.ts"
 export * from "./config.ts"
 export * from "./models.ts"

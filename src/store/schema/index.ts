@@ -1,3 +1,4 @@
 /** Barrel of every table; drizzle-kit reads this file to generate migrations into drizzle/. */
 export * from "./meta.sql.ts"
 export * from "./sessions.sql.ts"
+export * from "./channels.sql.ts"

@@ -1,0 +1,197 @@
+/**
+ * The channel core in process, with a scripted adapter: DM pairing (a stranger gets a code and the agent is never
+ * called), approval, group mention gating, replies routed back to the chat they came from, chunking, redelivered
+ * updates run once, and the outbox's retries, order and give-up.
+ */
+import { afterEach, describe, expect, test } from "bun:test"
+import { chunkText } from "../../../src/channels/chunk.ts"
+import { DeliveryFailed } from "../../../src/channels/events.ts"
+import { markdownToTelegramHtml } from "../../../src/channels/telegram/format.ts"
+import { FakeChannel } from "../../harness/fake-channel.ts"
+import { fakeModel, type FakeModel } from "../../harness/fake-model.ts"
+import { startInProcess, type InProcessGateway } from "../../harness/inproc.ts"
+
+let gw: InProcessGateway | undefined
+
+afterEach(async () => {
+  await gw?.stop()
+  gw = undefined
+})
+
+async function start(config: Record<string, unknown> = {}, model: FakeModel = fakeModel((req) => ({ text: `echo: ${req.lastUser}` }))) {
+  const tg = new FakeChannel("telegram")
+  gw = await startInProcess({
+    models: model,
+    config: { channels: { telegram: { botToken: "123456:TEST-TOKEN", ...config } } },
+    channelAdapters: async () => tg,
+  })
+  // The adapter starts in the background: wait until it is running.
+  const deadline = Date.now() + 3000
+  while (!tg.ctx && Date.now() < deadline) await Bun.sleep(5)
+  return { tg, model, gw }
+}
+
+describe("DM pairing", () => {
+  test("a stranger gets a code and nothing reaches the agent; once approved, the next message gets the model's reply", async () => {
+    const { tg, model, gw } = await start()
+    const c = await gw.connect()
+    await tg.push({ senderId: "555", senderName: "Stranger", text: "hi bot" })
+    const [codeMsg] = await tg.waitForSent(1)
+    const code = /pairing code: ([A-Z0-9]{8})/.exec(codeMsg!.text)?.[1]
+    expect(code).toBeDefined()
+    expect(codeMsg!.target.to).toBe("555")
+    expect(model.calls.length).toBe(0)
+    // Asking again shows the same code, and still no model call.
+    await tg.push({ senderId: "555", text: "hello??" })
+    await tg.waitForSent(2)
+    expect(tg.sent[1]!.text).toContain(code!)
+    expect(model.calls.length).toBe(0)
+
+    const list = await c.call("channels.pairing.list", {})
+    expect(list.requests).toMatchObject([{ channel: "telegram", code, senderId: "555", senderName: "Stranger" }])
+    expect(await c.call("channels.pairing.approve", { channel: "telegram", code })).toMatchObject({ ok: true, senderId: "555" })
+    await tg.waitForSent(3)
+    expect(tg.sent[2]!.text).toContain("approved")
+    expect((await c.call("channels.pairing.list", {})).requests).toEqual([])
+
+    await tg.push({ senderId: "555", text: "now answer me", messageId: "77" })
+    const sent = await tg.waitForSent(4)
+    expect(sent[3]).toMatchObject({ text: "echo: now answer me", target: { to: "555", replyTo: "77" } })
+    expect(model.calls.length).toBe(1)
+    // An unknown code is a clear error.
+    const bad = await c.request("channels.pairing.approve", { channel: "telegram", code: "ZZZZZZZZ" })
+    expect(bad.error).toMatchObject({ details: { code: "PAIRING_NOT_FOUND" } })
+  })
+
+  test("at most 3 pending requests per channel; dmPolicy allowlist and disabled never pair", async () => {
+    const { tg } = await start()
+    for (const id of ["1", "2", "3", "4"]) await tg.push({ senderId: id, text: "hey" })
+    await tg.waitForSent(3)
+    await Bun.sleep(100)
+    expect(tg.sent.map((s) => s.target.to)).toEqual(["1", "2", "3"])
+  })
+
+  test("allowFrom and open policy reach the agent without pairing", async () => {
+    const { tg, model } = await start({ dmPolicy: "allowlist", allowFrom: ["42"] })
+    await tg.push({ senderId: "43", text: "not listed" })
+    await tg.push({ senderId: "42", text: "listed" })
+    await tg.waitForSent(1)
+    await Bun.sleep(100)
+    expect(tg.sent.map((s) => s.text)).toEqual(["echo: listed"])
+    expect(model.calls.length).toBe(1)
+  })
+})
+
+describe("groups", () => {
+  test("only allowed groups, and only when the bot is mentioned; the reply goes to the group, threaded", async () => {
+    const { tg, model } = await start({ groups: { allow: ["-100"], requireMention: true } })
+    await tg.push({ chatId: "-200", chatType: "group", senderId: "9", text: "@fakebot hello", mentioned: true })
+    await tg.push({ chatId: "-100", chatType: "group", senderId: "9", text: "chatter without mention" })
+    await tg.push({
+      chatId: "-100",
+      chatType: "group",
+      senderId: "9",
+      senderName: "Ann",
+      text: "@fakebot what time is it",
+      mentioned: true,
+      messageId: "5",
+      threadId: "3",
+    })
+    const sent = await tg.waitForSent(1)
+    await Bun.sleep(100)
+    expect(sent).toHaveLength(1)
+    expect(sent[0]).toMatchObject({ target: { to: "-100", threadId: "3", replyTo: "5" } })
+    expect(model.calls).toHaveLength(1)
+    // The agent sees who spoke in the group.
+    expect(model.calls[0]!.lastUser).toBe("[Ann]\n@fakebot what time is it")
+  })
+})
+
+describe("delivery", () => {
+  test("a long reply is chunked within the platform limit, in order, only the first threaded as a reply", async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `Sentence number ${i} of a long answer.`).join(" ")
+    const { tg } = await start({ dmPolicy: "open" }, fakeModel([{ text: long }]))
+    await tg.push({ senderId: "1", text: "tell me everything", messageId: "9" })
+    await Bun.sleep(300)
+    const sent = await tg.waitForSent(1)
+    expect(sent.length).toBeGreaterThan(3)
+    for (const s of sent) expect(s.text.length).toBeLessThanOrEqual(4096)
+    expect(sent.map((s) => s.text).join(" ")).toBe(long)
+    expect(sent[0]!.target.replyTo).toBe("9")
+    expect(sent.slice(1).every((s) => s.target.replyTo === undefined)).toBe(true)
+  })
+
+  test("a redelivered update (same message id) is stored and answered once", async () => {
+    const { tg, model } = await start({ dmPolicy: "open" })
+    await tg.push({ senderId: "1", text: "once", messageId: "300" })
+    await tg.push({ senderId: "1", text: "once", messageId: "300" })
+    await tg.waitForSent(1)
+    await Bun.sleep(150)
+    expect(tg.sent).toHaveLength(1)
+    expect(model.calls).toHaveLength(1)
+  })
+
+  test("a passing failure is retried after the platform's retry_after; chunks keep their order", async () => {
+    const { tg } = await start({ dmPolicy: "open" }, fakeModel([{ text: "first reply" }, { text: "second reply" }]))
+    tg.failures.push({ permanent: false, retryAfterMs: 1200, message: "429 Too Many Requests: retry after 1" })
+    const t0 = Date.now()
+    await tg.push({ senderId: "1", text: "a" })
+    await tg.push({ senderId: "1", text: "b" })
+    const sent = await tg.waitForSent(2, 8000)
+    expect(sent.map((s) => s.text)).toEqual(["first reply", "second reply"])
+    expect(sent[0]!.at - t0).toBeGreaterThanOrEqual(1150)
+  })
+
+  test("a permanent failure gives up at once, visible in channels.status and as an event", async () => {
+    const { tg, gw } = await start({ dmPolicy: "open" })
+    const failed: unknown[] = []
+    gw.gateway.services.bus.subscribe(DeliveryFailed, (e) => failed.push(e))
+    tg.failures.push({ permanent: true, message: "403 Forbidden: bot was blocked by the user" })
+    await tg.push({ senderId: "1", text: "hello" })
+    const deadline = Date.now() + 3000
+    while (failed.length === 0 && Date.now() < deadline) await Bun.sleep(20)
+    expect(failed).toMatchObject([{ channel: "telegram", to: "1", error: "403 Forbidden: bot was blocked by the user", attempts: 1 }])
+    const c = await gw.connect()
+    const status = await c.call("channels.status", {})
+    expect(status.channels.find((s: { channel: string }) => s.channel === "telegram")).toMatchObject({ configured: true, running: true, outbox: { failed: 1 } })
+  })
+
+  test("send delivers to a chat with an idempotency key; a retry does not send twice", async () => {
+    const { tg, gw } = await start()
+    const c = await gw.connect()
+    const first = await c.call("send", { to: "777", message: "hello from the CLI", idempotencyKey: "s-1" })
+    const firstId = first.messageId
+    expect(typeof firstId).toBe("string")
+    expect(first).toMatchObject({ runId: "s-1", channel: "telegram", to: "777", status: "sent", chunks: 1 })
+    const again = await c.call("send", { to: "777", message: "hello from the CLI", idempotencyKey: "s-1" })
+    expect(again.messageId).toBe(firstId)
+    expect(tg.sent.filter((s) => s.text === "hello from the CLI")).toHaveLength(1)
+  })
+})
+
+describe("text helpers", () => {
+  test("chunks never exceed the limit, break at paragraphs or words, and keep code fences renderable", () => {
+    const words = Array.from({ length: 300 }, (_, i) => `word${i}`).join(" ")
+    for (const piece of chunkText(words, 100)) {
+      expect(piece.length).toBeLessThanOrEqual(100)
+      expect(piece).not.toMatch(/^\s|\s$/)
+    }
+    expect(chunkText(words, 100).join(" ")).toBe(words)
+    const code = `Intro\n\n\`\`\`ts\n${Array.from({ length: 40 }, (_, i) => `const v${i} = ${i}`).join("\n")}\n\`\`\`\nAfter`
+    const pieces = chunkText(code, 200)
+    expect(pieces.length).toBeGreaterThan(2)
+    for (const p of pieces) {
+      expect(p.length).toBeLessThanOrEqual(200)
+      // Every piece has balanced fences.
+      expect((p.match(/```/g) ?? []).length % 2).toBe(0)
+    }
+    expect(pieces[1]!.startsWith("```ts\n")).toBe(true)
+  })
+
+  test("Markdown becomes Telegram HTML with everything else escaped", () => {
+    expect(markdownToTelegramHtml("**bold** and *it* and `a<b`")).toBe("<b>bold</b> and <i>it</i> and <code>a&lt;b</code>")
+    expect(markdownToTelegramHtml("# Title\n- item <x>")).toBe("<b>Title</b>\n• item &lt;x&gt;")
+    expect(markdownToTelegramHtml("```py\nif a < b:\n  pass\n```")).toBe('<pre><code class="language-py">if a &lt; b:\n  pass</code></pre>')
+    expect(markdownToTelegramHtml("[docs](https://example.com/a?b=1&c=2)")).toBe('<a href="https://example.com/a?b=1&amp;c=2">docs</a>')
+  })
+})
