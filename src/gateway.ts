@@ -115,7 +115,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
   const presence = new PresenceRegistry({ version: VERSION, instanceId: bootId, ip: bind.host })
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   let router: Router | undefined
+  let channels: ChannelManager | undefined
   const agent = createAgentSystem({
+    messages: () => channels?.messageSender(),
     config,
     store,
     bus,
@@ -126,7 +128,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<RunningGate
     accept: (inbound) => router!.accept(inbound),
   })
   router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
-  const channels = new ChannelManager({
+  channels = new ChannelManager({
     config: () => config.current,
     repo: new ChannelRepo(store.db),
     router: () => router!,

@@ -16,6 +16,7 @@ import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
 import { buildSystemPrompt, ensureWorkspace } from "./prompt.ts"
 import type { ModelEvent, ModelHandle, ModelLayer, StreamModelOptions } from "./model-types.ts"
+import { createMessageTool, type MessageSender } from "./message-tool.ts"
 import { AgentRuntime } from "./runtime.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
@@ -33,6 +34,8 @@ export interface AgentSystemDeps {
   models?: ModelLayer
   /** The router's door, for the agent's own doors (sub-agents, sessions_send, announcements). */
   accept(inbound: Inbound): Accepted
+  /** Chat channels for the `message` tool (bound late: channels start after the agent). */
+  messages?: () => MessageSender | undefined
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -70,10 +73,13 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     }))
 
   let runtime: AgentRuntime
+  let messageTool: ToolDef | undefined
   const sessionTools = createSessionTools({ runtime: () => runtime, accept: deps.accept, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const registry = await getRegistry()
-    const extra = sessionTools(sessionKey).filter((t) => registry.policy.isAllowed(t.name))
+    const sender = deps.messages?.()
+    const channelTools = sender && sender.channels().length > 0 ? [(messageTool ??= createMessageTool(sender))] : []
+    const extra = [...sessionTools(sessionKey), ...channelTools].filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
 
@@ -127,24 +133,40 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     },
 
     async bash(command, workdir, timeoutMs, signal) {
-      const { runCommand } = await import("./tools/exec.ts")
+      const [{ runCommand }, { prepareLaunch }] = await Promise.all([import("./tools/exec.ts"), import("./tools/exec-launch.ts")])
       const policy = (await getRegistry()).policy
       if (!policy.isAllowed("exec")) return { stdout: "", stderr: "", exitCode: null, denied: "exec is not allowed by tools.allow/tools.deny" }
-      const decision = policy.checkExec(command)
-      if (decision.decision === "deny") return { stdout: "", stderr: "", exitCode: null, denied: decision.reason }
-      let cwd: string
+      let cwd = deps.workspace
+      let badWorkdir: string | undefined
       try {
         // resolveDir, as the exec tool does: a missing directory or a file is a clear refusal, not a spawn error.
-        cwd = workdir ? policy.resolveDir(workdir) : deps.workspace
+        if (workdir) cwd = policy.resolveDir(workdir)
       } catch (err) {
-        return { stdout: "", stderr: "", exitCode: null, denied: (err as Error).message }
+        badWorkdir = (err as Error).message
       }
+      // Relative paths in the command's arguments are checked against the directory it runs in.
+      const decision = policy.checkExec(command, undefined, cwd)
+      if (decision.decision === "deny") return { stdout: "", stderr: "", exitCode: null, denied: decision.reason }
+      if (badWorkdir) return { stdout: "", stderr: "", exitCode: null, denied: badWorkdir }
       if (decision.decision === "ask" && !(await approvals.request({ command, cwd, signal }))) {
         return { stdout: "", stderr: "", exitCode: null, denied: "command denied by the operator (or the approval timed out)" }
       }
+      let launch: { argv: string[]; env: Record<string, string> }
+      try {
+        launch = prepareLaunch(policy, { command, decision, cwd })
+      } catch (err) {
+        return { stdout: "", stderr: "", exitCode: null, denied: (err as Error).message }
+      }
       // A client may ask for less time than the configured limit, never more.
       const limitMs = cfg().tools.exec.timeoutSeconds * 1000
-      const r = await runCommand({ command, workdir: cwd, timeoutMs: Math.min(timeoutMs ?? limitMs, limitMs), signal })
+      const r = await runCommand({
+        command,
+        argv: launch.argv,
+        baseEnv: launch.env,
+        workdir: cwd,
+        timeoutMs: Math.min(timeoutMs ?? limitMs, limitMs),
+        signal,
+      })
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }
     },
 

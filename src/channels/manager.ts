@@ -184,6 +184,26 @@ export class ChannelManager {
     }
   }
 
+  /** Chats the owner let in: approved or allow-listed senders and allowed groups (the agent's message tool). */
+  canSendTo(channel: ChannelId, to: string): boolean {
+    const cfg = this.access(channel)
+    return cfg.allowFrom.includes(to) || cfg.groups.allow.includes(to) || this.deps.repo.isAllowed(channel, to)
+  }
+
+  /** The agent's view: configured channels, who may be messaged, and sending through the outbox. */
+  messageSender() {
+    return {
+      channels: () => CHANNEL_IDS.filter((id) => this.enabled(id)),
+      canSendTo: (channel: string, to: string) => isChannelId(channel) && this.canSendTo(channel, to),
+      send: async (o: { channel: string; to: string; text: string; key: string; threadId?: string }) => {
+        if (!isChannelId(o.channel)) return { status: "failed", error: `unknown channel ${o.channel}` }
+        const { keys } = this.sendMessage({ ...o, channel: o.channel })
+        const row = await this.waitDelivered(keys[0]!, 10_000)
+        return { status: row?.status === "sent" ? "sent" : row?.status === "failed" ? "failed" : "queued", ...(row?.lastError ? { error: row.lastError } : {}) }
+      },
+    }
+  }
+
   pendingPairings(channel?: ChannelId) {
     return this.deps.repo.pending(channel)
   }
