@@ -61,7 +61,7 @@ beforeAll(async () => {
   fake = startFakeOpenAI(directedModel)
   ;[gwFull, gwAllow, gwDeny, gwNoExec] = await Promise.all([
     startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { exec: { mode: "full" } } }) }),
-    startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { exec: { mode: "allowlist", allowlist: ["echo"] } } }) }),
+    startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { exec: { mode: "allowlist", allowlist: ["echo", "sed"] } } }) }),
     startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { exec: { mode: "deny" } } }) }),
     startBinary({ args: ["--token", E2E_TOKEN], config: fakeModelConfig(fake.url, { tools: { deny: ["exec"], exec: { mode: "full" } } }) }),
   ])
@@ -226,6 +226,19 @@ for (const protocol of [3, 4] as const) {
       expect(outside.message).toContain("outside the allowed directories")
       const upAndOut = errorOf(await sock.request("exec.bash", { command: "echo hi", workdir: "../.." }))
       expect(upAndOut.code).toBe("FORBIDDEN")
+    })
+
+    test("allowlist mode: a listed program's code-execution switch is refused (sed's e command runs nothing)", async () => {
+      const sock = await open(gwAllow, protocol)
+      const marker = join(gwAllow.home, "workspace", `pwned-sed-${protocol}`)
+      const e = errorOf(await sock.request("exec.bash", { command: `sed -n '1e touch pwned-sed-${protocol}' AGENTS.md` }))
+      expect(e.code).toBe("FORBIDDEN")
+      expect(e.details?.code).toBe("EXEC_DENIED")
+      expect(e.message).toContain("sed")
+      expect(e.message).toContain("`e`")
+      expect(existsSync(marker)).toBe(false)
+      // The same program without the switch runs.
+      expect(ok(await sock.request("exec.bash", { command: "sed -n 1p AGENTS.md" })).exitCode).toBe(0)
     })
 
     test("tools.deny [exec]: absent from the catalog, not invokable, exec.bash forbidden", async () => {

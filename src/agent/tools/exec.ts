@@ -1,11 +1,15 @@
 /**
- * exec: runs a shell command (`/bin/sh -c`) in the workspace, gated by tools.exec.mode (deny / allowlist / ask /
- * full). A command still running after tools.exec.backgroundAfterMs (or started with background: true) keeps running
- * in the ProcessRegistry and is managed with the `process` tool. Timeouts and aborts kill the whole process group.
+ * exec: runs a shell command in the workspace, gated by tools.exec.mode (deny / allowlist / ask / full; exec-check.ts).
+ * A command the allowlist accepts runs as the words the policy checked, without a shell; one the operator approved, or
+ * any in full mode, runs with `/bin/sh -c`; either way with the policy's environment and HOME, in bwrap when
+ * tools.exec.sandbox says so (exec-launch.ts). A command still running after tools.exec.backgroundAfterMs (or started
+ * with background: true) keeps running in the ProcessRegistry and is managed with the `process` tool. Timeouts and
+ * aborts kill the whole process group.
  *
- * runCommand is the plain form the exec.bash RPC uses (its caller checks the policy).
+ * runCommand is the plain form the exec.bash RPC uses (its caller checks the policy and prepares the launch).
  */
 import { z } from "zod"
+import { approvalText, prepareLaunch } from "./exec-launch.ts"
 import type { ToolPolicy } from "./policy.ts"
 import { formatDuration, OUTPUT_RETURN_CHARS, ProcessRegistry, tailWithNote, type ManagedProcess } from "./process.ts"
 import { defineTool, ToolError, type ToolContext, type ToolDef } from "./tool.ts"
@@ -15,7 +19,11 @@ export type ApproveFn = (command: string, cwd: string, ctx: ToolContext) => Prom
 
 export interface RunCommandOptions {
   command: string
+  /** The exact words to run instead of `/bin/sh -c command` (see prepareLaunch). */
+  argv?: string[]
   workdir: string
+  /** The environment to start from instead of the gateway's own. */
+  baseEnv?: Record<string, string>
   env?: Record<string, string>
   /** Kill the process group after this long (default: no limit). */
   timeoutMs?: number
@@ -42,7 +50,23 @@ export interface RunCommandResult {
 /** Runs a shell command to completion. Never throws for the command's own failure; check exitCode / timedOut. */
 export async function runCommand(o: RunCommandOptions): Promise<RunCommandResult> {
   const registry = new ProcessRegistry({ maxBufferChars: o.maxOutputChars })
-  const p = registry.spawn({ command: o.command, cwd: o.workdir, env: o.env, timeoutMs: o.timeoutMs, stdinText: o.stdin })
+  const started = Date.now()
+  let p: ManagedProcess
+  try {
+    p = registry.spawn({ command: o.command, argv: o.argv, cwd: o.workdir, baseEnv: o.baseEnv, env: o.env, timeoutMs: o.timeoutMs, stdinText: o.stdin })
+  } catch (err) {
+    // The program could not start (an allowlisted one missing since the check): as a shell would report it.
+    return {
+      stdout: "",
+      stderr: `${(err as Error).message}\n`,
+      exitCode: 127,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      truncated: false,
+      durationMs: Date.now() - started,
+    }
+  }
   let aborted = false
   const onAbort = () => {
     aborted = true
@@ -68,7 +92,10 @@ export async function runCommand(o: RunCommandOptions): Promise<RunCommandResult
 }
 
 const ExecParams = z.object({
-  command: z.string().min(1).describe("Shell command, run with /bin/sh -c (pipes and redirects work when the policy allows them)"),
+  command: z
+    .string()
+    .min(1)
+    .describe("Shell command, run with /bin/sh -c (pipes and redirects work when the policy allows them; allowlisted commands run without a shell)"),
   workdir: z.string().optional().describe("Working directory, relative to the workspace or absolute inside the allowed roots (default: the workspace)"),
   env: z.record(z.string(), z.string()).optional().describe("Extra environment variables for this command"),
   timeoutSeconds: z
@@ -132,10 +159,11 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
       const cfg = policy.config.exec
       const command = args.command
       const cwd = policy.resolveDir(args.workdir)
-      const decision = policy.checkExec(command, args.env)
+      const decision = policy.checkExec(command, args.env, cwd)
       if (decision.decision === "deny") throw new ToolError({ message: decision.reason })
       if (decision.decision === "ask") {
-        const ok = await approve(command, cwd, ctx)
+        // The operator sees the variables the call sets too: they can change what the command does.
+        const ok = await approve(approvalText(command, args.env), cwd, ctx)
         if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted while waiting for approval." })
         if (!ok)
           throw new ToolError({
@@ -145,9 +173,10 @@ export function createExecTool(o: ExecToolOptions): ToolDef<typeof ExecParams> {
       }
       const timeoutSeconds = Math.min(args.timeoutSeconds ?? cfg.timeoutSeconds, cfg.timeoutSeconds)
       if (ctx.signal.aborted) throw new ToolError({ message: "exec was aborted." })
+      const launch = prepareLaunch(policy, { command, decision, cwd, env: args.env })
       let p: ManagedProcess
       try {
-        p = processes.spawn({ command, cwd, env: args.env, timeoutMs: timeoutSeconds * 1000, interactiveStdin: true })
+        p = processes.spawn({ command, argv: launch.argv, cwd, baseEnv: launch.env, timeoutMs: timeoutSeconds * 1000, interactiveStdin: true })
       } catch (err) {
         throw new ToolError({ message: `Could not start the command: ${(err as Error).message}` })
       }

@@ -1,6 +1,7 @@
 /**
  * Tool policy: which tools exist for the model (tools.allow / tools.deny), where file tools may read and write
- * (tools.fs.roots, no escape by `..` or symlinks) and whether a shell command may run (tools.exec.mode).
+ * (tools.fs.roots, no escape by `..` or symlinks) and whether a shell command may run (tools.exec.mode; the decision
+ * itself is exec-check.ts), with the HOME and environment exec gives it.
  *
  * The config is read through a getter on every check, so a live config reload applies to the next call.
  */
@@ -8,11 +9,25 @@ import { existsSync, lstatSync, realpathSync, statSync } from "node:fs"
 import { homedir } from "node:os"
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import type { Config } from "../../config/schema.ts"
+import { checkExecCommand } from "./exec-check.ts"
+import { defaultExecHome, ensureExecHome, inheritedEnv, scrubbedEnv, stateHomeOf } from "./exec-env.ts"
+import { gitEnv } from "./git-env.ts"
+import { parseCommand } from "./shell-words.ts"
 import { ToolError } from "./tool.ts"
 
 export type ToolsConfig = Config["tools"]
 
-export type ExecDecision = { decision: "allow" | "deny" | "ask"; reason: string }
+export type ExecDecision = {
+  decision: "allow" | "deny" | "ask"
+  reason: string
+  /** For a command the allowlist accepted: the words to run, without a shell (exactly what was checked). */
+  argv?: string[]
+}
+
+export interface ToolPolicyOptions {
+  /** The commands' HOME (default: defaultExecHome of the workspace, i.e. <state home>/exec-home for the daemon). */
+  execHome?: string
+}
 
 /** Tool groups usable in tools.allow / tools.deny (OpenClaw's names). */
 export const TOOL_GROUPS: Record<string, string[]> = {
@@ -20,24 +35,6 @@ export const TOOL_GROUPS: Record<string, string[]> = {
   "group:runtime": ["exec", "process"],
   "group:web": ["web_fetch"],
 }
-
-/** Characters and sequences that make a command more than one plain program invocation. */
-const SHELL_OPERATORS: [string, string][] = [
-  [";", ";"],
-  ["|", "|"],
-  ["&", "&"],
-  ["`", "`"],
-  ["$(", "$("],
-  ["(", "("],
-  [")", ")"],
-  [">", ">"],
-  ["<", "<"],
-  ["\n", "newline"],
-  ["\r", "carriage return"],
-]
-
-/** Environment variables that change which program runs or what it loads; not settable on auto-allowed commands. */
-const DANGEROUS_ENV = /^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|LD_.*|DYLD_.*|NODE_OPTIONS|PYTHONPATH|PYTHONSTARTUP|PERL5LIB|PERL5OPT|RUBYOPT|GIT_.*)$/i
 
 /** `*` wildcard match, case-insensitive. */
 export function matchesPattern(name: string, pattern: string): boolean {
@@ -56,17 +53,14 @@ function matchesAny(name: string, patterns: readonly string[]): boolean {
   })
 }
 
-/** The first word of a command (quotes around it removed), or undefined for an empty command. */
+/** The first word of a command (its quoting removed), or undefined for an empty command. */
 export function programName(command: string): string | undefined {
-  const first = command.trim().split(/\s+/)[0]
-  if (!first) return undefined
-  const m = /^(["'])(.*)\1$/.exec(first)
-  return m ? m[2] : first
+  return parseCommand(command).words[0]?.text
 }
 
-/** The shell operators found in a command (named for messages); empty when it is one plain invocation. */
+/** The shell operators found outside quotes (named for messages); empty when it is one plain invocation. */
 export function shellOperators(command: string): string[] {
-  return SHELL_OPERATORS.filter(([op]) => command.includes(op)).map(([, name]) => name)
+  return parseCommand(command).operators
 }
 
 function expandHome(p: string): string {
@@ -127,10 +121,12 @@ function realpathDeep(abs: string): string {
 export class ToolPolicy {
   readonly workspace: string
   private readonly getConfig: () => ToolsConfig
+  private readonly options: ToolPolicyOptions
 
-  constructor(config: ToolsConfig | (() => ToolsConfig), workspace: string) {
+  constructor(config: ToolsConfig | (() => ToolsConfig), workspace: string, options: ToolPolicyOptions = {}) {
     this.getConfig = typeof config === "function" ? config : () => config
     this.workspace = resolve(expandHome(workspace))
+    this.options = options
   }
 
   get config(): ToolsConfig {
@@ -156,7 +152,8 @@ export class ToolPolicy {
     return roots.map((r) => resolve(this.workspace, expandHome(r)))
   }
 
-  private realRoots(): string[] {
+  /** The allowed roots, symlinks resolved. */
+  realRoots(): string[] {
     return this.roots().map((r) => (existsSync(r) ? realpathSync(r) : r))
   }
 
@@ -205,6 +202,36 @@ export class ToolPolicy {
 
   // ---- exec ----
 
+  /** Whether a path (absolute) is inside the roots once symlinks are resolved. */
+  isInsideRoots(abs: string): boolean {
+    try {
+      const real = realpathDeep(abs)
+      return this.realRoots().some((r) => isInside(real, r))
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Why a path named in a command's arguments must not be used without asking: outside the roots (symlinks
+   * resolved), a broken symlink, or a hard-linked file (the file tools' reasons). Undefined when it is fine.
+   */
+  commandPathProblem(abs: string): string | undefined {
+    let real: string
+    try {
+      real = realpathDeep(abs)
+    } catch (err) {
+      return (err as Error).message
+    }
+    if (!this.realRoots().some((r) => isInside(real, r))) return `${real} is outside the allowed directories (tools.fs.roots: ${this.roots().join(", ")})`
+    try {
+      refuseHardLinked(abs, real)
+    } catch (err) {
+      return (err as Error).message
+    }
+    return undefined
+  }
+
   /** Whether a program (as written in the command) is on tools.exec.allowlist. */
   isProgramAllowlisted(program: string | undefined): boolean {
     if (!program) return false
@@ -236,41 +263,35 @@ export class ToolPolicy {
     return false
   }
 
+  /** The commands' HOME: gateway-owned, never in the workspace. */
+  execHome(): string {
+    return this.options.execHome ?? defaultExecHome(this.workspace)
+  }
+
+  /**
+   * The environment a command starts with (before the variables the call passes): scrubbed, HOME the gateway's
+   * (created 0700 on first use), and in allowlist and ask modes git's protections. Throws a ToolError when HOME is
+   * not private.
+   */
+  execEnv(): Record<string, string> {
+    const exec = this.config.exec
+    if (exec.mode === "full" && exec.fullModeEnv === "inherit") return inheritedEnv(process.env)
+    const env = scrubbedEnv({ base: process.env, home: ensureExecHome(this.execHome()), passEnv: exec.passEnv, untrustedDirs: this.realRoots() })
+    return exec.mode === "full" ? env : { ...env, ...gitEnv(this.realRoots()) }
+  }
+
+  /** Directories the bwrap sandbox hides: the state home (token, database, config), the user's home. */
+  sandboxHidden(): string[] {
+    const state = stateHomeOf(this.workspace)
+    return [...new Set([homedir(), ...(state ? [state] : [])])].filter((d) => d !== "/")
+  }
+
   /**
    * Whether a shell command may run: allow, deny (with the reason written for the model) or ask the operator.
-   * `env` are the variables the call sets; those that change which program runs make an auto-allow an ask/deny.
+   * `env` are the variables the call sets; `cwd` the directory it runs in (default: the workspace), against which
+   * relative paths in its arguments resolve.
    */
-  checkExec(command: string, env?: Record<string, string>): ExecDecision {
-    const { mode, allowlist } = this.config.exec
-    if (!command.trim()) return { decision: "deny", reason: "The command is empty. Pass the shell command to run." }
-    if (mode === "deny")
-      return {
-        decision: "deny",
-        reason: 'exec is disabled by the gateway\'s tool policy (tools.exec.mode is "deny"). Do the task with the other tools, or ask the user to enable exec.',
-      }
-    if (mode === "full") return { decision: "allow", reason: "tools.exec.mode is full" }
-    const program = programName(command)
-    const ops = shellOperators(command)
-    const listed = this.isProgramAllowlisted(program)
-    const badEnv = Object.keys(env ?? {}).filter((k) => DANGEROUS_ENV.test(k))
-    if (mode === "allowlist") {
-      if (ops.length)
-        return {
-          decision: "deny",
-          reason: `Shell operators (${ops.join(" ")}) are not allowed: tools.exec.mode is "allowlist", which runs one allowlisted program per call. Split the command into separate exec calls without pipes, redirects, substitutions or chaining.`,
-        }
-      if (!listed)
-        return {
-          decision: "deny",
-          reason: `Program "${program}" is not on tools.exec.allowlist (allowed: ${allowlist.length ? allowlist.join(", ") : "none"}). Use one of the allowed programs or another tool.`,
-        }
-      if (badEnv.length)
-        return { decision: "deny", reason: `Setting ${badEnv.join(", ")} is not allowed in allowlist mode. Run the command without these env variables.` }
-      return { decision: "allow", reason: `${program} is allowlisted` }
-    }
-    // ask
-    if (listed && !ops.length && !badEnv.length) return { decision: "allow", reason: `${program} is allowlisted` }
-    const why = !listed ? `${program} is not allowlisted` : ops.length ? `the command uses shell operators (${ops.join(" ")})` : `it sets ${badEnv.join(", ")}`
-    return { decision: "ask", reason: `operator approval needed: ${why}` }
+  checkExec(command: string, env?: Record<string, string>, cwd?: string): ExecDecision {
+    return checkExecCommand(this, command, env ?? {}, cwd ?? this.workspace)
   }
 }

@@ -7,6 +7,7 @@ import type { Subprocess } from "bun"
 import { readdirSync, readFileSync } from "node:fs"
 import { z } from "zod"
 import { timerDelay } from "../../util/timers.ts"
+import { GATEWAY_SECRETS } from "./hook-env.ts"
 import { defineTool, ToolError, type ToolDef } from "./tool.ts"
 
 /** Characters of output kept in memory per process (a rolling tail). */
@@ -54,9 +55,14 @@ export class OutputBuffer {
 }
 
 export interface SpawnOptions {
+  /** Run with `/bin/sh -c` unless argv is given; always the label the process tool shows. */
   command: string
+  /** The exact words to run instead (an allowlisted command as the policy checked it, a sandbox wrapper). */
+  argv?: string[]
   cwd: string
-  /** Merged over the gateway's environment. */
+  /** The environment to start from instead of the gateway's own (the policy's scrubbed one). */
+  baseEnv?: Record<string, string>
+  /** Merged over the base environment. */
   env?: Record<string, string>
   /** Kill the process group after this long (0 or undefined: never). */
   timeoutMs?: number
@@ -67,12 +73,9 @@ export interface SpawnOptions {
   killGraceMs?: number
 }
 
-/** Variables of the gateway's own that commands never inherit. */
-const HIDDEN_ENV = ["GATEWAY_TOKEN", "GATEWAY_PASSWORD"]
-
-function childEnv(extra?: Record<string, string>): Record<string, string> {
+function childEnv(base: Record<string, string | undefined>, extra?: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !HIDDEN_ENV.includes(k)) env[k] = v
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !GATEWAY_SECRETS.includes(k)) env[k] = v
   return { ...env, ...extra }
 }
 
@@ -120,7 +123,7 @@ export function groupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/** One `/bin/sh -c` command in its own session and process group. */
+/** One command (`/bin/sh -c`, or exact words) in its own session and process group. */
 export class ManagedProcess {
   readonly id = crypto.randomUUID().replaceAll("-", "").slice(0, 8)
   readonly command: string
@@ -157,9 +160,9 @@ export class ManagedProcess {
     this.stdout = new OutputBuffer(cap)
     this.stderr = new OutputBuffer(cap)
     const stdin = o.interactiveStdin || o.stdinText !== undefined ? "pipe" : "ignore"
-    const proc = Bun.spawn(["/bin/sh", "-c", o.command], {
+    const proc = Bun.spawn(o.argv ?? ["/bin/sh", "-c", o.command], {
       cwd: o.cwd,
-      env: childEnv(o.env),
+      env: childEnv(o.baseEnv ?? process.env, o.env),
       stdin,
       stdout: "pipe",
       stderr: "pipe",
