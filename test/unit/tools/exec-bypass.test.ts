@@ -215,7 +215,19 @@ describe("allowlisted programs with code-execution switches", () => {
   })
 
   test("a program from the allowlist still cannot set the variables that steer it", () => {
-    for (const name of ["GIT_DIR", "GIT_CONFIG_GLOBAL", "GIT_SSH_COMMAND", "HOME", "XDG_CONFIG_HOME", "LESSOPEN", "PAGER", "TAR_OPTIONS", "GCONV_PATH"]) {
+    for (const name of [
+      "GIT_DIR",
+      "GIT_CONFIG_GLOBAL",
+      "GIT_SSH_COMMAND",
+      "HOME",
+      "XDG_CONFIG_HOME",
+      "LESSOPEN",
+      "PAGER",
+      "TAR_OPTIONS",
+      "GCONV_PATH",
+      "PYENV_ROOT",
+      "BASH_FUNC_git%%",
+    ]) {
       const d = policy.checkExec("git status", { [name]: "x" })
       expect({ name, decision: d.decision }).toEqual({ name, decision: "deny" })
       expect(d.reason).toContain(name)

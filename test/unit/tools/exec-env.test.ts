@@ -102,6 +102,7 @@ describe("scrubbed environment", () => {
     const { ws, exec } = setup({ exec: { mode: "full", passEnv: ["GW_UNRELATED_SETTING"] } })
     expect(parseEnv((await call(exec, { command: "env" }, ws)).output).GW_UNRELATED_SETTING).toBe("inherit-me-not")
     expect(() => toolsConfig({ exec: { passEnv: ["LD_PRELOAD"] } })).toThrow(/LD_PRELOAD/)
+    expect(toolsConfig({ exec: { passEnv: ["SSH_AUTH_SOCK", "GIT_AUTHOR_NAME"] } }).exec.passEnv).toEqual(["SSH_AUTH_SOCK", "GIT_AUTHOR_NAME"])
   })
 
   test("tools.exec.fullModeEnv inherit gives full mode the gateway's own environment and HOME, secrets still out", async () => {
