@@ -18,13 +18,22 @@ const list = defineCommand({
     }
     if (args.json) return printJson(res)
     if (res.sessions.length === 0) return void process.stdout.write("no sessions yet\n")
-    for (const s of res.sessions) {
-      process.stdout.write(
-        `${s.key.padEnd(48)} ${s.kind.padEnd(9)} ${age(s.updatedAt).padEnd(9)} ${String(s.totalTokens).padStart(8)} tok${s.hasActiveRun ? "  running" : ""}\n`,
-      )
-    }
+    const rows = res.sessions.map((s) => [s.key, kindLabel(s.kind), age(s.updatedAt), `${s.totalTokens} tok${s.hasActiveRun ? "  running" : ""}`])
+    const header = ["KEY", "KIND", "UPDATED", "TOKENS"]
+    const width = (i: number) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length))
+    const line = (r: string[]) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]!.padEnd(width(2))}  ${r[3]}`.trimEnd()
+    process.stdout.write(`${line(header)}\n`)
+    for (const r of rows) process.stdout.write(`${line(r)}\n`)
   },
 })
+
+/**
+ * The wire's session kinds are OpenClaw's; "other" is what a key chosen by the user (--session work) gets there,
+ * which reads as "unknown" in a table: call it what it is.
+ */
+function kindLabel(kind: string): string {
+  return kind === "other" ? "named" : kind
+}
 
 const show = defineCommand({
   meta: { name: "show", description: "A session's details and recent messages" },

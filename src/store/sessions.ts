@@ -79,8 +79,25 @@ export class SessionRepo {
   }
 
   /** Starts a fresh transcript under the same key; the old messages stay in the database. */
+  /**
+   * A fresh transcript, and counters that describe it: a reset session showing the old token count reads as if the
+   * old conversation were still in it. (Daily budgets sum the runs table, which keeps every run's usage.)
+   */
   reset(key: string): SessionRow | undefined {
-    this.db.update(sessions).set({ sessionId: crypto.randomUUID(), contextTokens: 0, updatedAt: Date.now() }).where(eq(sessions.key, key)).run()
+    this.db
+      .update(sessions)
+      .set({
+        sessionId: crypto.randomUUID(),
+        inputTokens: 0,
+        outputTokens: 0,
+        totalTokens: 0,
+        costUsd: 0,
+        contextTokens: 0,
+        compactionCount: 0,
+        updatedAt: Date.now(),
+      })
+      .where(eq(sessions.key, key))
+      .run()
     return this.get(key)
   }
 

@@ -136,7 +136,7 @@ describe("gateway sessions", () => {
     expect(r.code).toBe(0)
     const line = r.out.split("\n").find((l) => l.startsWith("agent:main:cli-list "))
     expect(line).toBeDefined()
-    expect(line).toMatch(/agent:main:cli-list\s+other\s+\d+s ago\s+\d+ tok/)
+    expect(line).toMatch(/agent:main:cli-list\s+named\s+\d+s ago\s+\d+ tok/)
     expect(r.out).toContain("agent:main:main ")
     const j = await runCli(["sessions", "list", "--json"], env)
     const keys = (JSON.parse(j.out).sessions as { key: string }[]).map((s) => s.key)
