@@ -177,7 +177,7 @@ export async function* streamModel(o: StreamModelOptions): AsyncGenerator<ModelE
   const fail = (err: unknown): ModelEvent => {
     if (idleFired)
       return { type: "error", error: new ModelCallError({ kind: "timeout", message: `the model sent nothing for ${o.idleTimeoutMs} ms` }, { cause: err }) }
-    return { type: "error", error: classifyModelError(err, o.signal) }
+    return { type: "error", error: naming(classifyModelError(err, o.signal), o.model) }
   }
 
   try {
@@ -240,7 +240,7 @@ export async function* streamModel(o: StreamModelOptions): AsyncGenerator<ModelE
       touch()
     }
     if (o.signal.aborted || idleFired) yield fail(o.signal.reason)
-    else yield { type: "error", error: new ModelCallError({ kind: "network", message: INCOMPLETE }) }
+    else yield { type: "error", error: naming(new ModelCallError({ kind: "network", message: INCOMPLETE }), o.model) }
   } catch (err) {
     yield fail(err)
   } finally {
@@ -248,6 +248,16 @@ export async function* streamModel(o: StreamModelOptions): AsyncGenerator<ModelE
     o.signal.removeEventListener("abort", onAbort)
     if (!ac.signal.aborted) ac.abort()
   }
+}
+
+/**
+ * A network error names the endpoint it failed to reach ("Unable to connect" alone leaves the user guessing which
+ * URL, and a local server such as Ollama is most often just not running).
+ */
+function naming(err: ModelCallError, model: ResolvedModel): ModelCallError {
+  if (err.kind !== "network" || !model.baseUrl) return err
+  const hint = model.provider === "ollama" ? "; is Ollama running? (ollama serve)" : ""
+  return new ModelCallError({ ...err.data, message: `${err.data.message} (${model.provider} at ${model.baseUrl}${hint})` }, { cause: err.cause })
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export interface ResolvedModel {
   contextWindow: number
   /** Output tokens per call (configured, else 8192). */
   maxTokens: number
+  /** Where requests go (named in network errors: "cannot connect" alone does not say to what). */
+  baseUrl?: string
   languageModel: LanguageModel
 }
 
@@ -133,6 +135,7 @@ export async function resolveModel(
     api,
     contextWindow: def?.contextWindow ?? DEFAULT_CONTEXT_WINDOW,
     maxTokens: def?.maxTokens ?? DEFAULT_MAX_TOKENS,
+    baseUrl: baseURL,
     languageModel,
   }
 }

@@ -308,6 +308,17 @@ describe("streamModel without a reachable server", () => {
     expect(lastError(evs)).toMatchObject({ kind: "network", retryable: true })
   })
 
+  test("a network error names the URL it tried (Ollama: and whether it runs)", async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") })
+    const url = `http://127.0.0.1:${probe.port}/v1`
+    await probe.stop(true)
+    const cfg = ConfigSchema.parse({ models: { providers: { ollama: { baseUrl: url } } } }).models
+    const err = lastError(await collect(await resolveModel("ollama/llama3", cfg, {})))
+    expect(err.kind).toBe("network")
+    expect(err.message).toStartWith("network error: ")
+    expect(err.message).toEndWith(` (ollama at ${url}; is Ollama running? (ollama serve))`)
+  })
+
   test("an already-aborted signal yields aborted without a request", async () => {
     const fake = startFakeOpenAI([{ text: "never" }])
     try {
