@@ -3,6 +3,7 @@
  * systemd units, the StandardErrorPath file for the LaunchAgent), which is also where a refused start (exit 78)
  * explains itself; without a service, the gateway's own JSONL file under the state home.
  */
+import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { parsePlist, type PlistValue } from "./launchd-plist.ts"
 import { renderLogLine } from "./manager.ts"
@@ -68,6 +69,11 @@ export async function followServiceLogs(
   const write = opts.write ?? ((l: string) => process.stdout.write(`${l}\n`))
   const notice = opts.notice ?? ((l: string) => process.stderr.write(`${l}\n`))
   const src = await serviceLogSource(opts)
+  // "Showing" a file that is not there would read as "the log is empty": say there is none yet, and fail.
+  if (src.kind === "file" && !existsSync(src.file)) {
+    notice(`gateway: no log yet: ${src.file} does not exist (no gateway has run with this state home; start one with 'gateway run')`)
+    return 1
+  }
   notice(`gateway is not answering; showing ${src.description}`)
   if (src.kind === "journal") {
     const proc = Bun.spawn(src.argv, { stdin: "ignore", stdout: "inherit", stderr: "inherit" })
