@@ -1,10 +1,15 @@
 /** The checks behind `gateway doctor`, as data (the CLI prints them; tests assert on them). */
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { GatewayClient, GatewayUnreachableError } from "./client/index.ts"
-import { StartupRefusal, readGeneratedToken, resolveAuth, resolveBind } from "./config/auth.ts"
+import { explainAuthError } from "./client/explain.ts"
+import { GatewayClient, GatewayRequestError, GatewayUnreachableError } from "./client/index.ts"
+import { planAuth, readGeneratedToken, resolveBind } from "./config/auth.ts"
 import { loadConfig } from "./config/load.ts"
+import { applyOverrides, envOverrides } from "./config/manager.ts"
 import { resolvePaths } from "./config/paths.ts"
+import { liveRuntime } from "./config/runtime.ts"
+import { startupProblems } from "./config/startup-check.ts"
+import { describePortHolder } from "./server/port-holder.ts"
 import { openStore } from "./store/index.ts"
 import { BUILD_ID, VERSION } from "./version.ts"
 
@@ -25,16 +30,27 @@ export interface DoctorReport {
   checks: DoctorCheck[]
 }
 
-async function portCheck(host: string, port: number, token: string | undefined, password: string | undefined): Promise<DoctorCheck> {
+async function portCheck(host: string, port: number, token: string | undefined, password: string | undefined, home: string): Promise<DoctorCheck> {
   const connectHost = host === "0.0.0.0" ? "127.0.0.1" : host
+  // The running gateway of this state home listens where its runtime file says (a --port flag, install --port).
+  const rt = await liveRuntime(resolvePaths(home, {}))
+  const url = rt?.url ?? `ws://${connectHost}:${port}`
+  const where = rt
+    ? `${rt.port} (from ${rt.portSource === "flag" ? "its --port flag" : rt.portSource === "env" ? "GATEWAY_PORT" : "the config"})`
+    : String(port)
   try {
-    const c = await GatewayClient.connect({ url: `ws://${connectHost}:${port}`, token, password, timeoutMs: 3000, scopes: ["operator.read"] })
+    const c = await GatewayClient.connect({ url, token, password, timeoutMs: 3000, scopes: ["operator.read"] })
     const h = await c.request("health")
     c.close()
-    return { name: "port", status: h.ok ? "ok" : "warn", detail: `${port}: answered by a gateway ${c.hello.server.version} (health ${h.ok ? "ok" : "not ok"})` }
+    return {
+      name: "port",
+      status: h.ok ? "ok" : "warn",
+      detail: `${where}: answered by a gateway ${c.hello.server.version} (health ${h.ok ? "ok" : "not ok"})`,
+    }
   } catch (err) {
-    if (!(err instanceof GatewayUnreachableError)) {
-      return { name: "port", status: "warn", detail: `${port}: something answers but the handshake failed: ${(err as Error).message}` }
+    if (!(err instanceof GatewayUnreachableError) || rt) {
+      const why = err instanceof GatewayRequestError ? (explainAuthError(err, { url, runtime: rt }) ?? err.message) : (err as Error).message
+      return { name: "port", status: "warn", detail: `${where}: something answers but the handshake failed: ${why}` }
     }
   }
   try {
@@ -42,7 +58,10 @@ async function portCheck(host: string, port: number, token: string | undefined, 
     probe.stop(true)
     return { name: "port", status: "ok", detail: `${port} on ${host} is free (no gateway running)` }
   } catch (err) {
-    return { name: "port", status: "fail", detail: `${port} on ${host} is taken by another program: ${(err as Error).message}` }
+    const code = (err as { code?: string }).code
+    if (code !== "EADDRINUSE" && !/in use/i.test((err as Error).message))
+      return { name: "port", status: "fail", detail: `${port} on ${host}: ${(err as Error).message}` }
+    return { name: "port", status: "fail", detail: await describePortHolder({ host, port, token, password, home }) }
   }
 }
 
@@ -88,21 +107,27 @@ export async function runDoctor(opts: { home?: string; env?: NodeJS.ProcessEnv }
   }
 
   if (loaded.config) {
-    const gw = loaded.config.gateway
-    const port = env.GATEWAY_PORT ? Number(env.GATEWAY_PORT) : gw.port
+    let overrides: ReturnType<typeof envOverrides> = {}
     try {
+      overrides = envOverrides(env)
+    } catch (err) {
+      checks.push({ name: "auth", status: "fail", detail: (err as Error).message })
+    }
+    // The config as `gateway run` would see it from this shell, checked the way start-up checks it.
+    const effective = applyOverrides(loaded.config, overrides)
+    const gw = effective.gateway
+    const problems = startupProblems(effective)
+    if (problems.length) checks.push({ name: "auth", status: "fail", detail: problems.map((p) => p.message).join("; ") })
+    else {
       const bind = resolveBind(gw.bind)
-      const token = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN || gw.auth.token
-      const password = env.GATEWAY_PASSWORD || env.OPENCLAW_GATEWAY_PASSWORD || gw.auth.password
-      if (!bind.loopback) resolveAuth({ ...loaded.config, gateway: { ...gw, auth: { ...gw.auth, token, password } } }, paths, bind)
+      const auth = planAuth(effective, bind)
       checks.push({
         name: "auth",
         status: "ok",
-        detail: `bind ${gw.bind} (${bind.host}), auth ${gw.auth.mode ?? (token ? "token" : password ? "password" : "generated token")}`,
+        detail: `bind ${gw.bind} (${bind.host}), auth ${gw.auth.mode ?? (auth.generated ? "generated token" : auth.mode)}`,
       })
-      checks.push(await portCheck(bind.host, port, token ?? (password ? undefined : readGeneratedToken(paths)), password))
-    } catch (err) {
-      checks.push({ name: "auth", status: "fail", detail: err instanceof StartupRefusal ? err.message : String(err) })
+      const token = auth.token ?? (auth.generated ? readGeneratedToken(paths) : undefined)
+      checks.push(await portCheck(bind.host, gw.port, token, auth.password, paths.home))
     }
   }
 

@@ -1,7 +1,8 @@
 /** Argument definitions and helpers shared by the CLI's client commands. */
 import type { ArgsDef } from "citty"
 import { createConsola } from "consola/basic"
-import { GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
+import { explainAuthError, type TargetInfo } from "../../src/client/explain.ts"
+import { type ConnectOptions, GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
 import { localConnection } from "../../src/config/local.ts"
 import type { Scope } from "../../src/protocol/index.ts"
 
@@ -30,15 +31,42 @@ export interface ConnectionArgValues {
   home?: string
 }
 
-/** --url/--token win; with an explicit URL, the local config's secret is not sent to a foreign host. */
-export function resolveTarget(args: ConnectionArgValues): { url: string; token?: string; password?: string } {
+export interface Target extends TargetInfo {
+  token?: string
+  password?: string
+}
+
+/**
+ * --url/--token win; with an explicit URL, the local config's secret is not sent to a foreign host. Without one,
+ * the local gateway as config/local.ts finds it (its runtime file first). Sources ride along for error messages.
+ */
+export async function resolveTarget(args: ConnectionArgValues): Promise<Target> {
   const env = process.env
   const explicitUrl = args.url || env.GATEWAY_URL
-  const envToken = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN
-  const envPassword = env.GATEWAY_PASSWORD || env.OPENCLAW_GATEWAY_PASSWORD
-  if (explicitUrl) return { url: explicitUrl, token: args.token || envToken, password: args.password || envPassword }
-  const local = localConnection(args.home, env)
-  return { url: local.url, token: args.token || local.token, password: args.password || local.password }
+  const envToken = env.GATEWAY_TOKEN ? "GATEWAY_TOKEN" : env.OPENCLAW_GATEWAY_TOKEN ? "OPENCLAW_GATEWAY_TOKEN" : undefined
+  const envPassword = env.GATEWAY_PASSWORD ? "GATEWAY_PASSWORD" : env.OPENCLAW_GATEWAY_PASSWORD ? "OPENCLAW_GATEWAY_PASSWORD" : undefined
+  const local = await localConnection(args.home, env)
+  if (explicitUrl) {
+    return {
+      url: explicitUrl,
+      token: args.token || (envToken && env[envToken]) || undefined,
+      password: args.password || (envPassword && env[envPassword]) || undefined,
+      tokenSource: args.token ? "--token" : envToken,
+      passwordSource: args.password ? "--password" : envPassword,
+      // The local gateway's account of its secret only applies when the URL is that gateway's.
+      runtime: local.runtime?.url === explicitUrl ? local.runtime : undefined,
+      tokenFile: local.tokenFile,
+    }
+  }
+  return {
+    url: local.url,
+    token: args.token || local.token,
+    password: args.password || local.password,
+    tokenSource: args.token ? "--token" : local.tokenSource,
+    passwordSource: args.password ? "--password" : local.passwordSource,
+    runtime: local.runtime,
+    tokenFile: local.tokenFile,
+  }
 }
 
 export function timeoutOf(args: ConnectionArgValues): number {
@@ -47,27 +75,35 @@ export function timeoutOf(args: ConnectionArgValues): number {
   return n
 }
 
-export async function connect(args: ConnectionArgValues, scopes?: readonly Scope[]): Promise<GatewayClient> {
-  const target = resolveTarget(args)
-  return GatewayClient.connect({ ...target, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli" })
+/** Connects to the target; the target is kept on the client so errors can be explained in CLI words. */
+export async function connect(args: ConnectionArgValues, scopes?: readonly Scope[], extra: Partial<ConnectOptions> = {}): Promise<GatewayClient> {
+  const target = await resolveTarget(args)
+  lastTarget = target
+  const { url, token, password } = target
+  return GatewayClient.connect({ url, token, password, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli", ...extra })
 }
+
+/** The target of the last connect(), for describeError. */
+let lastTarget: Target | undefined
 
 /** Human-facing CLI messages (stderr; plain without a TTY, NO_COLOR respected). Data goes to stdout, never here. */
 export const ui = createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } })
 
-/** One line to stderr (or a JSON error on stdout with --json) and exit 1. */
-export function fail(message: string, opts: { json?: boolean; error?: unknown } = {}): never {
+/** One line to stderr (or a JSON error on stdout with --json) and exit 1 (or `code`). */
+export function fail(message: string, opts: { json?: boolean; error?: unknown; code?: number } = {}): never {
   if (opts.json) {
     const e = opts.error as { code?: string; details?: unknown } | undefined
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e?.code ?? "ERROR", message, details: e?.details } }, null, 2)}\n`)
   } else {
-    ui.error(`gateway: ${message}`)
+    process.stderr.write(`gateway: ${message}\n`)
   }
-  process.exit(1)
+  process.exit(opts.code ?? 1)
 }
 
-export function describeError(err: unknown): string {
+export function describeError(err: unknown, target: TargetInfo | undefined = lastTarget): string {
   if (err instanceof GatewayRequestError) {
+    const auth = target && explainAuthError(err, target)
+    if (auth) return auth
     const code = typeof err.details?.code === "string" ? err.details.code : err.code
     return `${err.message} [${code}]`
   }

@@ -1,8 +1,7 @@
 /** `gateway agent --message …`: one agent turn, streamed: reply text on stdout, tool activity on stderr. */
 import { defineCommand } from "citty"
-import { connectionArgs, describeError, fail, printJson, ui } from "./_shared.ts"
-import { GatewayClient } from "../../src/client/index.ts"
-import { resolveTarget, timeoutOf } from "./_shared.ts"
+import type { GatewayClient } from "../../src/client/index.ts"
+import { connect, connectionArgs, describeError, fail, printJson, ui } from "./_shared.ts"
 
 export default defineCommand({
   meta: { name: "agent", description: "Run one agent turn and stream the reply (tool calls shown as they run)" },
@@ -19,12 +18,7 @@ export default defineCommand({
     const runId = crypto.randomUUID()
     const sessionKey = args.session ?? `agent:${args.agent ?? "main"}:main`
     try {
-      client = await GatewayClient.connect({
-        ...resolveTarget(args),
-        timeoutMs: timeoutOf(args),
-        scopes: ["operator.read", "operator.write"],
-        caps: ["tool-events"],
-      })
+      client = await connect(args, ["operator.read", "operator.write"], { caps: ["tool-events"] })
       const c = client
       let printed = false
       c.onEvent((ev) => {

@@ -3,16 +3,20 @@
  * one (it validates, writes and hot-applies); edits the file directly when none is running.
  */
 import { defineCommand } from "citty"
-import { GatewayClient, GatewayUnreachableError } from "../../src/client/index.ts"
+import { type GatewayClient, GatewayUnreachableError } from "../../src/client/index.ts"
 import { patchConfigFile, parseCliValue } from "../../src/config/edit.ts"
 import { ConfigError, getPath, loadConfig, pathPatch, redact } from "../../src/config/load.ts"
+import { applyOverrides, envOverrides } from "../../src/config/manager.ts"
 import { resolvePaths } from "../../src/config/paths.ts"
-import { connectionArgs, describeError, fail, homeArgs, jsonArgs, printJson, resolveTarget, timeoutOf, type ConnectionArgValues } from "./_shared.ts"
+import { readRuntime } from "../../src/config/runtime.ts"
+import { ConfigWouldNotStart } from "../../src/config/startup-check.ts"
+import { StateHomeError } from "../../src/config/state-home.ts"
+import { connect, connectionArgs, describeError, fail, homeArgs, jsonArgs, printJson, type ConnectionArgValues } from "./_shared.ts"
 
 /** A connected client, or undefined when no gateway answers (then the file is used). Other errors are fatal. */
 async function tryConnect(args: ConnectionArgValues & { json?: boolean }): Promise<GatewayClient | undefined> {
   try {
-    return await GatewayClient.connect({ ...resolveTarget(args), timeoutMs: timeoutOf(args), scopes: ["operator.admin"] })
+    return await connect(args, ["operator.admin"])
   } catch (err) {
     if (err instanceof GatewayUnreachableError && !args.url && !process.env.GATEWAY_URL) return undefined
     fail(describeError(err), { json: args.json, error: err })
@@ -42,7 +46,17 @@ const get = defineCommand({
       const paths = resolvePaths(args.home)
       const loaded = loadConfig(paths.config, paths.systemConfig)
       if (!loaded.config) fail(new ConfigError({ path: paths.config, issues: loaded.issues }).message, { json: args.json })
-      config = redact(loaded.config)
+      // What `gateway run` from this shell would use: GATEWAY_PORT and friends apply over the file, as at start-up.
+      let overrides: ReturnType<typeof envOverrides> = {}
+      try {
+        overrides = envOverrides(process.env)
+      } catch (err) {
+        fail((err as Error).message, { json: args.json })
+      }
+      if (overrides.port !== undefined && overrides.port !== loaded.config.gateway.port && (!args.key || "gateway.port".startsWith(args.key))) {
+        process.stderr.write(`gateway: note: GATEWAY_PORT=${overrides.port} overrides gateway.port (${loaded.config.gateway.port} in ${paths.config})\n`)
+      }
+      config = redact(applyOverrides(loaded.config, overrides))
     }
     const value = args.key ? getPath(config, args.key) : config
     if (args.key && value === undefined) fail(`no such config key: ${args.key}`, { json: args.json })
@@ -67,8 +81,9 @@ export async function writeConfigPatch(
       const res = await client.request("config.patch", { raw: JSON.stringify(patch), baseHash: hash })
       if (args.json) printJson({ ...res, ...extra })
       else {
-        process.stdout.write(`${what} (applied by the running gateway)\n`)
+        process.stdout.write(`${what} (${res.restartRequired ? "saved" : "applied"} by the running gateway)\n`)
         if (res.restartRequired) process.stdout.write(`restart required for: ${res.restartPaths.join(", ")} (gateway restart)\n`)
+        for (const note of overrideNotes(args.home, res.restartPaths)) process.stdout.write(`note: ${note}\n`)
       }
     } catch (err) {
       fail(describeError(err), { json: args.json, error: err })
@@ -83,8 +98,30 @@ export async function writeConfigPatch(
     if (args.json) printJson({ ok: true, path: paths.config, changed, appliedBy: "file", ...extra })
     else process.stdout.write(`${what} in ${paths.config} (no gateway running; it applies at next start)\n`)
   } catch (err) {
-    fail(err instanceof ConfigError ? err.message : describeError(err), { json: args.json })
+    const known = err instanceof ConfigError || ConfigWouldNotStart.isInstance(err) || StateHomeError.isInstance(err)
+    fail(known ? (err as Error).message : describeError(err), { json: args.json, error: err })
   }
+}
+
+/**
+ * A restart-only key the running gateway takes from a flag or variable: saving it changes nothing until the
+ * gateway is started without that override, which the user should hear now rather than after a restart.
+ */
+function overrideNotes(home: string | undefined, restartPaths: string[]): string[] {
+  const rt = readRuntime(resolvePaths(home))
+  if (!rt) return []
+  const words: Record<string, string> = {
+    "gateway.port": "--port / GATEWAY_PORT",
+    "gateway.bind": "--bind",
+    "gateway.auth.token": "--token / GATEWAY_TOKEN",
+    "gateway.auth.password": "--password / GATEWAY_PASSWORD",
+  }
+  return restartPaths
+    .filter((p) => rt.overrides?.[p])
+    .map(
+      (p) =>
+        `the running gateway (pid ${rt.pid}) was started with ${words[p] ?? "an override"}, which wins over ${p}; a restart with the same command line keeps it`,
+    )
 }
 
 const set = defineCommand({

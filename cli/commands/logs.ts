@@ -1,7 +1,7 @@
 /** `gateway logs [--follow]`: the daemon's log through logs.tail (works against remote gateways too). */
 import { defineCommand } from "citty"
-import { GatewayClient, GatewayUnreachableError } from "../../src/client/index.ts"
-import { connectionArgs, describeError, fail, resolveTarget, timeoutOf } from "./_shared.ts"
+import { type GatewayClient, GatewayUnreachableError } from "../../src/client/index.ts"
+import { connect, connectionArgs, describeError, fail } from "./_shared.ts"
 
 function render(line: string, json: boolean): string {
   if (json) return line
@@ -30,7 +30,7 @@ export default defineCommand({
     if (!Number.isFinite(interval) || interval < 100) fail(`--interval must be at least 100 ms, got '${args.interval}'`)
     let client: GatewayClient
     try {
-      client = await GatewayClient.connect({ ...resolveTarget(args), timeoutMs: timeoutOf(args), scopes: ["operator.read"] })
+      client = await connect(args, ["operator.read"])
     } catch (err) {
       // A local gateway that is down still has logs: the service manager's (journald, launchd files) or the JSONL file.
       if (err instanceof GatewayUnreachableError && !args.url && !process.env.GATEWAY_URL) {

@@ -1,6 +1,14 @@
-/** `gateway run`: the daemon in the foreground. Exits 0 on SIGTERM/SIGINT after telling clients; SIGHUP reloads config. */
+/**
+ * `gateway run`: the daemon in the foreground. SIGTERM/SIGINT: tell clients, exit 0. SIGHUP: reload the config.
+ * SIGUSR1: restart in place (OpenClaw's restart signal). Start-up refusals exit 78 with one line on stderr (and the
+ * same line in logs/gateway.jsonl).
+ */
 import { defineCommand } from "citty"
+import type { RunningGateway, StartOptions } from "../../src/gateway.ts"
 import { homeArgs } from "./_shared.ts"
+
+/** EX_CONFIG: a supervisor must not crash-loop on it (units set RestartPreventExitStatus=78). */
+const EXIT_REFUSED = 78
 
 export default defineCommand({
   meta: { name: "run", description: "Run the gateway in the foreground (logs to stderr and <home>/logs/gateway.jsonl)" },
@@ -12,9 +20,10 @@ export default defineCommand({
     ...homeArgs,
   },
   async run({ args }) {
-    const { startGateway } = await import("../../src/gateway.ts")
+    const { startGateway, restartGateway } = await import("../../src/gateway.ts")
     const { ConfigError } = await import("../../src/config/load.ts")
     const { StartupRefusal } = await import("../../src/config/auth.ts")
+    const { StateHomeError } = await import("../../src/config/state-home.ts")
     const { ListenError } = await import("../../src/server/index.ts")
     let port: number | undefined
     if (args.port !== undefined) {
@@ -24,30 +33,56 @@ export default defineCommand({
         process.exit(2)
       }
     }
-    let gw: Awaited<ReturnType<typeof startGateway>>
-    try {
-      gw = await startGateway({ home: args.home, port, bind: args.bind, token: args.token, password: args.password })
-    } catch (err) {
-      const known = err instanceof ConfigError || err instanceof StartupRefusal || err instanceof ListenError
+    const opts: StartOptions = { home: args.home, port, bind: args.bind, token: args.token, password: args.password }
+    /** One line and the exit code for a failed start; the gateway already wrote it to its JSONL log. */
+    const die = (err: unknown): never => {
+      const known = ConfigError.isInstance(err) || StartupRefusal.isInstance(err) || StateHomeError.isInstance(err) || ListenError.isInstance(err)
       process.stderr.write(`gateway: ${known ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`)
-      // 78 (EX_CONFIG) tells a supervisor not to crash-loop on a config problem.
-      process.exit(err instanceof ConfigError || err instanceof StartupRefusal ? 78 : 1)
+      process.exit(known ? EXIT_REFUSED : 1)
     }
-    // Machine-readable line for scripts and tests that start on port 0.
-    if (process.env.GATEWAY_PRINT_READY === "1") process.stdout.write(`${JSON.stringify({ ready: true, url: gw.url, port: gw.port, pid: process.pid })}\n`)
+    const ready = (gw: RunningGateway) => {
+      // Machine-readable line for scripts and tests that start on port 0 (again after a SIGUSR1 restart).
+      if (process.env.GATEWAY_PRINT_READY === "1") process.stdout.write(`${JSON.stringify({ ready: true, url: gw.url, port: gw.port, pid: process.pid })}\n`)
+    }
+    let gw: RunningGateway = await startGateway(opts).catch(die)
+    ready(gw)
 
-    const shutdown = (signal: string) => {
+    let stopping = false
+    let restarting: Promise<void> | undefined
+    const shutdown = async (signal: string) => {
+      if (stopping) return
+      stopping = true
       // A second signal while stopping means "now".
       const force = setTimeout(() => process.exit(0), 5000)
       force.unref?.()
+      // A restart in progress finishes first, so it is the restarted gateway that stops.
+      await restarting
       gw.stop(`gateway stopping (${signal})`).then(
         () => process.exit(0),
         () => process.exit(1),
       )
     }
-    process.on("SIGTERM", () => shutdown("SIGTERM"))
-    process.on("SIGINT", () => shutdown("SIGINT"))
+    const restart = (signal: string) => {
+      if (stopping || restarting) return
+      restarting = (async () => {
+        try {
+          const next = await restartGateway(gw, opts, signal)
+          if (next) {
+            gw = next
+            ready(gw)
+          }
+        } catch (err) {
+          // The old gateway is gone and the new one did not start: exit as a failed start would.
+          die(err)
+        } finally {
+          restarting = undefined
+        }
+      })()
+    }
+    process.on("SIGTERM", () => void shutdown("SIGTERM"))
+    process.on("SIGINT", () => void shutdown("SIGINT"))
     process.on("SIGHUP", () => gw.reload("SIGHUP"))
+    process.on("SIGUSR1", () => restart("SIGUSR1"))
     await new Promise(() => {})
   },
 })

@@ -150,6 +150,11 @@ export const install = defineCommand({
       valueHint: "dir",
     },
     binary: { type: "string", description: "The executable the service runs (default: this one)", valueHint: "path" },
+    copy: {
+      type: "boolean",
+      description: "Copy the executable to ~/.local/bin/gateway (--system: /usr/local/bin/gateway) and run that copy (not one in a build folder)",
+      default: false,
+    },
     force: {
       type: "boolean",
       description: "Replace a unit/plist not written by `gateway install`, or an image's existing /etc/gateway/gateway.json",
@@ -172,6 +177,7 @@ export const install = defineCommand({
       token: args.token,
       root: args.root,
       binary: args.binary,
+      copy: args.copy,
       force: args.force,
     })
     printReport(report, args.json)
@@ -232,7 +238,7 @@ export const status = defineCommand({
     token: { type: "string", description: "Token for the RPC probe (default: the service's env file or the local token)" },
     timeout: { type: "string", description: "RPC probe timeout in ms", default: "3000", valueHint: "ms" },
     lines: { type: "string", description: "How many log lines to show", default: "10" },
-    probe: { type: "boolean", description: "Probe the gateway over RPC (--no-probe to skip)", default: true },
+    probe: { type: "boolean", description: "Probe the gateway over RPC", negativeDescription: "Skip the RPC probe", default: true },
   },
   async run({ args }) {
     const { serviceStatus } = await import("../../src/service/index.ts")

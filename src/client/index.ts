@@ -22,6 +22,7 @@ import {
 } from "../protocol/index.ts"
 import { NamedError } from "../util/named-error.ts"
 import { VERSION } from "../version.ts"
+import { describeEndpoint, probeEndpoint } from "./probe.ts"
 
 export interface ConnectOptions {
   url: string
@@ -46,13 +47,45 @@ export interface RequestOptions {
   expectFinal?: boolean
 }
 
-/** The gateway could not be reached at all (nothing listening, DNS, refused). */
+/**
+ * No gateway answered at the URL: nothing listens there (kind "nothing"), it cannot be reached, or something else
+ * answers: an HTTP server that does not upgrade, a WebSocket server that does not speak the protocol, TLS, silence.
+ */
 export const GatewayUnreachableError = NamedError.create(
   "GatewayUnreachableError",
-  (z) => z.object({ url: z.string(), detail: z.string() }),
-  (d) => `gateway not reachable at ${d.url} (${d.detail}). Start it with 'gateway run' (or 'gateway install' for a service).`,
+  (z) => z.object({ url: z.string(), detail: z.string(), kind: z.string().optional() }),
+  (d) => {
+    switch (d.kind) {
+      case "http":
+        return `no gateway at ${d.url}: ${d.detail} but does not accept WebSocket connections. Check the port (--url, GATEWAY_PORT or gateway.port)`
+      case "websocket":
+        return `no gateway at ${d.url}: a WebSocket server answers there but does not speak the OpenClaw gateway protocol (${d.detail})`
+      case "tls":
+        return `no gateway at ${d.url}: a TLS server answers there; for a gateway behind TLS, connect with --url wss://`
+      case "silent":
+      case "closed":
+      case "other":
+        return `no gateway at ${d.url}: ${d.detail}. Check the port (--url, GATEWAY_PORT or gateway.port)`
+      default:
+        return `gateway not reachable at ${d.url} (${d.detail}). Start it with 'gateway run' (or 'gateway install' for a service).`
+    }
+  },
 )
 export type GatewayUnreachableError = InstanceType<typeof GatewayUnreachableError>
+
+/** Why nothing gateway-like answered at `url`, from one raw probe of its port (wss: TLS itself failed). */
+export async function unreachable(url: string, timeoutMs = 1500): Promise<GatewayUnreachableError> {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return new GatewayUnreachableError({ url, detail: "not a valid URL" })
+  }
+  if (u.protocol === "wss:") return new GatewayUnreachableError({ url, detail: "the TLS connection failed or was refused" })
+  const probe = await probeEndpoint(u.hostname, Number(u.port || 80), timeoutMs)
+  const detail = probe.kind === "websocket" ? "it answered the upgrade, but the WebSocket handshake failed" : describeEndpoint(probe)
+  return new GatewayUnreachableError({ url, detail, kind: probe.kind })
+}
 
 /** The gateway answered with an error frame; its data is the frame's error as sent. */
 export class GatewayRequestError extends NamedError.create("GatewayRequestError", () => ErrorShape) {
@@ -105,6 +138,7 @@ export class GatewayClient {
     return new Promise<void>((resolve, reject) => {
       let settled = false
       let opened = false
+      let challenged = false
       const fail = (err: Error) => {
         if (settled) return
         settled = true
@@ -114,7 +148,24 @@ export class GatewayClient {
         } catch {}
         reject(err)
       }
-      const timer = setTimeout(() => fail(new GatewayClosedError({ message: `no hello from ${o.url} within ${timeoutMs} ms` })), timeoutMs)
+      // Failing before the socket opened says nothing about why: probe the port for what is there instead.
+      let probing = false
+      const failUnopened = () => {
+        if (settled || probing) return
+        probing = true
+        unreachable(o.url, Math.min(1500, timeoutMs)).then(fail, () => fail(new GatewayUnreachableError({ url: o.url, detail: "connection refused" })))
+      }
+      // An open socket that never sends the challenge is a WebSocket server, but not a gateway.
+      const notGateway = (detail: string) => new GatewayUnreachableError({ url: o.url, detail, kind: "websocket" })
+      const timer = setTimeout(
+        () =>
+          fail(
+            opened && !challenged
+              ? notGateway(`it sent no connect.challenge within ${timeoutMs} ms`)
+              : new GatewayClosedError({ message: `no hello from ${o.url} within ${timeoutMs} ms` }),
+          ),
+        timeoutMs,
+      )
       try {
         this.ws = new WebSocket(o.url)
       } catch (err) {
@@ -124,7 +175,7 @@ export class GatewayClient {
         opened = true
       }
       this.ws.onerror = () => {
-        if (!opened) fail(new GatewayUnreachableError({ url: o.url, detail: "connection refused" }))
+        if (!opened) failUnopened()
       }
       this.ws.onclose = (ev) => {
         this.closeInfo = { code: ev.code, reason: ev.reason }
@@ -135,13 +186,20 @@ export class GatewayClient {
           p.reject(err)
         }
         this.pending.clear()
-        if (!opened) fail(new GatewayUnreachableError({ url: o.url, detail: "connection refused" }))
+        if (!opened) failUnopened()
+        else if (!challenged) fail(notGateway(`it closed the connection (${ev.code}) before sending connect.challenge`))
         else fail(err)
       }
       this.ws.onmessage = (ev) => {
-        const frame = parseFrame(String(ev.data))
-        if (!frame) return
+        const text = String(ev.data)
+        const frame = parseFrame(text)
+        if (!frame) {
+          // A gateway's first message is always its challenge; text that is not a frame means another server.
+          if (!challenged) fail(notGateway(`its first message was '${text.slice(0, 60)}'`))
+          return
+        }
         if (!settled && frame.type === "event" && frame.event === "connect.challenge") {
+          challenged = true
           this.sendConnect().then(
             (hello) => {
               if (settled) return

@@ -68,6 +68,15 @@ export function readGeneratedToken(paths: Paths): string | undefined {
  * drive the agent and the CLI still works with no setup. Beyond loopback a secret must be configured explicitly.
  */
 export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): ResolvedAuth {
+  return finishAuth(planAuth(config, bind), paths)
+}
+
+/**
+ * Who may connect, decided without touching the disk: the refusal rules, and `generated: true` (token not read yet)
+ * where the generated token applies. Start-up checks this before binding the port and `config set` checks a new
+ * config with it, so both refuse for the same reasons.
+ */
+export function planAuth(config: Config, bind: ResolvedBind): ResolvedAuth {
   const { mode, token, password } = config.gateway.auth
   const effectiveMode = mode ?? (password && !token ? "password" : "token")
   if (effectiveMode === "none") {
@@ -110,5 +119,10 @@ export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): R
         `or keep the default --bind loopback.`,
     })
   }
-  return { mode: "token", token: ensureGeneratedToken(paths), generated: true }
+  return { mode: "token", generated: true }
+}
+
+/** A plan's generated token read from (or created in) the state home: the one auth step that writes. */
+export function finishAuth(plan: ResolvedAuth, paths: Paths): ResolvedAuth {
+  return plan.generated && !plan.token ? { ...plan, token: ensureGeneratedToken(paths) } : plan
 }

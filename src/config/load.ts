@@ -1,12 +1,13 @@
 /** Reading, validating and writing gateway.json. The only code that touches the config file. */
 import { createHash } from "node:crypto"
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import JSON5 from "json5"
 import type { z } from "zod"
 import { NamedError } from "../util/named-error.ts"
 import { isRedactionMarker, REDACTED, redactUrlCredentials } from "../util/secrets.ts"
 import { ConfigSchema, SENSITIVE_KEYS, type Config } from "./schema.ts"
+import { fileWriteError } from "./state-home.ts"
 
 export interface ConfigIssue {
   path: string
@@ -122,17 +123,29 @@ export function loadConfig(path: string, systemPath?: string): LoadedConfig {
   }
 }
 
-/** Writes the file atomically (temp file + rename) with mode 0600: it may hold tokens. Keeps one .bak. */
+/**
+ * Writes the file atomically (temp file + rename) with mode 0600: it may hold tokens. Keeps one .bak. A failed
+ * write throws StateHomeError naming the config file (not the temp file it failed on) and what to do.
+ */
 export function writeConfigFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  if (existsSync(path)) {
-    const previous = readFileSync(path)
-    writeFileSync(`${path}.bak`, previous, { mode: 0o600 })
-  }
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  writeFileSync(tmp, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, path)
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    if (existsSync(path)) {
+      const previous = readFileSync(path)
+      writeFileSync(`${path}.bak`, previous, { mode: 0o600 })
+    }
+    writeFileSync(tmp, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 })
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, path)
+  } catch (err) {
+    try {
+      rmSync(tmp, { force: true })
+    } catch {
+      // A read-only directory has no temp file to remove either.
+    }
+    throw fileWriteError(err, path) ?? err
+  }
 }
 
 export { REDACTED } from "../util/secrets.ts"
@@ -199,6 +212,30 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v)
   }
   return out
+}
+
+/**
+ * mergePatch, then drops the objects its deletions emptied (`unset gateway.auth.token` must not leave
+ * `"gateway": {"auth": {}}` behind). Only along deleted paths: an empty object the user wrote stays.
+ */
+export function mergePatchPruned(target: unknown, patch: unknown): unknown {
+  const out = mergePatch(target, patch)
+  prune(out, patch)
+  return out
+}
+
+/** True when `patch` deleted something under this object; empties such objects out of `value`. */
+function prune(value: unknown, patch: unknown): boolean {
+  if (!isPlainObject(value) || !isPlainObject(patch)) return false
+  let deleted = false
+  for (const [k, p] of Object.entries(patch)) {
+    if (p === null) deleted = true
+    else if (prune(value[k], p)) {
+      deleted = true
+      if (isPlainObject(value[k]) && Object.keys(value[k]).length === 0) delete value[k]
+    }
+  }
+  return deleted
 }
 
 /** Leaf paths whose values differ between two configs, e.g. ["gateway.port", "logging.level"]. */

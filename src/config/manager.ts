@@ -10,7 +10,7 @@ import {
   formatIssues,
   hashRaw,
   loadConfig,
-  mergePatch,
+  mergePatchPruned,
   parseRaw,
   restoreRedacted,
   validate,
@@ -18,8 +18,10 @@ import {
   type LoadedConfig,
 } from "./load.ts"
 import { NamedError } from "../util/named-error.ts"
+import { StartupRefusal } from "./auth.ts"
 import type { Paths } from "./paths.ts"
 import { RESTART_PATHS, type Config } from "./schema.ts"
+import { checkChange, startupProblems } from "./startup-check.ts"
 
 /** Values from flags and environment; they win over the file and are never written back to it. */
 export interface ConfigOverrides {
@@ -49,7 +51,8 @@ export function envOverrides(env: NodeJS.ProcessEnv = process.env): ConfigOverri
   const out: ConfigOverrides = {}
   if (env.GATEWAY_PORT) {
     const port = Number(env.GATEWAY_PORT)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`GATEWAY_PORT must be a port number, got '${env.GATEWAY_PORT}'`)
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new StartupRefusal({ message: `GATEWAY_PORT must be a port number (0-65535), got '${env.GATEWAY_PORT}'` })
     out.port = port
   }
   const token = env.GATEWAY_TOKEN || env.OPENCLAW_GATEWAY_TOKEN
@@ -59,7 +62,7 @@ export function envOverrides(env: NodeJS.ProcessEnv = process.env): ConfigOverri
   return out
 }
 
-function applyOverrides(config: Config, o: ConfigOverrides): Config {
+export function applyOverrides(config: Config, o: ConfigOverrides): Config {
   const gateway = { ...config.gateway, auth: { ...config.gateway.auth } }
   if (o.port !== undefined) gateway.port = o.port
   if (o.bind !== undefined) gateway.bind = o.bind
@@ -117,16 +120,24 @@ export class ConfigManager {
       this.log("error", `config reload (${reason}) rejected, keeping the running config:\n${formatIssues(next.issues)}`)
       return undefined
     }
+    // A hand edit cannot be refused, but whoever restarts the gateway next should not be the first to hear of it.
+    const problems = startupProblems(applyOverrides(next.config, this.overrides))
+    if (problems.length) this.log("error", `${this.paths.config} changed: the next start would fail with: ${problems[0]!.message}`)
     return this.apply(next)
   }
 
   private apply(next: LoadedConfig): ConfigChange | undefined {
     const before = this.effective
+    const beforeFile = this.loaded.config
     this.loaded = next
     this.effective = applyOverrides(next.config!, this.overrides)
     const changed = changedPaths(before, this.effective)
-    if (changed.length === 0) return undefined
-    const change: ConfigChange = { changedPaths: changed, restartPaths: changed.filter(isRestartPath), hash: next.hash }
+    // A restart-only key changed in the file counts even where a flag or variable masks it in the running config:
+    // the file is what the next start reads, and "applied" would be a lie.
+    const fileRestart = beforeFile ? changedPaths(beforeFile, next.config).filter(isRestartPath) : []
+    const restartPaths = [...new Set([...changed.filter(isRestartPath), ...fileRestart])].sort()
+    if (changed.length === 0 && restartPaths.length === 0) return undefined
+    const change: ConfigChange = { changedPaths: changed, restartPaths, hash: next.hash }
     for (const l of this.listeners) l(change, this.effective)
     return change
   }
@@ -157,7 +168,7 @@ export class ConfigManager {
     if (disk.parsed === null)
       throw new ConfigError({ path: this.paths.config, issues: [...disk.issues, { path: "", message: "cannot patch it; replace it with config.set" }] })
     const base = disk.parsed as Record<string, unknown>
-    const value = restoreRedacted(mergePatch(base, patch), base)
+    const value = restoreRedacted(mergePatchPruned(base, patch), base)
     return this.write(value)
   }
 
@@ -177,6 +188,8 @@ export class ConfigManager {
   private write(value: unknown): ConfigChange & { config: Config } {
     const v = validate(value)
     if (!v.config) throw new ConfigError({ path: this.paths.config, issues: v.issues })
+    // Checked with this process's flags and variables applied: they come back with the next start as well.
+    checkChange(this.effective, applyOverrides(v.config, this.overrides))
     const text = JSON.stringify(value, null, 2)
     writeConfigFile(this.paths.config, text)
     this.lastWrittenHash = hashRaw(`${text}\n`)

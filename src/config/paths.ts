@@ -10,6 +10,8 @@ export interface Paths {
   systemConfig: string
   /** Token generated on first run when none is configured (0600). */
   tokenFile: string
+  /** Where the running daemon says it listens (0600, removed on a clean exit): how clients find it. */
+  runtimeFile: string
   database: string
   logsDir: string
   workspace: string
@@ -30,6 +32,7 @@ export function resolvePaths(homeOverride?: string, env: NodeJS.ProcessEnv = pro
     config: env.GATEWAY_CONFIG_PATH ? resolve(env.GATEWAY_CONFIG_PATH) : join(home, "gateway.json"),
     systemConfig: env.GATEWAY_SYSTEM_CONFIG ? resolve(env.GATEWAY_SYSTEM_CONFIG) : "/etc/gateway/gateway.json",
     tokenFile: join(home, "gateway.token"),
+    runtimeFile: join(home, "gateway.runtime.json"),
     database: join(home, "gateway.db"),
     logsDir: join(home, "logs"),
     workspace: join(home, "workspace"),

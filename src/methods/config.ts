@@ -3,6 +3,7 @@ import { ConfigError, redact } from "../config/load.ts"
 import { configJsonSchema, configUiHints } from "../config/json-schema.ts"
 import { ConfigConflictError, type ConfigChange } from "../config/manager.ts"
 import type { Config } from "../config/schema.ts"
+import { ConfigWouldNotStart } from "../config/startup-check.ts"
 import { GatewayError } from "../protocol/index.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
@@ -22,6 +23,9 @@ function guardWrite(ctx: MethodContext, write: () => ConfigChange & { config: Co
     }
   } catch (err) {
     if (err instanceof ConfigConflictError) throw new GatewayError("INVALID_REQUEST", err.message, { code: "CONFIG_BASE_HASH_MISMATCH" })
+    // Valid, but the gateway would refuse to start with it (the same checks start-up makes): not written.
+    if (ConfigWouldNotStart.isInstance(err))
+      throw new GatewayError("INVALID_REQUEST", err.message, { code: "CONFIG_WOULD_NOT_START", problems: err.data.problems })
     if (err instanceof ConfigError) {
       const first = err.issues[0]
       throw new GatewayError("INVALID_REQUEST", `invalid config: ${first?.path || "(root)"}: ${first?.message}`, { code: "INVALID_CONFIG", issues: err.issues })

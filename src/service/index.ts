@@ -4,7 +4,8 @@
  * RPC. Every function returns a report (ok or not) that the CLI prints as text or JSON; only bugs throw.
  */
 import { resolve } from "node:path"
-import { GatewayClient } from "../client/index.ts"
+import { explainAuthError } from "../client/explain.ts"
+import { GatewayClient, GatewayRequestError } from "../client/index.ts"
 import { localConnection } from "../config/local.ts"
 import { VERSION } from "../version.ts"
 import { probeSystemd, type Backend, type Scope } from "./detect.ts"
@@ -12,6 +13,8 @@ import { LaunchdManager } from "./launchd.ts"
 import type { InstallSpec, InstalledInfo, LogTail, Runtime, ServiceManager } from "./manager.ts"
 import { Host, spawnRunner, type Action, type Runner } from "./runner.ts"
 import {
+  buildFolderOf,
+  copyDestination,
   DEFAULT_NAME,
   ServiceError,
   gatewayProgram,
@@ -150,18 +153,22 @@ async function probeRpc(target: { url: string; token?: string; password?: string
     const ms = Math.round(performance.now() - started)
     return { ok: health.ok, url: target.url, ms, version: client.hello.server.version, ...(health.ok ? {} : { error: "gateway reports unhealthy" }) }
   } catch (err) {
-    return { ok: false, url: target.url, error: (err as Error).message }
+    const auth = err instanceof GatewayRequestError ? explainAuthError(err, { url: target.url }) : undefined
+    return { ok: false, url: target.url, error: auth ?? (err as Error).message }
   } finally {
     client?.close()
   }
 }
 
-/** Where and how to reach the installed gateway: its unit's --port/--bind/--home, its env file's secret, its config. */
-function rpcTarget(
+/**
+ * Where and how to reach the installed gateway: its runtime file when it runs (where it really listens), else its
+ * unit's --port/--bind/--home, its env file's secret, its config.
+ */
+async function rpcTarget(
   info: InstalledInfo | undefined,
   loc: ServiceLocation,
   opts: ServiceOptions,
-): { url: string; token?: string; password?: string; home: string; port: number; bind: string | null } {
+): Promise<{ url: string; token?: string; password?: string; home: string; port: number; bind: string | null }> {
   const home = info?.home ?? loc.defaultHome
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), ...(info?.env ?? {}) }
   if (info?.port !== undefined) env.GATEWAY_PORT = String(info.port)
@@ -169,7 +176,7 @@ function rpcTarget(
   let token = env.GATEWAY_TOKEN
   let password = env.GATEWAY_PASSWORD
   try {
-    const lc = localConnection(home, env)
+    const lc = await localConnection(home, env)
     url = lc.url
     token = lc.token
     password = lc.password
@@ -196,7 +203,7 @@ async function waitUntilUp(mgr: ServiceManager, opts: ServiceOptions, deps: Deps
     if (rt.state.startsWith("failed") || (!rt.active && rt.lastExitCode === 78)) break
     if (rt.active) {
       if (opts.probe === false) break
-      rpc = await probe(rpcTarget(mgr.installed(), mgr.location, opts), Math.min(opts.probeTimeoutMs ?? 3000, Math.max(500, deadline - Date.now())))
+      rpc = await probe(await rpcTarget(mgr.installed(), mgr.location, opts), Math.min(opts.probeTimeoutMs ?? 3000, Math.max(500, deadline - Date.now())))
       if (rpc.ok) break
     }
     if (Date.now() >= deadline) break
@@ -224,6 +231,36 @@ function checkToken(token: string | undefined): string | undefined {
   if (token.length < 16)
     throw new ServiceError({ message: "--token must be at least 16 characters (generate one with: openssl rand -hex 24)", code: "BAD_OPTION" })
   return token
+}
+
+/**
+ * The argv the service runs: this binary, or (--copy) a copy of it in a stable place. A binary inside a build
+ * folder gets a warning: the unit would point into a directory the next build or clean-up rewrites.
+ */
+function serviceProgram(host: Host, loc: ServiceLocation, opts: ServiceOptions, env: NodeJS.ProcessEnv): string[] {
+  const program = gatewayProgram(opts.binary)
+  const compiled = Boolean(opts.binary) || isCompiled()
+  if (opts.copy) {
+    if (!compiled)
+      throw new ServiceError({
+        message: "--copy copies the compiled binary; this is running from source",
+        hints: ["Build it (bun run build) and run dist/gateway install --copy"],
+        code: "BAD_OPTION",
+      })
+    const dest = copyDestination(loc.scope, env)
+    if (resolve(program[0]!) === dest) return program
+    host.copy(program[0]!, dest, 0o755)
+    return [dest]
+  }
+  const folder = compiled ? buildFolderOf(program[0]!) : undefined
+  if (folder) {
+    const dest = copyDestination(loc.scope, env)
+    host.warn(
+      `the service would run ${program[0]}, inside a build folder (${folder}): a rebuild or clean-up there changes or breaks the service. ` +
+        `Copy it first (install -m 755 ${program[0]} ${dest}, then run '${dest} install'), or pass --copy`,
+    )
+  }
+  return program
 }
 
 /** Refuses early, with the reason and what to do, when the backend cannot work here. A dry run only warns. */
@@ -294,7 +331,7 @@ export async function installService(opts: ServiceOptions, deps: Deps = {}): Pro
     const loc = locate({ ...opts, user: !opts.system })
     report = baseReport("install", host, opts, loc)
     await preflight(host, loc, opts, report)
-    const program = gatewayProgram(opts.binary)
+    const program = serviceProgram(host, loc, opts, env)
     const spec: InstallSpec = {
       program,
       home: loc.defaultHome,
@@ -407,7 +444,7 @@ export async function serviceStatus(opts: ServiceOptions, deps: Deps = {}): Prom
     if (!p.ok) hints.push(p.reason!, ...p.hints)
   }
   const rt = await mgr.runtime()
-  const target = rpcTarget(info, loc, opts)
+  const target = await rpcTarget(info, loc, opts)
   const probe = deps.probe ?? probeRpc
   const rpc = opts.probe === false ? null : await probe(target, opts.probeTimeoutMs ?? 3000)
   const logs = await mgr.logs(opts.logLines ?? 10)

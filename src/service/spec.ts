@@ -3,8 +3,8 @@
  * the files involved and the environment the daemon gets. Pure except for existence checks.
  */
 import { existsSync, readFileSync } from "node:fs"
-import { homedir, userInfo } from "node:os"
-import { join, resolve } from "node:path"
+import { homedir, tmpdir, userInfo } from "node:os"
+import { dirname, join, resolve } from "node:path"
 import { NamedError } from "../util/named-error.ts"
 import { chooseBackend, type Backend, type Scope } from "./detect.ts"
 
@@ -37,6 +37,8 @@ export interface ServiceOptions {
   root?: string
   /** Executable for ExecStart/ProgramArguments and for --root copies (default: this binary). */
   binary?: string
+  /** Copy the executable to ~/.local/bin (user) or /usr/local/bin (system) first and have the service run that copy. */
+  copy?: boolean
   force?: boolean
   dryRun?: boolean
   env?: NodeJS.ProcessEnv
@@ -98,6 +100,26 @@ export function isCompiled(): boolean {
 export function gatewayProgram(binary?: string): string[] {
   if (binary) return [resolve(binary)]
   return isCompiled() ? [process.execPath] : [process.execPath, resolve(Bun.main)]
+}
+
+/** Where `install --copy` puts the binary: a stable place a rebuild or a cleaned-up download folder never touches. */
+export function copyDestination(scope: Scope, env: NodeJS.ProcessEnv = process.env): string {
+  return scope === "system" ? "/usr/local/bin/gateway" : join(userHome(env), ".local", "bin", "gateway")
+}
+
+/**
+ * The build or checkout folder `path` lies in (an ancestor holding .git or package.json), or the temp directory:
+ * a service pointed there breaks on the next rebuild, `git clean` or reboot.
+ */
+export function buildFolderOf(path: string, exists: (p: string) => boolean = existsSync): string | undefined {
+  const tmp = resolve(tmpdir())
+  if (path.startsWith(`${tmp}/`)) return tmp
+  let dir = dirname(resolve(path))
+  while (dirname(dir) !== dir) {
+    if (exists(join(dir, ".git")) || exists(join(dir, "package.json"))) return dir
+    dir = dirname(dir)
+  }
+  return undefined
 }
 
 export function userHome(env: NodeJS.ProcessEnv = process.env): string {

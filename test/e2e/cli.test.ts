@@ -52,7 +52,8 @@ describe("compiled CLI", () => {
   })
 
   test("health with nothing listening says so and how to start it", () => {
-    const r = cli(["health"], { ...env, GATEWAY_PORT: "1" })
+    // A home of its own: gw.home's runtime file would (rightly) lead health to the running gateway.
+    const r = cli(["health"], { GATEWAY_HOME: mkdtempSync(join(tmpdir(), "gw-none-")), GATEWAY_PORT: "1" })
     expect(r.code).toBe(1)
     expect(r.err).toContain("not reachable")
     expect(r.err).toContain("gateway run")
