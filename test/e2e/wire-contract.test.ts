@@ -6,10 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { METHODS, type MethodName, type MethodParams } from "../../src/protocol/index.ts"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
+import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts"
 import { agentTwoStage, uid, waitEvent } from "./agent-helpers.ts"
 import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
 
 let fake: FakeServer
+let tg: FakeTelegram
 let gw: GatewayProcess
 let sock: RawSocket
 /** Methods that answered ok (and so matched their result schema, or waiting for them would have thrown). */
@@ -24,10 +26,15 @@ async function call<M extends MethodName>(method: M, params: MethodParams<M>, ti
 }
 
 const config = (fakeUrl: string, level: "info" | "debug" = "info") =>
-  fakeModelConfig(fakeUrl, { logging: { level }, tools: { exec: { mode: "ask", approvalTimeoutMs: 10_000 } } })
+  fakeModelConfig(fakeUrl, {
+    logging: { level },
+    tools: { exec: { mode: "ask", approvalTimeoutMs: 10_000 } },
+    channels: { telegram: { botToken: tg.token, apiRoot: tg.url, pollTimeoutSeconds: 2 } },
+  })
 
 beforeAll(async () => {
   fake = startFakeOpenAI(directedModel)
+  tg = startFakeTelegram()
   gw = await startBinary({ args: ["--token", E2E_TOKEN], config: config(fake.url) })
   // admin (every scope) and tool-events, so every event kind reaches this socket and is checked.
   sock = (await connected(gw.url, { scopes: ["operator.admin"], caps: ["tool-events"] })).sock
@@ -37,6 +44,7 @@ afterAll(async () => {
   sock?.close()
   await gw?.stop()
   await fake?.stop()
+  await tg?.stop()
 })
 
 describe("every method's reply matches its result schema", () => {
@@ -112,6 +120,25 @@ describe("every method's reply matches its result schema", () => {
     await call("exec.approval.resolve", { id, decision: "allow-once" })
     await sock.waitFor((f) => f.type === "event" && f.event === "exec.approval.resolved")
     expect((await bash).exitCode).toBe(0)
+  })
+
+  test("channels: status, send, pairing, stop/start, logout", async () => {
+    await tg.waitForPoll()
+    expect((await call("channels.status", {})).channels.find((c: { channel: string }) => c.channel === "telegram")).toMatchObject({ connected: true })
+    expect(await call("send", { to: "1001", message: "hello from the contract test", idempotencyKey: `send-${uid()}` }, 15_000)).toMatchObject({
+      status: "sent",
+    })
+    // Two strangers: one approved, one dismissed.
+    tg.pushMessage({ text: "hi", from: { id: 7001, first_name: "One" } })
+    tg.pushMessage({ text: "hi", from: { id: 7002, first_name: "Two" } })
+    await tg.waitFor((c) => c.method === "sendMessage" && String((c.params as { chat_id: unknown }).chat_id) === "7002", 10_000)
+    const { requests } = await call("channels.pairing.list", {})
+    const codeOf = (id: string) => requests.find((r: { senderId: string }) => r.senderId === id).code
+    await call("channels.pairing.approve", { channel: "telegram", code: codeOf("7001") })
+    await call("channels.pairing.dismiss", { channel: "telegram", code: codeOf("7002") })
+    await call("channels.stop", { channel: "telegram" })
+    await call("channels.start", { channel: "telegram" }, 15_000)
+    expect((await call("channels.logout", { channel: "telegram" })).status).toMatchObject({ running: false })
   })
 
   test("no advertised method went uncalled", () => {

@@ -48,7 +48,9 @@ export class TelegramAdapter implements ChannelAdapter {
     this.state.accountName = `@${this.bot.botInfo.username}`
     // getUpdates fails with 409 while a webhook is set.
     await this.bot.api.deleteWebhook({ drop_pending_updates: false })
+    // The Bot API answered twice: connected until a poll says otherwise.
     this.state.running = true
+    this.state.connected = true
     this.loop = this.poll()
   }
 
