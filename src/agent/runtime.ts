@@ -11,7 +11,7 @@ import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import type { RunRow, SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
-import { timerDelay } from "../util/timers.ts"
+import { sleep, timerDelay } from "../util/timers.ts"
 import { RunRejected } from "./errors.ts"
 import { Semaphore } from "./lanes.ts"
 import type { ModelHandle } from "./model-types.ts"
@@ -40,6 +40,8 @@ export interface AdmitRequest extends RunSpec {
   delivery?: unknown
   /** Store only; the next heartbeat carries it. */
   deferred?: boolean
+  /** Wait this long for more messages of the same burst before running (channels' per-chat debounce). */
+  debounceMs?: number
 }
 
 export interface Admitted {
@@ -66,7 +68,9 @@ interface Tracked {
   resolve(o: RunOutcome): void
   startedAt?: number
   /** ending: its outcome is being recorded; a message arriving now (from a run-end listener, say) is not steered in. */
-  state: "queued" | "running" | "ending"
+  state: "queued" | "holding" | "running" | "ending"
+  /** Debounce: the run waits until then for more messages from the same burst (they are carried by it). */
+  holdUntil?: number
 }
 
 interface Lane {
@@ -77,6 +81,8 @@ interface Lane {
 }
 
 const RECENT_OUTCOMES = 500
+/** A burst may hold its run at most this many debounce windows from its first message. */
+const MAX_DEBOUNCE_WINDOWS = 4
 const TERMINAL = new Set(["ok", "error", "aborted", "timeout"])
 
 export class AgentRuntime {
@@ -143,7 +149,7 @@ export class AgentRuntime {
       depth: req.depth,
       label: req.label,
     })
-    const { runId, sessionKey, origin, delivery, deferred, ...spec } = req
+    const { runId, sessionKey, origin, delivery, deferred, debounceMs: _debounce, ...spec } = req
     const row = { runId, sessionKey, agentId, input: spec, origin, delivery }
     const base = { runId, sessionKey, acceptedAt }
 
@@ -154,6 +160,13 @@ export class AgentRuntime {
     const lane = this.lane(sessionKey)
     const mode = (session.queueMode as "followup" | "collect" | "steer" | null) ?? this.deps.config().agents.defaults.queueMode
     const active = lane.active
+    if (active && active.state === "holding" && req.debounceMs) {
+      // Part of the burst the held run waits for: carried by it, and the wait starts again (capped).
+      this.deps.repo.insertInput({ ...row, status: "merged", carriedBy: active.runId })
+      active.carried.push({ inputId: runId, message: req.message })
+      active.holdUntil = Math.min(acceptedAt + req.debounceMs, (active.startedAt ?? acceptedAt) + req.debounceMs * MAX_DEBOUNCE_WINDOWS)
+      return { ...base, state: "merged", carriedBy: active.runId }
+    }
     if (active && mode === "steer" && active.state === "running") {
       this.deps.repo.insertInput({ ...row, status: "merged", carriedBy: active.runId })
       lane.steer.push({ inputId: runId, message: req.message })
@@ -166,7 +179,7 @@ export class AgentRuntime {
       return { ...base, state: "merged", carriedBy: pending.runId }
     }
     this.deps.repo.insertInput({ ...row, status: "queued" })
-    this.enqueue(runId, sessionKey, spec, [], false)
+    this.enqueue(runId, sessionKey, spec, [], false, false, req.debounceMs ? acceptedAt + req.debounceMs : undefined)
     return { ...base, state: "queued" }
   }
 
@@ -178,8 +191,9 @@ export class AgentRuntime {
     return t
   }
 
-  private enqueue(runId: string, sessionKey: string, spec: RunSpec, carried: InputMessage[], resumed: boolean, front = false): Tracked {
+  private enqueue(runId: string, sessionKey: string, spec: RunSpec, carried: InputMessage[], resumed: boolean, front = false, holdUntil?: number): Tracked {
     const t = this.track(runId, sessionKey, spec, carried, resumed)
+    t.holdUntil = holdUntil
     const lane = this.lane(sessionKey)
     if (front) lane.queue.unshift(t)
     else lane.queue.push(t)
@@ -195,6 +209,19 @@ export class AgentRuntime {
       lane.active = t
       let release: (() => void) | undefined
       let outcome: RunOutcome
+      if (t.holdUntil) {
+        // A burst still arriving: wait for the rest of it before taking a run slot (the wait holds no slot).
+        t.state = "holding"
+        t.startedAt = Date.now()
+        while (Date.now() < t.holdUntil && !t.controller.signal.aborted && !this.stopping) await sleep(t.holdUntil - Date.now(), t.controller.signal)
+        t.state = "queued"
+        t.startedAt = undefined
+        // Shutting down: it stays queued (in the database too) and runs after the restart.
+        if (this.stopping) {
+          lane.active = undefined
+          break
+        }
+      }
       try {
         release = await this.global.acquire(t.controller.signal)
         t.state = "running"

@@ -10,6 +10,7 @@ export interface AccessConfig {
   dmPolicy: "pairing" | "allowlist" | "open" | "disabled"
   allowFrom: string[]
   groups: { policy: "allowlist" | "open" | "disabled"; allow: string[]; requireMention: boolean }
+  debounceMs: number
 }
 
 export type AccessDecision =

@@ -288,6 +288,7 @@ export class ChannelManager {
       // The platform's own ids make a redelivered update the same message: stored and run once.
       idempotencyKey: `${msg.channel}:${msg.accountId}:${msg.chatId}:${msg.messageId}`,
       delivery,
+      ...(this.access(msg.channel).debounceMs ? { run: { debounceMs: this.access(msg.channel).debounceMs } } : {}),
     })
     if (accepted.state !== "duplicate")
       this.startTyping(msg.channel, accepted.carriedBy ?? accepted.runId, { to: msg.chatId, ...(msg.threadId ? { threadId: msg.threadId } : {}) })

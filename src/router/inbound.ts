@@ -82,6 +82,8 @@ export interface RunOptions {
   timeoutMs?: number
   parentKey?: string
   depth?: number
+  /** Wait this long for more messages to the same session before running; they join this run (chat bursts). */
+  debounceMs?: number
 }
 
 export interface Inbound {

@@ -113,7 +113,9 @@ export class Router {
     for (const r of [this.deps.repo.getRun(runId), ...this.deps.repo.carriedBy(runId)]) {
       const target = parseJson(r?.delivery ?? null, (v) => deliveryTargetSchema().safeParse(v).data)
       if (!target) continue
-      const k = JSON.stringify(target)
+      // One reply per chat: messages merged from the same chat (a burst, collect mode) differ only in replyTo.
+      const { replyTo: _replyTo, ...where } = target as DeliveryTarget & { replyTo?: string }
+      const k = JSON.stringify(where)
       if (seen.has(k)) continue
       seen.add(k)
       deliveries.push(target)

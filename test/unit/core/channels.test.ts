@@ -121,6 +121,20 @@ describe("delivery", () => {
     expect(sent.slice(1).every((s) => s.target.replyTo === undefined)).toBe(true)
   })
 
+  test("debounce: a burst from one chat becomes one turn with every message, answered once", async () => {
+    const { tg, model } = await start({ dmPolicy: "open", debounceMs: 300 })
+    await tg.push({ senderId: "1", text: "first", messageId: "11" })
+    await tg.push({ senderId: "1", text: "second", messageId: "12" })
+    await tg.push({ senderId: "1", text: "third", messageId: "13" })
+    await tg.waitForSent(1)
+    await Bun.sleep(200)
+    expect(model.calls).toHaveLength(1)
+    const users = model.calls[0]!.messages.filter((m) => m.role === "user").map((m) => m.content)
+    expect(users).toEqual(["first", "second", "third"])
+    expect(tg.sent).toHaveLength(1)
+    expect(tg.sent[0]!.target).toMatchObject({ to: "1", replyTo: "11" })
+  })
+
   test("a redelivered update (same message id) is stored and answered once", async () => {
     const { tg, model } = await start({ dmPolicy: "open" })
     await tg.push({ senderId: "1", text: "once", messageId: "300" })
