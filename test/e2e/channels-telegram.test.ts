@@ -5,7 +5,7 @@
  * after the restart.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startFakeTelegram, type ApiCall, type FakeTelegram } from "../fakes/telegram.ts"
@@ -108,12 +108,42 @@ describe("Telegram", () => {
     expect(sends().filter((c) => c.ok && textOf(c) === "model says: storm please")).toHaveLength(1)
   }, 30_000)
 
-  test("a connection cut mid-poll and a stalled poll are recovered; no update is lost", async () => {
+  test("a connection cut mid-poll is recovered; no update is lost", async () => {
     tg.failNext("getUpdates", "drop")
     tg.pushMessage({ text: "after the cut", from: OWNER })
     await tg.waitFor((c) => c.method === "sendMessage" && textOf(c) === "model says: after the cut", 20_000)
     const status = JSON.parse((await runCli(["channels", "status", "--json"], cliEnv(gw))).out)
     expect(status.channels.find((c: { channel: string }) => c.channel === "telegram")).toMatchObject({ configured: true, running: true })
+  }, 30_000)
+
+  test("a 409 conflict (another poller) and a stalled poll are recovered", async () => {
+    tg.failNext("getUpdates", { status: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running" })
+    tg.pushMessage({ text: "after the conflict", from: OWNER })
+    await tg.waitFor((c) => c.method === "sendMessage" && textOf(c) === "model says: after the conflict", 20_000)
+    // A poll that never answers is cut off after its timeout (2 s) plus the stall grace (5.5 s), and polled again.
+    await tg.waitForPoll()
+    const polls = tg.pollCount
+    tg.stallPolls(Number.POSITIVE_INFINITY)
+    await Bun.sleep(9000)
+    expect(tg.pollCount).toBeGreaterThanOrEqual(polls + 1)
+    tg.stallPolls(0)
+    tg.pushMessage({ text: "after the stall", from: OWNER })
+    await tg.waitFor((c) => c.method === "sendMessage" && textOf(c) === "model says: after the stall", 20_000)
+  }, 45_000)
+
+  test("a photo with a caption reaches the agent as a file saved in the state home", async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0])
+    const before = model.mark()
+    tg.pushMessage({ caption: "what is in this picture", photo: png, from: OWNER })
+    await tg.waitFor((c) => (c.method === "sendMessage" && textOf(c) === "model says: what is in this picture") || textOf(c).includes("Attachment"), 15_000)
+    const sentToModel = model
+      .since(before)
+      .map((b) => JSON.stringify(b.messages))
+      .join("\n")
+    const path = /saved at ([^\]"]+)/.exec(sentToModel)?.[1]
+    expect(path).toBeDefined()
+    expect(path!.startsWith(join(home, "media", "telegram"))).toBe(true)
+    expect(new Uint8Array(readFileSync(path!))).toEqual(png)
   }, 30_000)
 
   test("kill -9 while a reply is queued: after the restart it is delivered exactly once", async () => {

@@ -23,7 +23,7 @@ export interface TelegramOptions {
 /** Backoff after failed polls (network, 5xx, 409 conflict), capped. */
 const POLL_BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000]
 /** A poll that has not answered this long after its own timeout is stalled: cut it off and poll again. */
-const STALL_GRACE_MS = 15_000
+const stallGraceMs = (timeoutSeconds: number) => 5000 + timeoutSeconds * 250
 /** The Bot API serves files up to 20 MB; bigger ones are skipped (the text still arrives). */
 const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
@@ -69,7 +69,7 @@ export class TelegramAdapter implements ChannelAdapter {
     let failures = 0
     while (!this.abort.signal.aborted) {
       const timeout = this.opts.pollTimeoutSeconds
-      const call = AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeout * 1000 + STALL_GRACE_MS)])
+      const call = AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeout * 1000 + stallGraceMs(timeout))])
       let updates: Update[]
       try {
         updates = await this.bot.api.getUpdates(
