@@ -72,6 +72,14 @@ describe("Telegram", () => {
     expect(tg.sentOf("sendChatAction").length).toBeGreaterThan(0)
   }, 30_000)
 
+  test("gateway message send delivers through the bot, and says so", async () => {
+    const r = await runCli(["message", "send", "--channel", "telegram", "--to", String(OWNER.id), "from the **CLI**"], cliEnv(gw))
+    expect(r.code).toBe(0)
+    expect(r.out).toBe(`sent to ${OWNER.id} on telegram\n`)
+    const sent = await tg.waitFor((c) => c.method === "sendMessage" && textOf(c) === "from the <b>CLI</b>", 10_000)
+    expect((sent.params as { parse_mode?: string }).parse_mode).toBe("HTML")
+  }, 20_000)
+
   test("groups: only when the bot is mentioned", async () => {
     const before = model.mark()
     tg.pushMessage({ text: "just chatting", chatId: GROUP, chatType: "supergroup", from: { id: 7, first_name: "Bea" } })

@@ -183,6 +183,25 @@ describe("delivery", () => {
   })
 })
 
+describe("the agent's message tool", () => {
+  test("sends only to chats the owner allowed; anything else is refused with the reason", async () => {
+    const model = fakeModel([
+      { toolCalls: [{ name: "message", input: { channel: "telegram", to: "31337", text: "leak" } }] },
+      { toolCalls: [{ name: "message", input: { channel: "telegram", to: "42", text: "**note** for the owner" } }] },
+      { text: "done" },
+    ])
+    const { tg, gw } = await start({ allowFrom: ["42"] }, model)
+    const c = await gw.connect()
+    const runId = `tool-${crypto.randomUUID()}`
+    await c.call("chat.send", { sessionKey: "tools", message: "notify the owner", idempotencyKey: runId })
+    expect(await c.call("agent.wait", { runId, timeoutMs: 5000 })).toMatchObject({ status: "ok" })
+    expect(model.calls[1]!.lastToolResult).toMatchObject({ toolName: "message", isError: true })
+    expect(model.calls[1]!.lastToolResult!.content).toContain("not one the owner allowed")
+    expect(model.calls[2]!.lastToolResult).toMatchObject({ toolName: "message", isError: false, content: "Sent to 42 on telegram." })
+    expect(tg.sent.map((m) => [m.target.to, m.text])).toEqual([["42", "**note** for the owner"]])
+  })
+})
+
 describe("text helpers", () => {
   test("chunks never exceed the limit, break at paragraphs or words, and keep code fences renderable", () => {
     const words = Array.from({ length: 300 }, (_, i) => `word${i}`).join(" ")
