@@ -119,6 +119,12 @@ export interface SystemdUnitOptions {
   protectHome?: "true" | "read-only"
   /** System units: the port is below 1024, so keep CAP_NET_BIND_SERVICE. */
   privilegedPort?: boolean
+  /**
+   * The gateway runs commands in bubblewrap (tools.exec.sandbox "bwrap"): it needs user, mount and pid namespaces and
+   * the mount system calls, so RestrictNamespaces and the @mount filter are left out (the sandbox then confines
+   * what those commands can do, which is the point).
+   */
+  allowSandbox?: boolean
   restartSec?: number
   timeoutStopSec?: number
   startLimitIntervalSec?: number
@@ -191,9 +197,9 @@ export function renderSystemdUnit(o: SystemdUnitOptions): string {
     lines.push("ProtectClock=yes")
     lines.push("ProtectHostname=yes")
     lines.push("ProtectProc=invisible")
-    lines.push("RestrictNamespaces=yes")
+    if (!o.allowSandbox) lines.push("RestrictNamespaces=yes")
     // A deny list (never an allow list: agent tools run arbitrary programs), failing with EPERM rather than SIGSYS.
-    lines.push("SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap")
+    lines.push(`SystemCallFilter=~@clock @cpu-emulation @debug @module${o.allowSandbox ? "" : " @mount"} @obsolete @raw-io @reboot @swap`)
     lines.push("SystemCallErrorNumber=EPERM")
     if (o.privilegedPort) lines.push("AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE")
     else lines.push("CapabilityBoundingSet=")

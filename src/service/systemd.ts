@@ -4,6 +4,8 @@
  */
 import { statSync } from "node:fs"
 import { dirname } from "node:path"
+import { loadConfig } from "../config/load.ts"
+import { resolvePaths } from "../config/paths.ts"
 import { userBusEnv, systemctlError, type Scope } from "./detect.ts"
 import {
   gatewayLogTail,
@@ -41,6 +43,8 @@ export interface SystemdFilesInput {
   envFile: EnvironmentFileRef
   pathValue: string
   version?: string
+  /** tools.exec.sandbox is "bwrap" in the gateway's config: the unit must let bubblewrap make its namespaces. */
+  execSandbox?: boolean
 }
 
 export interface SystemdFiles {
@@ -84,10 +88,18 @@ export function buildSystemdFiles(i: SystemdFilesInput): SystemdFiles {
     readWritePaths,
     protectHome,
     privilegedPort: system && i.port !== undefined && i.port < 1024,
+    allowSandbox: i.execSandbox,
     version: i.version,
   })
   const envFile = renderEnvironmentFile(envVars, `Environment of ${i.name}.service, written by \`gateway install\` (mode 0600: may hold GATEWAY_TOKEN).`)
   return { unit, envFile, envVars }
+}
+
+/** Whether the config in the state home runs commands in bubblewrap (an unreadable or absent config: no). */
+function usesExecSandbox(home: string): boolean {
+  const paths = resolvePaths(home)
+  const loaded = loadConfig(paths.config, paths.systemConfig)
+  return loaded.config?.tools.exec.sandbox === "bwrap"
 }
 
 /** Every directory on the way is searchable by others and the file executable by others (a system user must run it). */
@@ -194,6 +206,7 @@ export class SystemdManager implements ServiceManager {
         platform: spec.platform,
       }),
       version: spec.version,
+      execSandbox: usesExecSandbox(spec.home),
     })
     this.host.mkdir(dirname(loc.envFile!), system ? 0o755 : 0o700)
     this.host.write(loc.envFile!, files.envFile, 0o600, spec.token ? [spec.token] : [])

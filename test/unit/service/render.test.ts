@@ -242,3 +242,25 @@ describe("reference files in install/", () => {
     expect((parsePlist(plist) as Record<string, unknown>).Label).toBe("ai.gateway")
   })
 })
+
+describe("system unit with the exec sandbox", () => {
+  const base = {
+    scope: "system" as const,
+    name: "gateway",
+    program: ["/usr/local/bin/gateway"],
+    home: "/var/lib/gateway",
+    userName: "gateway",
+    envFile: { path: "/etc/gateway/gateway.env" },
+    pathValue: "/usr/local/bin:/usr/bin:/bin",
+  }
+  test("bubblewrap gets its namespaces and mount calls; without the sandbox both stay locked", () => {
+    const locked = buildSystemdFiles(base).unit
+    expect(locked).toContain("RestrictNamespaces=yes\n")
+    expect(locked).toMatch(/SystemCallFilter=~.*@mount/)
+    const sandboxed = buildSystemdFiles({ ...base, execSandbox: true }).unit
+    expect(sandboxed).not.toContain("RestrictNamespaces")
+    expect(sandboxed).not.toContain("@mount")
+    expect(sandboxed).toContain("SystemCallFilter=~@clock @cpu-emulation @debug @module @obsolete")
+    expect(sandboxed).toContain("NoNewPrivileges=yes")
+  })
+})
