@@ -11,7 +11,8 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
-import type { Router } from "../router/index.ts"
+import { RunRejected } from "../agent/errors.ts"
+import { IdempotencyConflict, type Router } from "../router/index.ts"
 import { ReplyReady, RunFinished } from "../router/events.ts"
 import type { DeliveryTarget, SessionSpec } from "../router/inbound.ts"
 import type { ChannelRepo } from "../store/channels.ts"
@@ -273,23 +274,46 @@ export class ChannelManager {
       ...(msg.threadId ? { threadId: msg.threadId } : {}),
       replyTo: msg.messageId,
     }
-    const accepted = this.deps.router().accept({
-      origin: {
-        door: "channel",
-        channel: msg.channel,
-        accountId: msg.accountId,
-        chatId: msg.chatId,
-        senderId: msg.senderId,
-        ...(msg.threadId ? { threadId: msg.threadId } : {}),
-        messageId: msg.messageId,
-      },
-      session: this.sessionFor(msg),
-      message: agentText(msg),
-      // The platform's own ids make a redelivered update the same message: stored and run once.
-      idempotencyKey: `${msg.channel}:${msg.accountId}:${msg.chatId}:${msg.messageId}`,
-      delivery,
-      ...(this.access(msg.channel).debounceMs ? { run: { debounceMs: this.access(msg.channel).debounceMs } } : {}),
-    })
+    let accepted: ReturnType<Router["accept"]>
+    try {
+      accepted = this.deps.router().accept({
+        origin: {
+          door: "channel",
+          channel: msg.channel,
+          accountId: msg.accountId,
+          chatId: msg.chatId,
+          senderId: msg.senderId,
+          ...(msg.threadId ? { threadId: msg.threadId } : {}),
+          messageId: msg.messageId,
+        },
+        session: this.sessionFor(msg),
+        message: agentText(msg),
+        // The platform's own ids make a redelivered update the same message: stored and run once.
+        idempotencyKey: `${msg.channel}:${msg.accountId}:${msg.chatId}:${msg.messageId}`,
+        delivery,
+        ...(this.access(msg.channel).debounceMs ? { run: { debounceMs: this.access(msg.channel).debounceMs } } : {}),
+      })
+    } catch (err) {
+      // Refusals are answered in the chat and the message counts as taken: a refused update must not block the
+      // updates behind it (Telegram would redeliver it forever).
+      if (RunRejected.isInstance(err)) {
+        log.warn(`refused a message from ${msg.senderId}: ${err.message}`)
+        this.queue(
+          msg.channel,
+          `refused:${msg.channel}:${msg.chatId}:${msg.messageId}`,
+          undefined,
+          msg.accountId,
+          { to: msg.chatId, replyTo: msg.messageId },
+          `Not now: ${err.message}`,
+        )
+        return
+      }
+      if (IdempotencyConflict.isInstance(err)) {
+        log.warn(`ignored a changed copy of message ${msg.messageId} in ${msg.chatId}: ${err.message}`)
+        return
+      }
+      throw err
+    }
     if (accepted.state !== "duplicate")
       this.startTyping(msg.channel, accepted.carriedBy ?? accepted.runId, { to: msg.chatId, ...(msg.threadId ? { threadId: msg.threadId } : {}) })
   }

@@ -72,10 +72,7 @@ export class TelegramAdapter implements ChannelAdapter {
       const call = AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeout * 1000 + stallGraceMs(timeout))])
       let updates: Update[]
       try {
-        updates = await this.bot.api.getUpdates(
-          { offset: this.offset, timeout, allowed_updates: ["message", "edited_message"] },
-          call as Parameters<Bot["api"]["getUpdates"]>[1],
-        )
+        updates = await this.bot.api.getUpdates({ offset: this.offset, timeout, allowed_updates: ["message"] }, call as Parameters<Bot["api"]["getUpdates"]>[1])
       } catch (err) {
         if (this.abort.signal.aborted) return
         failures++
@@ -108,7 +105,8 @@ export class TelegramAdapter implements ChannelAdapter {
   }
 
   private async handle(update: Update): Promise<void> {
-    const message = update.message ?? update.edited_message
+    // Edits are not new messages: the agent answered the original (and its id is already taken).
+    const message = update.message
     if (!message?.from || message.from.is_bot) return
     const inbound = await this.normalise(message)
     if (!inbound) return

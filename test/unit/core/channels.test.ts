@@ -135,6 +135,22 @@ describe("delivery", () => {
     expect(tg.sent[0]!.target).toMatchObject({ to: "1", replyTo: "11" })
   })
 
+  test("a message refused by the daily budget is answered with the reason and does not block the next ones", async () => {
+    const tg = new FakeChannel("telegram")
+    gw = await startInProcess({
+      models: fakeModel((req) => ({ text: `echo: ${req.lastUser}`, usage: { input: 50, output: 50 } })),
+      config: { channels: { telegram: { botToken: "123456:TEST-TOKEN", dmPolicy: "open" } }, agents: { defaults: { budget: { dailyTokens: 10 } } } },
+      channelAdapters: async () => tg,
+    })
+    while (!tg.ctx) await Bun.sleep(5)
+    await tg.push({ senderId: "1", text: "spend it" })
+    await tg.waitForSent(1)
+    await tg.push({ senderId: "1", text: "one more", messageId: "901" })
+    const sent = await tg.waitForSent(2)
+    expect(sent[1]).toMatchObject({ target: { to: "1", replyTo: "901" } })
+    expect(sent[1]!.text).toStartWith("Not now: daily token budget exceeded")
+  })
+
   test("a redelivered update (same message id) is stored and answered once", async () => {
     const { tg, model } = await start({ dmPolicy: "open" })
     await tg.push({ senderId: "1", text: "once", messageId: "300" })
