@@ -6,6 +6,7 @@ import ipaddr from "ipaddr.js"
 import { z } from "zod"
 import { isHookVariable } from "../agent/tools/hook-env.ts"
 import { Channels, Session } from "./channels-schema.ts"
+import { Memory } from "./memory-schema.ts"
 
 export const DEFAULT_PORT = 18789
 
@@ -292,6 +293,7 @@ export const ConfigSchema = z
     http: Http.prefault({}),
     channels: Channels.prefault({}),
     session: Session.prefault({}),
+    memory: Memory.prefault({}),
   })
   .describe("gateway.json")
 

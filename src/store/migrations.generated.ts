@@ -4,10 +4,14 @@ import m0 from "../../drizzle/0000_init.sql" with { type: "text" }
 import m1 from "../../drizzle/0001_sessions.sql" with { type: "text" }
 import m2 from "../../drizzle/0002_inbound.sql" with { type: "text" }
 import m3 from "../../drizzle/0003_channels.sql" with { type: "text" }
+import m4 from "../../drizzle/0004_memory.sql" with { type: "text" }
+import m5 from "../../drizzle/0005_memory_fts.sql" with { type: "text" }
 
 export const MIGRATIONS: { tag: string; when: number; sql: string }[] = [
   { tag: "0000_init", when: 1795278724755, sql: m0 },
   { tag: "0001_sessions", when: 1795279551590, sql: m1 },
   { tag: "0002_inbound", when: 1796302187887, sql: m2 },
   { tag: "0003_channels", when: 1796304907713, sql: m3 },
+  { tag: "0004_memory", when: 1796306498458, sql: m4 },
+  { tag: "0005_memory_fts", when: 1796306498966, sql: m5 },
 ]

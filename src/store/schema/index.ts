@@ -2,3 +2,4 @@
 export * from "./meta.sql.ts"
 export * from "./sessions.sql.ts"
 export * from "./channels.sql.ts"
+export * from "./memory.sql.ts"

@@ -1,0 +1,406 @@
+/**
+ * The memory service: keeps the index of the workspace's Markdown memory in step with the files (a debounced
+ * watcher, reindexing only what changed), answers hybrid searches and reads memory files for memory_get.
+ *
+ * Index generations: provider, model, dimensions and chunking together name a generation. When they change, the new
+ * generation is built beside the live one and swapped in when complete, so search keeps answering meanwhile (with the
+ * old provider's vectors while this process still holds it, keyword-only after a restart mid-rebuild).
+ */
+import { watch, type FSWatcher, readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import type { MemoryConfig } from "../config/memory-schema.ts"
+import { MemoryRepo, type ScoredId } from "../store/memory.ts"
+import type { Store } from "../store/index.ts"
+import type { Logger } from "../util/log.ts"
+import { type Chunk, chunkMarkdown, sha256 } from "./chunker.ts"
+import { createEmbeddingProvider, type EmbeddingProvider } from "./embeddings.ts"
+import { decodeText, isMemoryPath, listMemoryFiles, touchesSources } from "./files.ts"
+import { fuse } from "./hybrid.ts"
+import type { MemorySearchResponse, MemoryStatus, VectorMode } from "./types.ts"
+
+export interface MemoryServiceDeps {
+  store: Store
+  config: () => MemoryConfig
+  workspace: string
+  env: NodeJS.ProcessEnv
+  log: Logger
+  fetch?: typeof fetch
+  /** "scan" bypasses sqlite-vec even when it loaded (tests compare the two; an operator escape hatch). */
+  vectorMode?: "sqlite-vec" | "scan"
+}
+
+export interface SyncReport {
+  gen: string
+  indexed: number
+  unchanged: number
+  removed: number
+  skipped: number
+  embedded: number
+  ms: number
+}
+
+type Built = { provider: EmbeddingProvider; reason?: undefined } | { provider?: undefined; reason: string }
+
+const ACTIVE = "active_gen"
+
+export class MemoryService {
+  readonly repo: MemoryRepo
+  private watcher: FSWatcher | undefined
+  private debounce: Timer | undefined
+  private running: Promise<SyncReport> | undefined
+  private queued: { full: boolean; promise: Promise<SyncReport>; resolve(r: SyncReport): void; reject(e: unknown): void } | undefined
+  private providerKey: string | undefined
+  private providerNow: Built | undefined
+  private byGen = new Map<string, Built>()
+  private lastSyncAt: number | null = null
+  private lastSyncMs: number | null = null
+  private lastError: string | undefined
+  private embedError: string | undefined
+  private rebuilding = false
+  private skipped: { path: string; reason: string }[] = []
+  private stopped = false
+
+  constructor(private deps: MemoryServiceDeps) {
+    this.repo = new MemoryRepo(deps.store)
+  }
+
+  private get cfg(): MemoryConfig {
+    return this.deps.config()
+  }
+
+  /** The generation the config asks for, with its provider (or why there is none). */
+  private current(): { gen: string } & Built {
+    const cfg = this.cfg
+    const keyEnv = cfg.provider.apiKeyEnv
+    const key = JSON.stringify([cfg.provider, keyEnv ? this.deps.env[keyEnv] : undefined, this.deps.env.OPENAI_API_KEY, this.deps.env.GEMINI_API_KEY])
+    if (key !== this.providerKey || !this.providerNow) {
+      this.providerKey = key
+      this.providerNow = createEmbeddingProvider(cfg.provider, this.deps.env, this.deps.fetch)
+    }
+    const p = this.providerNow
+    const chunking = `${cfg.chunk.tokens}/${cfg.chunk.overlap}`
+    const gen = p.provider
+      ? `${p.provider.kind}|${cfg.provider.baseUrl ?? ""}|${p.provider.model}|${cfg.provider.dimensions ?? "auto"}|${chunking}`
+      : `none|${chunking}`
+    this.byGen.set(gen, p)
+    return { gen, ...p }
+  }
+
+  /** The generation searches read: the live one, or the one being built when there is none yet. */
+  private activeGen(): string {
+    return this.repo.getState(ACTIVE) ?? this.current().gen
+  }
+
+  // ---- sync ---------------------------------------------------------------------------------------------------
+
+  /** Reindexes changed files (all files with `full`). Calls during a sync are merged into one follow-up sync. */
+  sync(opts: { full?: boolean } = {}): Promise<SyncReport> {
+    if (!this.running) {
+      this.running = this.runSync(!!opts.full).finally(() => {
+        this.running = undefined
+        const q = this.queued
+        this.queued = undefined
+        if (q && !this.stopped) this.sync({ full: q.full }).then(q.resolve, q.reject)
+      })
+      return this.running
+    }
+    if (!this.queued) {
+      let resolve!: (r: SyncReport) => void
+      let reject!: (e: unknown) => void
+      const promise = new Promise<SyncReport>((a, b) => {
+        resolve = a
+        reject = b
+      })
+      this.queued = { full: false, promise, resolve, reject }
+    }
+    this.queued.full ||= !!opts.full
+    return this.queued.promise
+  }
+
+  private async runSync(full: boolean): Promise<SyncReport> {
+    const started = performance.now()
+    const target = this.current()
+    let active = this.repo.getState(ACTIVE)
+    if (!active) {
+      active = target.gen
+      this.repo.setState(ACTIVE, active)
+    }
+    const building = active !== target.gen
+    this.rebuilding = building
+    try {
+      const report = await this.indexGen(target.gen, target.provider, full)
+      // A changed setting was being built: it is complete, so it goes live and the old generation goes.
+      if (building) {
+        this.repo.setState(ACTIVE, target.gen)
+        this.deps.log.info(`memory: rebuilt the index for ${target.gen}`)
+      }
+      for (const g of this.repo.otherGens([target.gen])) this.repo.dropGen(g)
+      for (const g of this.byGen.keys()) if (g !== target.gen) this.byGen.delete(g)
+      this.lastError = undefined
+      report.ms = Math.round(performance.now() - started)
+      this.lastSyncAt = Date.now()
+      this.lastSyncMs = report.ms
+      return report
+    } catch (err) {
+      this.lastError = (err as Error).message
+      this.deps.log.warn(`memory: sync failed: ${this.lastError}`)
+      throw err
+    } finally {
+      this.rebuilding = false
+    }
+  }
+
+  private async indexGen(gen: string, provider: EmbeddingProvider | undefined, full: boolean): Promise<SyncReport> {
+    const cfg = this.cfg
+    const report: SyncReport = { gen, indexed: 0, unchanged: 0, removed: 0, skipped: 0, embedded: 0, ms: 0 }
+    const known = new Map(this.repo.files(gen).map((f) => [f.path, f]))
+    const skipped: { path: string; reason: string }[] = []
+    // One failed embeddings call per sync is enough: the rest is indexed for keyword search and retried next time.
+    const embed = { down: false }
+    for (const f of cfg.enabled ? listMemoryFiles(this.deps.workspace, cfg.sources) : []) {
+      if (this.stopped) break
+      const row = known.get(f.path)
+      known.delete(f.path)
+      if (!full && row && row.mtime === f.mtime && row.size === f.size) {
+        report.unchanged++
+        continue
+      }
+      let bytes: Uint8Array
+      try {
+        bytes = readFileSync(f.abs)
+      } catch {
+        // Gone between listing and reading: treated as deleted.
+        if (row) this.repo.deleteFile(gen, f.path)
+        continue
+      }
+      const text = decodeText(bytes)
+      if (text === undefined) {
+        skipped.push({ path: f.path, reason: "not a text file (contains NUL bytes)" })
+        if (row) this.repo.deleteFile(gen, f.path)
+        report.skipped++
+        continue
+      }
+      const hash = sha256(text)
+      if (!full && row && row.hash === hash) {
+        this.repo.touchFile(gen, f.path, f.mtime, f.size)
+        report.unchanged++
+        continue
+      }
+      const chunks = chunkMarkdown(text, cfg.chunk)
+      const vectors = provider ? await this.embedChunks(provider, chunks, embed) : chunks.map(() => null)
+      report.embedded += vectors.filter(Boolean).length
+      this.repo.replaceFile({
+        gen,
+        path: f.path,
+        source: "memory",
+        hash,
+        mtime: f.mtime,
+        size: f.size,
+        model: provider?.model ?? null,
+        chunks: chunks.map((c, i) => ({ ...c, embedding: vectors[i] ?? null })),
+      })
+      report.indexed++
+      // bun:sqlite is synchronous: let requests through between files of a big keyword-only sync.
+      await new Promise((r) => setImmediate(r))
+    }
+    for (const path of known.keys()) {
+      this.repo.deleteFile(gen, path)
+      report.removed++
+    }
+    if (provider && !embed.down) report.embedded += await this.backfill(gen, provider, embed)
+    this.skipped = skipped
+    return report
+  }
+
+  private cacheModel(p: EmbeddingProvider): string {
+    return `${p.model}#${this.cfg.provider.dimensions ?? "auto"}`
+  }
+
+  /** Vectors for chunks: from the cache where known, the rest from the provider; null where it failed. */
+  private async embedChunks(p: EmbeddingProvider, chunks: Chunk[], embed: { down: boolean }): Promise<(Float32Array | null)[]> {
+    const cached = this.repo.cached(
+      p.kind,
+      this.cacheModel(p),
+      chunks.map((c) => c.hash),
+    )
+    const missing = [...new Map(chunks.filter((c) => !cached.has(c.hash)).map((c) => [c.hash, c.text])).entries()]
+    if (missing.length && !embed.down) {
+      try {
+        const vecs = await p.embed(missing.map(([, t]) => t))
+        const entries = missing.map(([hash], i) => ({ hash, embedding: vecs[i]! }))
+        this.repo.cache(p.kind, this.cacheModel(p), entries)
+        for (const e of entries) cached.set(e.hash, e.embedding)
+        this.embedError = undefined
+      } catch (err) {
+        embed.down = true
+        this.embedError = (err as Error).message
+        this.deps.log.warn(`memory: embeddings failed, indexing for keyword search only: ${this.embedError}`)
+      }
+    }
+    return chunks.map((c) => cached.get(c.hash) ?? null)
+  }
+
+  /** Chunks indexed while the provider was unreachable get their vectors once it answers again. */
+  private async backfill(gen: string, p: EmbeddingProvider, embed: { down: boolean }): Promise<number> {
+    let done = 0
+    for (;;) {
+      const rows = this.repo.chunksWithoutEmbedding(gen, 256)
+      if (rows.length === 0 || embed.down) return done
+      const vecs = await this.embedChunks(
+        p,
+        rows.map((r) => ({ startLine: 0, endLine: 0, text: r.text, hash: r.hash })),
+        embed,
+      )
+      const ok = rows.flatMap((r, i) => (vecs[i] ? [{ id: r.id, embedding: vecs[i]! }] : []))
+      this.repo.setEmbeddings(gen, p.model, ok)
+      done += ok.length
+      if (ok.length < rows.length) return done
+    }
+  }
+
+  // ---- watcher ------------------------------------------------------------------------------------------------
+
+  /** Indexes once, then follows file changes (debounced) and config changes. */
+  start(): void {
+    if (this.stopped || !this.cfg.enabled) return
+    try {
+      this.watcher = watch(this.deps.workspace, { recursive: true }, (_event, name) => {
+        if (!name || touchesSources(this.deps.workspace, this.cfg.sources, String(name))) this.schedule()
+      })
+      this.watcher.on("error", (err) => this.deps.log.warn(`memory: watcher failed: ${(err as Error).message}`))
+    } catch (err) {
+      this.deps.log.warn(`memory: cannot watch ${this.deps.workspace}: ${(err as Error).message}; run 'gateway memory reindex' after edits`)
+    }
+    void this.sync().catch(() => {})
+  }
+
+  /** A sync after the debounce window; each call restarts the window, so an editor's burst of writes is one sync. */
+  schedule(): void {
+    if (this.stopped) return
+    clearTimeout(this.debounce)
+    this.debounce = setTimeout(() => void this.sync().catch(() => {}), this.cfg.watchDebounceMs)
+  }
+
+  /** Called when memory.* changed: a different generation is built in the background. */
+  configChanged(): void {
+    if (this.cfg.enabled && !this.watcher) this.start()
+    else this.schedule()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.debounce)
+    this.watcher?.close()
+    this.watcher = undefined
+    await this.running?.catch(() => {})
+  }
+
+  // ---- search and read ----------------------------------------------------------------------------------------
+
+  private modeOf(gen: string): { mode: VectorMode; reason?: string; provider?: EmbeddingProvider } {
+    this.current() // registers the configured generation's provider
+    const built = this.byGen.get(gen)
+    if (!built) return { mode: "keyword-only", reason: "the live index was built by a provider no longer configured; rebuilding" }
+    if (!built.provider) return { mode: "keyword-only", reason: built.reason }
+    if (this.repo.counts(gen).embedded === 0) {
+      return {
+        mode: "keyword-only",
+        reason: this.embedError ? `embedding provider unreachable: ${this.embedError}` : "no vectors indexed yet",
+        provider: built.provider,
+      }
+    }
+    const scan = this.deps.vectorMode === "scan" || !this.repo.vecLoaded
+    return {
+      mode: scan ? "scan" : "sqlite-vec",
+      provider: built.provider,
+      ...(scan && !this.repo.vecLoaded ? { reason: "sqlite-vec unavailable: exact scan" } : {}),
+    }
+  }
+
+  async search(query: string, opts: { maxResults?: number; minScore?: number } = {}): Promise<MemorySearchResponse> {
+    const cfg = this.cfg
+    const gen = this.activeGen()
+    const maxResults = opts.maxResults ?? cfg.search.maxResults
+    const candidates = Math.min(500, maxResults * cfg.search.candidateMultiplier)
+    const keyword = this.repo.keyword(gen, query, candidates)
+    const m = this.modeOf(gen)
+    let vector: ScoredId[] | undefined
+    let fallback = m.reason
+    let mode = m.mode
+    if (m.provider && m.mode !== "keyword-only") {
+      try {
+        const [q] = await m.provider.embed([query])
+        vector = this.repo.vector(gen, q!, candidates, m.mode === "scan" ? "scan" : "sqlite-vec")
+        // Keyword hits outside the vector candidates still get their exact similarity, so fusion is fair to them.
+        const seen = new Set(vector.map((v) => v.id))
+        const sims = this.repo.similarity(
+          keyword.filter((k) => !seen.has(k.id)).map((k) => k.id),
+          q!,
+        )
+        for (const [id, score] of sims) vector.push({ id, score })
+      } catch (err) {
+        fallback = `query embedding failed: ${(err as Error).message}`
+        mode = "keyword-only"
+      }
+    }
+    const fused = fuse(vector, keyword, { ...cfg.search, minScore: opts.minScore ?? cfg.search.minScore, maxResults })
+    const rows = new Map(this.repo.chunks(fused.map((f) => f.id)).map((r) => [r.id, r]))
+    const results = fused.flatMap((f) => {
+      const r = rows.get(f.id)
+      if (!r) return []
+      const snippet = r.text.length > cfg.search.snippetChars ? `${r.text.slice(0, cfg.search.snippetChars)}…` : r.text
+      return [{ path: r.path, startLine: r.startLine, endLine: r.endLine, score: Math.round(f.score * 1e4) / 1e4, snippet, source: r.source }]
+    })
+    return {
+      results,
+      mode,
+      provider: m.provider?.kind ?? null,
+      model: m.provider?.model ?? null,
+      ...(fallback && mode === "keyword-only" ? { fallback } : {}),
+    }
+  }
+
+  /** Lines of a memory file (1-based `from`); a missing file reads as empty. Other paths are refused. */
+  read(path: string, from = 1, lines?: number): { path: string; from: number; to: number; totalLines: number; text: string } {
+    const cfg = this.cfg
+    if (!isMemoryPath(this.deps.workspace, cfg.sources, path)) {
+      throw new Error(`${path} is not a memory file (allowed: .md files under ${cfg.sources.join(", ")}, relative to the workspace)`)
+    }
+    let text: string
+    try {
+      text = decodeText(readFileSync(resolve(this.deps.workspace, path))) ?? ""
+    } catch {
+      return { path, from, to: from - 1, totalLines: 0, text: "" }
+    }
+    const all = text.replace(/\r\n?/g, "\n").split("\n")
+    const start = Math.max(1, from)
+    const end = Math.min(all.length, lines ? start + lines - 1 : all.length)
+    return { path, from: start, to: end, totalLines: all.length, text: all.slice(start - 1, end).join("\n") }
+  }
+
+  status(): MemoryStatus {
+    const cfg = this.cfg
+    const target = this.current()
+    const gen = this.activeGen()
+    const counts = this.repo.counts(gen)
+    const m = cfg.enabled ? this.modeOf(gen) : { mode: "keyword-only" as const, reason: "memory is disabled (memory.enabled is false)" }
+    const p = m.provider ?? target.provider
+    return {
+      enabled: cfg.enabled,
+      workspace: this.deps.workspace,
+      sources: cfg.sources,
+      ...counts,
+      provider: p?.kind ?? null,
+      model: p?.model ?? null,
+      dims: p?.dims ?? cfg.provider.dimensions ?? null,
+      mode: m.mode,
+      ...(m.reason ? { modeReason: m.reason } : {}),
+      lastSyncAt: this.lastSyncAt,
+      lastSyncMs: this.lastSyncMs,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      rebuilding: this.rebuilding || gen !== target.gen,
+      syncing: !!this.running,
+      skipped: this.skipped,
+    }
+  }
+}
