@@ -26,7 +26,15 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
           const url = new URL(req.url)
           if (url.pathname === "/") {
             const remoteAddress = server.requestIP(req)?.address ?? "unknown"
-            if (server.upgrade(req, { data: { connId: crypto.randomUUID(), remoteAddress } })) return undefined
+            const connId = crypto.randomUUID()
+            // Refused here, before the upgrade, so not one frame of an over-cap socket is ever buffered.
+            const admission = hub.admit(connId, remoteAddress)
+            if (!admission.ok) {
+              return new Response(`${admission.message}\n`, { status: admission.status, headers: { "retry-after": "1", connection: "close" } })
+            }
+            // Bun runs the open handler inside upgrade(), so the slot is the socket's from here on.
+            if (server.upgrade(req, { data: { connId, remoteAddress, paused: admission.paused } })) return undefined
+            hub.release(connId)
             return new Response("WebSocket upgrade failed", { status: 400 })
           }
         }

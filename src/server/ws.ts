@@ -1,6 +1,6 @@
 /**
- * The WebSocket connection state machine on Bun's native handlers: challenge → connect → ready, per-connection event
- * seq, backpressure, pings, ticks and shutdown. The only module that writes to sockets.
+ * The WebSocket connection state machine on Bun's native handlers: admission → challenge → connect → ready,
+ * per-connection event seq, backpressure, pings, ticks and shutdown. The only module that writes to sockets.
  *
  * Fan-out is built to stay linear with a thousand clients: a broadcast frame is serialised once and only its seq is
  * written per connection; presence changes are coalesced into at most one presence event per PRESENCE_WINDOW_MS;
@@ -16,12 +16,15 @@ import { dispatch } from "./dispatch.ts"
 import { runHandshake } from "./handshake.ts"
 import type { WireBroadcast } from "./broadcaster.ts"
 import { sharedEvent, withSeq, type SharedEvent } from "./event-text.ts"
+import { PreauthGate, type Admission, type PreauthLimits } from "./preauth.ts"
 import { PresenceSchedule, type PresenceRegistry } from "./presence.ts"
 import type { CallerInfo } from "../methods/context.ts"
 
 export interface SocketData {
   connId: string
   remoteAddress: string
+  /** Admitted but queued (see preauth.ts): nothing is read from the socket until an earlier one frees its turn. */
+  paused?: boolean
 }
 
 interface Connection {
@@ -86,6 +89,7 @@ export class WsHub {
   /** The connections past hello-ok, which are all a broadcast has to visit. */
   private readyConns = new Set<Connection>()
   private limiter: AuthRateLimiter
+  private preauth: PreauthGate
   private healthVersion = 1
   private ready = false
   private stopping = false
@@ -93,6 +97,8 @@ export class WsHub {
   private closesSinceGc = 0
   private closeBurstAt = 0
   private gcTimer: Timer | undefined
+  private refusals = 0
+  private refusalLogAt = 0
 
   constructor(
     private gw: GatewayServices,
@@ -101,6 +107,7 @@ export class WsHub {
     private log: Logger,
   ) {
     this.limiter = gw.authLimiter
+    this.preauth = new PreauthGate((): PreauthLimits => gw.config.current.gateway.preauth)
     this.presenceSchedule = new PresenceSchedule(
       (done) => this.broadcastPresence(done),
       (bytes) => Math.max(PRESENCE_WINDOW_MS, Math.round((bytes / PRESENCE_BYTES_PER_SEC) * 1000)),
@@ -115,11 +122,37 @@ export class WsHub {
     this.ready = ready
   }
 
+  /**
+   * Called before the upgrade: reserves an unauthenticated slot for `connId`, or says why the upgrade is refused.
+   * The slot is freed at hello-ok or close, or by `release` when the upgrade did not happen.
+   */
+  admit(connId: string, remoteAddress: string): Admission {
+    const admission = this.preauth.admit(connId, remoteAddress)
+    if (!admission.ok) this.noteRefusal(remoteAddress, admission.message)
+    return admission
+  }
+
+  /** Frees `connId`'s unauthenticated slot and resumes the queued sockets that may now be read. */
+  release(connId: string): void {
+    for (const id of this.preauth.release(connId)) this.conns.get(id)?.ws.resume()
+  }
+
+  /** One warning per 10 s at most, with the count: a flood of refusals must not become a flood of log lines. */
+  private noteRefusal(remoteAddress: string, message: string): void {
+    this.refusals++
+    const now = Date.now()
+    if (now - this.refusalLogAt < 10_000) return
+    this.log.warn(`upgrade refused: ${message}`, { remoteAddress, refusedSinceLastWarning: this.refusals })
+    this.refusals = 0
+    this.refusalLogAt = now
+  }
+
   // ---- Bun websocket handlers -------------------------------------------------------------------------------
 
   open(ws: ServerWebSocket<SocketData>): void {
     const conn: Connection = { id: ws.data.connId, ws, remoteAddress: ws.data.remoteAddress, state: "handshake", seq: 0, inflight: new Map() }
     this.conns.set(conn.id, conn)
+    if (ws.data.paused) ws.pause()
     const nonce = crypto.randomUUID()
     ws.send(JSON.stringify(eventFrame("connect.challenge", { nonce, ts: Date.now() })))
     conn.handshakeTimer = setTimeout(() => {
@@ -179,6 +212,7 @@ export class WsHub {
     }
 
     clearTimeout(conn.handshakeTimer)
+    this.release(conn.id)
     conn.state = "ready"
     this.readyConns.add(conn)
     conn.protocol = result.protocol
@@ -382,6 +416,7 @@ export class WsHub {
     const wasReady = conn.state === "ready"
     conn.state = "closed"
     clearTimeout(conn.handshakeTimer)
+    this.release(conn.id)
     for (const a of conn.inflight.values()) a.abort()
     conn.inflight.clear()
     this.conns.delete(conn.id)

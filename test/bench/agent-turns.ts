@@ -134,7 +134,10 @@ export async function benchAgentTurns(
 
     const sessions = 16
     const durationMs = opts.quick ? 2000 : 5000
-    const clients = await Promise.all(Array.from({ length: sessions }, () => connect(server.url)))
+    // One handshake at a time: all of them come from 127.0.0.1, and the gateway reads at most a few unauthenticated
+    // sockets per address at once (gateway.preauth).
+    const clients: Awaited<ReturnType<typeof connect>>[] = []
+    for (let i = 0; i < sessions; i++) clients.push(await connect(server.url))
     let done = 0
     let errors = 0
     const until = performance.now() + durationMs
