@@ -23,6 +23,7 @@ import type { Config } from "./config/schema.ts"
 import { startupProblems } from "./config/startup-check.ts"
 import { asStateHomeError, checkStateHome, StateHomeError } from "./config/state-home.ts"
 import { buildHealth, HealthUpdated } from "./health.ts"
+import { MemoryService } from "./memory/service.ts"
 import { IdempotencyCache } from "./methods/idempotency.ts"
 import type { GatewayServices } from "./methods/index.ts"
 import { PING_INTERVAL_MS } from "./protocol/index.ts"
@@ -212,7 +213,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   let channels: ChannelManager | undefined
   // The hub listens before the store, agent, router and channels exist: until ready it only sends challenges and
   // answers connect with a retryable UNAVAILABLE, so those (and the token) are filled in below, before setReady.
-  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels"> = {
+  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels" | "memory"> = {
     version: VERSION,
     bootId,
     startedAt,
@@ -277,10 +278,15 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   phase("store")
   if (store.appliedMigrations.length) log.info(`database migrated`, { applied: store.appliedMigrations })
   if (!store.vec.loaded) log.warn(`sqlite-vec unavailable, vector search disabled: ${store.vec.error}`)
+  // Memory index over the workspace's Markdown; its watcher starts once the port is serving (below).
+  const memory = new MemoryService({ store, config: () => config.current.memory, workspace: paths.workspace, env, log: log.child("memory") })
+  boot.undo.push(() => memory.stop())
+  services.memory = memory
 
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   const agent = createAgentSystem({
     messages: () => channels?.messageSender(),
+    memory: () => memory,
     config,
     store,
     bus,
@@ -339,6 +345,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     for (const id of CHANNEL_IDS) {
       if (change.changedPaths.some((p) => p === `channels.${id}` || p.startsWith(`channels.${id}.`))) void channelManager.restartChannel(id)
     }
+    if (change.changedPaths.some((p) => p === "memory" || p.startsWith("memory."))) memory.configChanged()
     if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {
       for (const t of timers.splice(0)) clearInterval(t)
       startTimers()
@@ -384,6 +391,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   // unreachable platform never holds up the gateway).
   void channelManager.start().catch((err) => log.error(`channels: ${(err as Error).message}`))
   agent.recover()
+  memory.start()
   // Start-up runs jitless (see above); once serving, let zod compile its fast parsers for the hot request schemas.
   setTimeout(() => z.config({ jitless: false }), 1000).unref()
   log.info(`listening on ${url}`, { startupMs: Date.now() - startedAt, auth: auth.mode, vec: store.vec.version, phases })
@@ -397,6 +405,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
       // Stop taking chat messages first, then end the runs.
       await channelManager.stop()
       await agent.stop()
+      await memory.stop()
       hub.shutdown(reason, o.restartExpectedMs)
       for (const t of timers) clearInterval(t)
       config.close()

@@ -16,6 +16,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   doctor: () => load(import("./doctor.ts")),
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
+  memory: () => load(import("./memory.ts")),
   protocol: () => load(import("./protocol.ts")),
   token: () => load(import("./token.ts")),
   channels: () => import("./channels.ts").then((m) => m.channelsCommand),

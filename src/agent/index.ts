@@ -11,6 +11,7 @@ import { SessionRepo } from "../store/sessions.ts"
 import type { Accepted, Inbound } from "../router/inbound.ts"
 import { importEntry } from "../util/embedded.ts"
 import type { Logger } from "../util/log.ts"
+import type { MemoryService } from "../memory/service.ts"
 import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
@@ -36,6 +37,8 @@ export interface AgentSystemDeps {
   accept(inbound: Inbound): Accepted
   /** Chat channels for the `message` tool (bound late: channels start after the agent). */
   messages?: () => MessageSender | undefined
+  /** The memory index, for memory_search / memory_get (absent or disabled: no memory tools). */
+  memory?: () => MemoryService | undefined
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -74,12 +77,15 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
 
   let runtime: AgentRuntime
   let messageTool: ToolDef | undefined
+  let memoryTools: Promise<ToolDef[]> | undefined
   const sessionTools = createSessionTools({ runtime: () => runtime, accept: deps.accept, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const registry = await getRegistry()
     const sender = deps.messages?.()
     const channelTools = sender && sender.channels().length > 0 ? [(messageTool ??= createMessageTool(sender))] : []
-    const extra = [...sessionTools(sessionKey), ...channelTools].filter((t) => registry.policy.isAllowed(t.name))
+    const memory = deps.memory?.()
+    const memTools = memory && cfg().memory.enabled ? await (memoryTools ??= import("../memory/tools.ts").then((m) => m.createMemoryTools(memory))) : []
+    const extra = [...sessionTools(sessionKey), ...channelTools, ...memTools].filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
 

@@ -9,6 +9,7 @@ import type { MethodResult, ClientInfo, HealthSummary, PresenceEntry, Role } fro
 import type { Store } from "../store/index.ts"
 import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
+import type { MemoryService } from "../memory/service.ts"
 import type { AuthRateLimiter } from "../server/auth-rate-limit.ts"
 import type { IdempotencyCache } from "./idempotency.ts"
 
@@ -38,6 +39,8 @@ export interface GatewayServices {
   router: Router
   /** Chat channels (Telegram, Discord): status, pairing, outbound messages. */
   channels: ChannelManager
+  /** The agent's memory index (Markdown files in the workspace): status, search, reindex. */
+  memory: MemoryService
 }
 
 export interface CallerInfo {

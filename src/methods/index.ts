@@ -4,6 +4,7 @@ import { channelsHandlers } from "./channels.ts"
 import { chatHandlers } from "./chat.ts"
 import { configHandlers } from "./config.ts"
 import { logsHandlers } from "./logs.ts"
+import { memoryHandlers } from "./memory.ts"
 import { modelsHandlers } from "./models.ts"
 import type { HandlerTable } from "./registry.ts"
 import { sessionsHandlers } from "./sessions.ts"
@@ -20,6 +21,7 @@ export const handlers: HandlerTable = {
   ...sessionsHandlers,
   ...toolsHandlers,
   ...channelsHandlers,
+  ...memoryHandlers,
 }
 
 export { isMethodName } from "./registry.ts"

@@ -141,6 +141,14 @@ describe("every method's reply matches its result schema", () => {
     expect((await call("channels.logout", { channel: "telegram" })).status).toMatchObject({ running: false })
   })
 
+  test("memory: status, reindex, search (keyword-only: no embedding provider configured)", async () => {
+    await Bun.write(`${gw.home}/workspace/memory/contract.md`, "# Contract\n\nThe wire contract test wrote this note.\n")
+    // The workspace may hold other memory files (a bootstrap MEMORY.md): at least ours is indexed.
+    expect((await call("memory.reindex", { full: true })).indexed).toBeGreaterThanOrEqual(1)
+    expect(await call("memory.status", {})).toMatchObject({ mode: "keyword-only", modeReason: expect.stringContaining("no embedding provider") })
+    expect((await call("memory.search", { query: "contract note" })).results[0]).toMatchObject({ path: "memory/contract.md", startLine: 1 })
+  })
+
   test("no advertised method went uncalled", () => {
     expect([...answered].sort()).toEqual(Object.keys(METHODS).sort())
   })

@@ -6,6 +6,7 @@ import type { z } from "zod"
 import { agent, agentWait, wake } from "./agent.ts"
 import { chatAbort, chatHistory, chatInject, chatSend } from "./chat.ts"
 import { configGet, configPatch, configSchema, configSet } from "./config.ts"
+import { memoryReindex, memorySearch, memoryStatus } from "./memory.ts"
 import { modelsList } from "./models.ts"
 import {
   sessionsAbort,
@@ -71,6 +72,9 @@ export const METHODS = {
   "channels.pairing.list": channelsPairingList,
   "channels.pairing.approve": channelsPairingApprove,
   "channels.pairing.dismiss": channelsPairingDismiss,
+  "memory.status": memoryStatus,
+  "memory.search": memorySearch,
+  "memory.reindex": memoryReindex,
 } as const
 
 export type MethodName = keyof typeof METHODS
@@ -83,6 +87,7 @@ export * from "./agent.ts"
 export * from "./channels.ts"
 export * from "./chat.ts"
 export * from "./config.ts"
+export * from "./memory.ts"
 export * from "./models.ts"
 export * from "./sessions.ts"
 export * from "./system.ts"
