@@ -7,6 +7,7 @@
  *   bun run bench --quick     fewer runs, shorter windows (smoke test)
  *   bun run bench --build     rebuild dist/gateway first (it is built anyway when missing)
  *   bun run bench --gateway PATH   measure another gateway binary (an experimental build) instead of dist/gateway
+ *   bun run bench --soak-minutes N soak for N minutes (default 30, --quick 1; 0 skips it)
  *
  * Metrics, each for gateway and floor:
  *   coldStart   spawn → hello-ok on a fresh connection (ready line, then connect), median of N runs; the gateway both
@@ -18,6 +19,8 @@
  *               server CPU per request; the load runs in a separate `bun` process (load-client.ts), the same code
  *               for both targets, pinned with taskset where possible, median over rounds undisturbed by other
  *               processes.
+ *   connections 1,000 `cli` connections opened, held (health p99) and closed at once, beside the floor under the same
+ *               load; fuzz: 22,000 mutated recorded frames; soak: mixed traffic, RSS and descriptors (hostile.ts).
  * The gateway binary is copied to a private temp file first, so a rebuild of dist/gateway mid-run changes nothing.
  * Everything talks to 127.0.0.1 only; every process started here is killed on the way out, also on error (exit 1).
  */
@@ -28,6 +31,7 @@ import type { LoadConfig, LoadResult } from "./load-client.ts"
 import { BENCH_TOKEN, handshake, median, round } from "./wire.ts"
 
 import { benchAgentTurns } from "./agent-turns.ts"
+import { benchConnections, benchFuzz, benchSoak, type StartFn } from "./hostile.ts"
 const root = resolve(import.meta.dir, "../..")
 const DEFAULT_GATEWAY_BIN = join(root, "dist/gateway")
 const FLOOR_BIN = join(root, "dist/bench-floor")
@@ -55,13 +59,15 @@ const argv = process.argv.slice(2)
 let QUICK = false
 let FORCE_BUILD = false
 let customGateway: string | undefined
+let soakMinutes: number | undefined
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]!
   if (a === "--quick") QUICK = true
+  else if (a === "--soak-minutes" && argv[i + 1] && Number.isFinite(Number(argv[i + 1]))) soakMinutes = Number(argv[++i])
   else if (a === "--build") FORCE_BUILD = true
   else if (a === "--gateway" && argv[i + 1]) customGateway = resolve(argv[++i]!)
   else {
-    process.stderr.write(`bench: unknown option ${a}\nusage: bun run bench [--quick] [--build] [--gateway PATH]\n`)
+    process.stderr.write(`bench: unknown option ${a}\nusage: bun run bench [--quick] [--build] [--gateway PATH] [--soak-minutes N]\n`)
     process.exit(2)
   }
 }
@@ -74,6 +80,8 @@ if (customGateway && !existsSync(customGateway)) {
   process.exit(2)
 }
 const GATEWAY_BIN = customGateway ?? DEFAULT_GATEWAY_BIN
+const SOAK_MINUTES = soakMinutes ?? (QUICK ? 1 : 30)
+const FUZZ_FRAMES = QUICK ? 4000 : 22_000
 const SETTINGS = QUICK
   ? { coldRuns: 3, rssSettleMs: 1000, warmupMs: 200, durationMs: 1000, rounds: 1, extraRounds: 1 }
   : { coldRuns: 7, rssSettleMs: 1000, warmupMs: 500, durationMs: 3000, rounds: 3, extraRounds: 3 }
@@ -620,8 +628,35 @@ async function main(): Promise<void> {
       return { url: s.url, stop: () => stop(s) }
     },
   })
+  // The hostile-load rows: each start gets a fresh home that run.ts cleans up.
+  const startFn: StartFn = async (binary, home) => {
+    homes.add(home)
+    const s = await start(binary, home)
+    return { url: s.url, pid: s.pid, stop: () => stop(s) }
+  }
+  progress("connections: 1,000 cli connections opened, held and closed at once (floor, then gateway)")
+  const connections = await benchConnections(GW, FLOOR_BIN, startFn, QUICK)
+  progress(
+    `connections: gateway opened in ${connections.gateway.openMs} ms, health p99 ${connections.gateway.health.p99Ms} ms, ` +
+      `released in ${connections.gateway.releaseMs} ms, holding ${connections.gateway.rssMB.holding} MB (floor ${connections.floor.rssMB.holding} MB)`,
+  )
+  progress(`fuzz: ${FUZZ_FRAMES} mutated recorded frames (seed 1)`)
+  const fuzzed = await benchFuzz(GW, startFn, FUZZ_FRAMES)
+  progress(`fuzz: ${fuzzed.failureCount} failures, healthy after: ${fuzzed.healthyAfter}`)
+  let soaked: Awaited<ReturnType<typeof benchSoak>> | null = null
+  if (SOAK_MINUTES > 0) {
+    progress(`soak: ${SOAK_MINUTES} min of churn, agent turns and reads`)
+    soaked = await benchSoak(GW, startFn, SOAK_MINUTES)
+    progress(`soak: RSS ${soaked.rssMB.afterWarmup} -> ${soaked.rssMB.end} MB, ${soaked.counts.errors} errors`)
+  }
   const pass = {
     agentOverheadP50: agentTurns.pass.overheadP50,
+    connectionsOpen: connections.pass.open,
+    connectionsRelease: connections.pass.release,
+    connectionsRssReturn: connections.pass.rssReturn,
+    connectionsHoldingRss: connections.pass.holdingRss,
+    fuzz: fuzzed.pass,
+    soak: soaked ? soaked.pass.rss && soaked.pass.fds && soaked.pass.errors : null,
     coldStart: ratios.coldStartFresh !== null && ratios.coldStartFresh <= 3,
     coldStartWarm: ratios.coldStartWarm !== null && ratios.coldStartWarm <= 3,
     idleRss: Number.isFinite(ratios.idleRssDeltaMB) && ratios.idleRssDeltaMB <= 20,
@@ -629,7 +664,18 @@ async function main(): Promise<void> {
     throughput16x4: tput["16x4"].gateway.valid && tput["16x4"].floor.valid && ratios.throughput16x4 !== null && ratios.throughput16x4 >= 0.5,
     all: false,
   }
-  pass.all = pass.coldStart && pass.idleRss && pass.throughput1x1 && pass.throughput16x4 && pass.agentOverheadP50
+  pass.all =
+    pass.coldStart &&
+    pass.idleRss &&
+    pass.throughput1x1 &&
+    pass.throughput16x4 &&
+    pass.agentOverheadP50 &&
+    pass.connectionsOpen &&
+    pass.connectionsRelease &&
+    pass.connectionsRssReturn &&
+    pass.connectionsHoldingRss &&
+    pass.fuzz &&
+    pass.soak !== false
 
   machine.loadavgAtEnd = loadavg().map((v) => round(v))
   const others = SCENARIOS.flatMap((sc) => [...load[sc.name].gateway, ...load[sc.name].floor]).map((r) => r.otherCpuCores ?? 0)
@@ -671,6 +717,13 @@ async function main(): Promise<void> {
         ? `load phase only: server on CPU ${SERVER_CPU}; client on ${SCENARIOS.map((sc) => `CPU ${sc.clientCpu} for ${sc.name}`).join(", ")} (taskset); cold starts unpinned`
         : "none (needs Linux, taskset and >= 2 CPUs)",
       auth: "gateway started with --token (token auth checked on connect); floor does no auth",
+      connections:
+        "1,000 cli-mode connections (connect as OpenClaw's CLI sends it) from this process, 4 handshakes in flight (gateway.preauth.maxPerAddress), " +
+        "hello-ok checked by prefix; the hold starts once a presence event lists everyone: health round trips one at a time for the hold from a separate process " +
+        "(load-client.ts; this one is busy reading the fan-out); then every connection closed at once. " +
+        "RSS from /proc/<pid>/status (peak: VmHWM after clear_refs), sockets released = /proc/<pid>/fd count back to its pre-load value; the floor under the same load",
+      fuzz: "test/load/fuzz.ts, seed 1: 30% of the frames as a socket's first frame, 70% on two authenticated connections (no admin scope, no model, tools denied)",
+      soak: `test/load/soak.ts for ${SOAK_MINUTES} min: ~10 churn connections/s, ~10 agent turns/s (sessions deleted after 20 turns), ~5 reads/s; RSS and fds compared at two quiet points (after the warm-up, at the end)`,
       caveat: `client and server share ${machine.cores} core(s): when clientCpuCores is near 1 the load generator, not the server, limits the floor's figure; serverCpuUsPerReq is the client-independent comparison`,
     },
     machine,
@@ -680,6 +733,9 @@ async function main(): Promise<void> {
     idleRss: mem,
     throughput: tput,
     agentTurns,
+    connections,
+    fuzz: fuzzed,
+    soak: soaked ?? { skipped: true },
     ratios,
     targets: TARGETS,
     pass,
