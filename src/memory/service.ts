@@ -6,7 +6,7 @@
  * generation is built beside the live one and swapped in when complete, so search keeps answering meanwhile (with the
  * old provider's vectors while this process still holds it, keyword-only after a restart mid-rebuild).
  */
-import { watch, type FSWatcher, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import type { MemoryConfig } from "../config/memory-schema.ts"
 import { MemoryRepo, type ScoredId } from "../store/memory.ts"
@@ -14,9 +14,10 @@ import type { Store } from "../store/index.ts"
 import type { Logger } from "../util/log.ts"
 import { type Chunk, chunkMarkdown, sha256 } from "./chunker.ts"
 import { createEmbeddingProvider, type EmbeddingProvider } from "./embeddings.ts"
-import { decodeText, isMemoryPath, listMemoryFiles, touchesSources } from "./files.ts"
+import { decodeText, isMemoryPath, listMemoryFiles } from "./files.ts"
 import { fuse } from "./hybrid.ts"
 import type { MemorySearchResponse, MemoryStatus, VectorMode } from "./types.ts"
+import { MemoryWatcher } from "./watcher.ts"
 
 export interface MemoryServiceDeps {
   store: Store
@@ -42,10 +43,11 @@ export interface SyncReport {
 type Built = { provider: EmbeddingProvider; reason?: undefined } | { provider?: undefined; reason: string }
 
 const ACTIVE = "active_gen"
+const PROVIDER_BACKOFF_MS = 30_000
 
 export class MemoryService {
   readonly repo: MemoryRepo
-  private watcher: FSWatcher | undefined
+  private watcher: MemoryWatcher | undefined
   private debounce: Timer | undefined
   private running: Promise<SyncReport> | undefined
   private queued: { full: boolean; promise: Promise<SyncReport>; resolve(r: SyncReport): void; reject(e: unknown): void } | undefined
@@ -56,6 +58,8 @@ export class MemoryService {
   private lastSyncMs: number | null = null
   private lastError: string | undefined
   private embedError: string | undefined
+  /** After a failed embeddings call, searches skip the query embedding until then (each would wait out the retries). */
+  private downUntil = 0
   private rebuilding = false
   private skipped: { path: string; reason: string }[] = []
   private stopped = false
@@ -231,9 +235,11 @@ export class MemoryService {
         this.repo.cache(p.kind, this.cacheModel(p), entries)
         for (const e of entries) cached.set(e.hash, e.embedding)
         this.embedError = undefined
+        this.downUntil = 0
       } catch (err) {
         embed.down = true
         this.embedError = (err as Error).message
+        this.downUntil = Date.now() + PROVIDER_BACKOFF_MS
         this.deps.log.warn(`memory: embeddings failed, indexing for keyword search only: ${this.embedError}`)
       }
     }
@@ -263,14 +269,8 @@ export class MemoryService {
   /** Indexes once, then follows file changes (debounced) and config changes. */
   start(): void {
     if (this.stopped || !this.cfg.enabled) return
-    try {
-      this.watcher = watch(this.deps.workspace, { recursive: true }, (_event, name) => {
-        if (!name || touchesSources(this.deps.workspace, this.cfg.sources, String(name))) this.schedule()
-      })
-      this.watcher.on("error", (err) => this.deps.log.warn(`memory: watcher failed: ${(err as Error).message}`))
-    } catch (err) {
-      this.deps.log.warn(`memory: cannot watch ${this.deps.workspace}: ${(err as Error).message}; run 'gateway memory reindex' after edits`)
-    }
+    this.watcher = new MemoryWatcher({ workspace: this.deps.workspace, sources: () => this.cfg.sources, onChange: () => this.schedule(), log: this.deps.log })
+    this.watcher.start()
     void this.sync().catch(() => {})
   }
 
@@ -283,8 +283,10 @@ export class MemoryService {
 
   /** Called when memory.* changed: a different generation is built in the background. */
   configChanged(): void {
-    if (this.cfg.enabled && !this.watcher) this.start()
-    else this.schedule()
+    if (this.cfg.enabled && !this.watcher) return this.start()
+    // memory.sources may have changed: watch what is configured now.
+    this.watcher?.refresh()
+    this.schedule()
   }
 
   async stop(): Promise<void> {
@@ -327,7 +329,10 @@ export class MemoryService {
     let vector: ScoredId[] | undefined
     let fallback = m.reason
     let mode = m.mode
-    if (m.provider && m.mode !== "keyword-only") {
+    if (m.provider && m.mode !== "keyword-only" && Date.now() < this.downUntil) {
+      fallback = `embedding provider unreachable, keyword search until it answers again: ${this.embedError}`
+      mode = "keyword-only"
+    } else if (m.provider && m.mode !== "keyword-only") {
       try {
         const [q] = await m.provider.embed([query])
         vector = this.repo.vector(gen, q!, candidates, m.mode === "scan" ? "scan" : "sqlite-vec")
@@ -339,8 +344,11 @@ export class MemoryService {
         )
         for (const [id, score] of sims) vector.push({ id, score })
       } catch (err) {
-        fallback = `query embedding failed: ${(err as Error).message}`
+        this.embedError = (err as Error).message
+        this.downUntil = Date.now() + PROVIDER_BACKOFF_MS
+        fallback = `query embedding failed: ${this.embedError}`
         mode = "keyword-only"
+        vector = undefined
       }
     }
     const fused = fuse(vector, keyword, { ...cfg.search, minScore: opts.minScore ?? cfg.search.minScore, maxResults })

@@ -21,11 +21,15 @@ export interface MemoryFixture {
   close(): Promise<void>
 }
 
-export async function memoryFixture(config: Record<string, unknown> = {}, opts: { vectorMode?: "sqlite-vec" | "scan" } = {}): Promise<MemoryFixture> {
+export async function memoryFixture(
+  config: Record<string, unknown> = {},
+  opts: { vectorMode?: "sqlite-vec" | "scan" /** As if sqlite-vec had failed to load (macOS system SQLite). */; vecUnavailable?: boolean } = {},
+): Promise<MemoryFixture> {
   const dir = mkdtempSync(join(tmpdir(), "gw-memory-"))
   const workspace = join(dir, "workspace")
   mkdirSync(workspace)
-  const store = await openStore({ file: join(dir, "g.db"), cacheDir: join(dir, "cache") })
+  const opened = await openStore({ file: join(dir, "g.db"), cacheDir: join(dir, "cache") })
+  const store: Store = opts.vecUnavailable ? { ...opened, vec: { loaded: false, version: null, path: null, error: "not loadable here" } } : opened
   const holder = { config: Memory.parse({ watchDebounceMs: 50, search: { minScore: 0 }, ...config }) }
   const make = (vectorMode?: "sqlite-vec" | "scan") => new MemoryService({ store, config: () => holder.config, workspace, env: {}, log: quietLog, vectorMode })
   const services: MemoryService[] = []

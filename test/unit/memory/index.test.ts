@@ -108,16 +108,26 @@ describe("incremental sync", () => {
     expect(fx.service.status()).toMatchObject({ files: 2, chunks: 2, embedded: 2 })
   })
 
-  test("the watcher reindexes a changed file after the debounce", async () => {
+  test("the watcher follows edits, a memory/ directory created later, and deletions", async () => {
     fx = await memoryFixture()
-    fx.write("memory/w.md", "first version\n")
+    fx.write("MEMORY.md", "first version\n")
     fx.service.start()
-    await Bun.sleep(100)
-    await fx.service.sync()
-    fx.write("memory/w.md", "second version mentions zebras\n")
-    const deadline = Date.now() + 5000
-    while (Date.now() < deadline && (await fx.service.search("zebras")).results.length === 0) await Bun.sleep(50)
-    expect((await fx.service.search("zebras")).results[0]?.path).toBe("memory/w.md")
+    const found = async (q: string) => (await fx!.service.search(q)).results.map((r) => r.path)
+    const until = async (q: string, ok: (paths: string[]) => boolean) => {
+      const deadline = Date.now() + 5000
+      while (Date.now() < deadline && !ok(await found(q))) await Bun.sleep(50)
+      return found(q)
+    }
+    expect(await until("first", (p) => p.length > 0)).toEqual(["MEMORY.md"])
+    fx.write("MEMORY.md", "second version mentions zebras\n")
+    expect(await until("zebras", (p) => p.length > 0)).toEqual(["MEMORY.md"])
+    // The directory did not exist when the watcher started.
+    fx.write("memory/2026-12-03.md", "daily note about walruses\n")
+    expect(await until("walruses", (p) => p.length > 0)).toEqual(["memory/2026-12-03.md"])
+    fx.write("memory/2026-12-03.md", "daily note about walruses and otters\n")
+    expect(await until("otters", (p) => p.length > 0)).toEqual(["memory/2026-12-03.md"])
+    rmSync(join(fx.workspace, "memory/2026-12-03.md"))
+    expect(await until("walruses", (p) => p.length === 0)).toEqual([])
   })
 
   test("a corrupt or half-written file is indexed as far as it goes; a binary file is skipped and reported", async () => {
@@ -178,6 +188,44 @@ describe("hybrid search", () => {
       expect(b.results.map((r) => r.path)).toEqual(a.results.map((r) => r.path))
       for (const [i, r] of b.results.entries()) expect(r.score).toBeCloseTo(a.results[i]!.score, 3)
     }
+  })
+
+  test("where sqlite-vec cannot load, status says scan and the results are the same", async () => {
+    fake = startFakeEmbeddings()
+    fx = await memoryFixture(provider(fake.url))
+    for (const [p, t] of Object.entries(corpus)) fx.write(p, t)
+    await fx.service.sync()
+    const noVec = await memoryFixture(provider(fake.url), { vecUnavailable: true })
+    try {
+      for (const [p, t] of Object.entries(corpus)) noVec.write(p, t)
+      await noVec.service.sync()
+      expect(noVec.service.status()).toMatchObject({ mode: "scan", modeReason: expect.stringContaining("sqlite-vec unavailable"), embedded: 5 })
+      for (const [q, want] of labelled) {
+        const a = await fx.service.search(q, { maxResults: 3 })
+        const b = await noVec.service.search(q, { maxResults: 3 })
+        expect(b.results[0]?.path).toBe(want)
+        expect(b.results.map((r) => [r.path, r.score])).toEqual(a.results.map((r) => [r.path, r.score]))
+      }
+    } finally {
+      await noVec.close()
+    }
+  })
+
+  test("a provider that goes away: searches fall back to keywords at once, and say so", async () => {
+    fake = startFakeEmbeddings()
+    fx = await memoryFixture(provider(fake.url))
+    for (const [p, t] of Object.entries(corpus)) fx.write(p, t)
+    await fx.service.sync()
+    await fake.stop()
+    const first = await fx.service.search("dentist appointment")
+    expect(first).toMatchObject({ mode: "keyword-only", fallback: expect.stringContaining("query embedding failed") })
+    expect(first.results[0]?.path).toBe("memory/health.md")
+    const t0 = performance.now()
+    const second = await fx.service.search("Lisbon flight")
+    expect(performance.now() - t0).toBeLessThan(200)
+    expect(second).toMatchObject({ mode: "keyword-only", fallback: expect.stringContaining("unreachable") })
+    expect(second.results[0]?.path).toBe("memory/travel.md")
+    fake = undefined
   })
 
   test("changing the model rebuilds in the background while search answers from the old index", async () => {
