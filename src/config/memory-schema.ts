@@ -44,6 +44,18 @@ export const Memory = z
         minScore: z.number().min(0).max(1).default(0.2).describe("Results scoring below this are dropped"),
         maxResults: z.number().int().min(1).max(100).default(6).describe("Results returned when the caller does not say"),
         snippetChars: z.number().int().min(50).max(10_000).default(700).describe("Longest snippet returned per result"),
+        temporalDecay: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe("Dated notes (memory/YYYY-MM-DD.md) score less as they age; MEMORY.md and undated files never do"),
+            halfLifeDays: z.number().min(1).max(3650).default(30).describe("Age at which a dated note's score is halved"),
+          })
+          .prefault({}),
+        mmr: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe("Diversify results (maximal marginal relevance) so near-duplicates do not crowd out the rest"),
+            lambda: z.number().min(0).max(1).default(0.7).describe("1 = score only, 0 = diversity only"),
+          })
+          .prefault({}),
       })
       .prefault({}),
     watchDebounceMs: z.number().int().min(0).max(60_000).default(1500).describe("Quiet time after a file change before it is reindexed"),

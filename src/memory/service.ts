@@ -16,6 +16,7 @@ import { type Chunk, chunkMarkdown, sha256 } from "./chunker.ts"
 import { createEmbeddingProvider, type EmbeddingProvider } from "./embeddings.ts"
 import { decodeText, isMemoryPath, listMemoryFiles } from "./files.ts"
 import { fuse } from "./hybrid.ts"
+import { applyDecay, mmr } from "./rerank.ts"
 import type { MemorySearchResponse, MemoryStatus, VectorMode } from "./types.ts"
 import { MemoryWatcher } from "./watcher.ts"
 
@@ -351,13 +352,21 @@ export class MemoryService {
         vector = undefined
       }
     }
-    const fused = fuse(vector, keyword, { ...cfg.search, minScore: opts.minScore ?? cfg.search.minScore, maxResults })
+    const minScore = opts.minScore ?? cfg.search.minScore
+    const reranked = cfg.search.temporalDecay.enabled || cfg.search.mmr.enabled
+    // Re-ranking needs the candidates beyond the first maxResults (and decay applies before the min score).
+    const fused = fuse(vector, keyword, { ...cfg.search, minScore: reranked ? 0 : minScore, maxResults: reranked ? candidates : maxResults })
     const rows = new Map(this.repo.chunks(fused.map((f) => f.id)).map((r) => [r.id, r]))
-    const results = fused.flatMap((f) => {
+    let ranked = fused.flatMap((f) => {
       const r = rows.get(f.id)
-      if (!r) return []
+      return r ? [{ ...r, score: f.score }] : []
+    })
+    if (cfg.search.temporalDecay.enabled) ranked = applyDecay(ranked, cfg.search.temporalDecay.halfLifeDays)
+    if (reranked) ranked = ranked.filter((r) => r.score >= minScore)
+    ranked = cfg.search.mmr.enabled ? mmr(ranked, cfg.search.mmr.lambda, maxResults) : ranked.slice(0, maxResults)
+    const results = ranked.map((r) => {
       const snippet = r.text.length > cfg.search.snippetChars ? `${r.text.slice(0, cfg.search.snippetChars)}…` : r.text
-      return [{ path: r.path, startLine: r.startLine, endLine: r.endLine, score: Math.round(f.score * 1e4) / 1e4, snippet, source: r.source }]
+      return { path: r.path, startLine: r.startLine, endLine: r.endLine, score: Math.round(r.score * 1e4) / 1e4, snippet, source: r.source }
     })
     return {
       results,
