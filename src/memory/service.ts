@@ -6,8 +6,8 @@
  * generation is built beside the live one and swapped in when complete, so search keeps answering meanwhile (with the
  * old provider's vectors while this process still holds it, keyword-only after a restart mid-rebuild).
  */
-import { readFileSync } from "node:fs"
-import { resolve } from "node:path"
+import { readFileSync, realpathSync } from "node:fs"
+import { relative, resolve } from "node:path"
 import type { MemoryConfig } from "../config/memory-schema.ts"
 import { MemoryRepo, type ScoredId } from "../store/memory.ts"
 import type { Store } from "../store/index.ts"
@@ -45,6 +45,8 @@ type Built = { provider: EmbeddingProvider; reason?: undefined } | { provider?: 
 
 const ACTIVE = "active_gen"
 const PROVIDER_BACKOFF_MS = 30_000
+/** Cached embeddings no chunk uses any more are kept this long (a file renamed back, a reverted edit), then pruned. */
+const CACHE_KEEP_MS = 30 * 86_400_000
 
 export class MemoryService {
   readonly repo: MemoryRepo
@@ -140,6 +142,7 @@ export class MemoryService {
         this.deps.log.info(`memory: rebuilt the index for ${target.gen}`)
       }
       for (const g of this.repo.otherGens([target.gen])) this.repo.dropGen(g)
+      this.repo.pruneCache(Date.now() - CACHE_KEEP_MS)
       for (const g of this.byGen.keys()) if (g !== target.gen) this.byGen.delete(g)
       this.lastError = undefined
       report.ms = Math.round(performance.now() - started)
@@ -385,9 +388,14 @@ export class MemoryService {
     }
     let text: string
     try {
-      text = decodeText(readFileSync(resolve(this.deps.workspace, path))) ?? ""
-    } catch {
-      return { path, from, to: from - 1, totalLines: 0, text: "" }
+      // A symlink inside memory/ must not lend memory_get a way out of the sources (the file roots do not apply here).
+      const real = realpathSync(resolve(this.deps.workspace, path))
+      const realWorkspace = realpathSync(this.deps.workspace)
+      if (!isMemoryPath(realWorkspace, cfg.sources, relative(realWorkspace, real))) throw new Error(`${path} points outside the memory files`)
+      text = decodeText(readFileSync(real)) ?? ""
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path, from, to: from - 1, totalLines: 0, text: "" }
+      throw err
     }
     const all = text.replace(/\r\n?/g, "\n").split("\n")
     const start = Math.max(1, from)
@@ -409,7 +417,7 @@ export class MemoryService {
       ...counts,
       provider: p?.kind ?? null,
       model: p?.model ?? null,
-      dims: p?.dims ?? cfg.provider.dimensions ?? null,
+      dims: p?.dims ?? cfg.provider.dimensions ?? this.repo.storedDims(gen),
       mode: m.mode,
       ...(m.reason ? { modeReason: m.reason } : {}),
       lastSyncAt: this.lastSyncAt,

@@ -225,6 +225,19 @@ export class MemoryRepo {
     return { files, chunks: row?.chunks ?? 0, embedded: row?.embedded ?? 0 }
   }
 
+  /** Dimensions of the vectors stored for a generation (status after a restart, before the provider answered). */
+  storedDims(gen: string): number | null {
+    const row = this.sqlite
+      .query<{ n: number }, [string]>("select length(embedding) / 4 as n from memory_chunks where gen = ? and embedding is not null limit 1")
+      .get(gen)
+    return row?.n ?? null
+  }
+
+  /** Drops cached embeddings older than `before` that no chunk uses. */
+  pruneCache(before: number): number {
+    return this.sqlite.run("delete from memory_embedding_cache where updated_at < ? and hash not in (select hash from memory_chunks)", [before]).changes
+  }
+
   chunks(ids: number[]): ChunkRow[] {
     if (ids.length === 0) return []
     return this.sqlite

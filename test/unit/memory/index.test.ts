@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test"
-import { renameSync, rmSync, utimesSync, writeFileSync } from "node:fs"
+import { renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Memory } from "../../../src/config/memory-schema.ts"
 import { startFakeEmbeddings, type FakeEmbeddings } from "../../fakes/embeddings.ts"
@@ -258,5 +258,9 @@ describe("memory_get", () => {
     expect(fx.service.read("memory/none.md")).toMatchObject({ text: "" })
     expect(() => fx!.service.read("notes.md")).toThrow(/not a memory file/)
     expect(() => fx!.service.read("../etc/passwd.md")).toThrow(/not a memory file/)
+    // A symlink planted in memory/ does not read outside the memory files.
+    writeFileSync(join(fx.dir, "secret.md"), "top secret")
+    symlinkSync(join(fx.dir, "secret.md"), join(fx.workspace, "memory/link.md"))
+    expect(() => fx!.service.read("memory/link.md")).toThrow(/outside the memory files/)
   })
 })
