@@ -58,6 +58,13 @@ export const Memory = z
           .prefault({}),
       })
       .prefault({}),
+    sessions: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe("Also index session transcripts (user and assistant text, secrets masked) as source 'sessions'"),
+        syncIntervalSeconds: z.number().int().min(5).max(86_400).default(60).describe("How often transcripts are checked for new messages"),
+      })
+      .prefault({})
+      .describe("Session transcripts as a memory source"),
     watchDebounceMs: z.number().int().min(0).max(60_000).default(1500).describe("Quiet time after a file change before it is reindexed"),
   })
   .describe("Agent memory: Markdown files in the workspace, indexed for keyword and vector search")

@@ -18,6 +18,7 @@ import { decodeText, isMemoryPath, listMemoryFiles } from "./files.ts"
 import { fuse } from "./hybrid.ts"
 import { applyDecay, mmr } from "./rerank.ts"
 import type { MemorySearchResponse, MemoryStatus, VectorMode } from "./types.ts"
+import { messageLine, parseTranscriptPath, transcriptPath } from "./transcripts.ts"
 import { MemoryWatcher } from "./watcher.ts"
 
 export interface MemoryServiceDeps {
@@ -43,6 +44,14 @@ export interface SyncReport {
 
 type Built = { provider: EmbeddingProvider; reason?: undefined } | { provider?: undefined; reason: string }
 
+/** Lines `from` (1-based) to `from + lines - 1` of a text. */
+function sliceLines(path: string, text: string, from: number, lines?: number) {
+  const all = text.replace(/\r\n?/g, "\n").split("\n")
+  const start = Math.max(1, from)
+  const end = Math.min(all.length, lines ? start + lines - 1 : all.length)
+  return { path, from: start, to: end, totalLines: all.length, text: all.slice(start - 1, end).join("\n") }
+}
+
 const ACTIVE = "active_gen"
 const PROVIDER_BACKOFF_MS = 30_000
 /** Cached embeddings no chunk uses any more are kept this long (a file renamed back, a reverted edit), then pruned. */
@@ -52,6 +61,8 @@ export class MemoryService {
   readonly repo: MemoryRepo
   private watcher: MemoryWatcher | undefined
   private debounce: Timer | undefined
+  /** Transcripts change in the database, not on disk: with memory.sessions on they are checked on this timer. */
+  private sessionTimer: Timer | undefined
   private running: Promise<SyncReport> | undefined
   private queued: { full: boolean; promise: Promise<SyncReport>; resolve(r: SyncReport): void; reject(e: unknown): void } | undefined
   private providerKey: string | undefined
@@ -165,7 +176,7 @@ export class MemoryService {
     const skipped: { path: string; reason: string }[] = []
     // One failed embeddings call per sync is enough: the rest is indexed for keyword search and retried next time.
     const embed = { down: false }
-    for (const f of cfg.enabled ? listMemoryFiles(this.deps.workspace, cfg.sources) : []) {
+    for (const f of this.documents()) {
       if (this.stopped) break
       const row = known.get(f.path)
       known.delete(f.path)
@@ -173,15 +184,12 @@ export class MemoryService {
         report.unchanged++
         continue
       }
-      let bytes: Uint8Array
-      try {
-        bytes = readFileSync(f.abs)
-      } catch {
+      const text = f.read()
+      if (text === null) {
         // Gone between listing and reading: treated as deleted.
         if (row) this.repo.deleteFile(gen, f.path)
         continue
       }
-      const text = decodeText(bytes)
       if (text === undefined) {
         skipped.push({ path: f.path, reason: "not a text file (contains NUL bytes)" })
         if (row) this.repo.deleteFile(gen, f.path)
@@ -200,7 +208,7 @@ export class MemoryService {
       this.repo.replaceFile({
         gen,
         path: f.path,
-        source: "memory",
+        source: f.source,
         hash,
         mtime: f.mtime,
         size: f.size,
@@ -218,6 +226,45 @@ export class MemoryService {
     if (provider && !embed.down) report.embedded += await this.backfill(gen, provider, embed)
     this.skipped = skipped
     return report
+  }
+
+  /**
+   * Everything to index: memory files, then (opt-in) session transcripts. read() gives the text, undefined when it
+   * is not text, null when it is gone.
+   */
+  private documents(): { path: string; source: string; mtime: number; size: number; read(): string | undefined | null }[] {
+    const cfg = this.cfg
+    if (!cfg.enabled) return []
+    const files = listMemoryFiles(this.deps.workspace, cfg.sources).map((f) => ({
+      ...f,
+      source: "memory",
+      read() {
+        try {
+          return decodeText(readFileSync(f.abs))
+        } catch {
+          return null
+        }
+      },
+    }))
+    if (!cfg.sessions.enabled) return files
+    const transcripts = this.repo.transcripts().map((t) => ({
+      path: transcriptPath(t.sessionKey, t.sessionId),
+      source: "sessions",
+      mtime: t.lastId,
+      size: t.count,
+      read: () => this.transcriptText(t.sessionKey, t.sessionId),
+    }))
+    return [...files, ...transcripts]
+  }
+
+  private transcriptText(sessionKey: string, sessionId: string): string {
+    return this.repo
+      .transcriptMessages(sessionKey, sessionId)
+      .flatMap((m) => {
+        const line = messageLine(m.role, m.body)
+        return line ? [line] : []
+      })
+      .join("\n")
   }
 
   private cacheModel(p: EmbeddingProvider): string {
@@ -275,7 +322,18 @@ export class MemoryService {
     if (this.stopped || !this.cfg.enabled) return
     this.watcher = new MemoryWatcher({ workspace: this.deps.workspace, sources: () => this.cfg.sources, onChange: () => this.schedule(), log: this.deps.log })
     this.watcher.start()
+    this.pollSessions()
     void this.sync().catch(() => {})
+  }
+
+  private pollSessions(): void {
+    clearTimeout(this.sessionTimer)
+    if (this.stopped) return
+    this.sessionTimer = setTimeout(() => {
+      if (this.cfg.enabled && this.cfg.sessions.enabled) void this.sync().catch(() => {})
+      this.pollSessions()
+    }, this.cfg.sessions.syncIntervalSeconds * 1000)
+    this.sessionTimer.unref?.()
   }
 
   /** A sync after the debounce window; each call restarts the window, so an editor's burst of writes is one sync. */
@@ -296,6 +354,7 @@ export class MemoryService {
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.debounce)
+    clearTimeout(this.sessionTimer)
     this.watcher?.close()
     this.watcher = undefined
     await this.running?.catch(() => {})
@@ -383,6 +442,8 @@ export class MemoryService {
   /** Lines of a memory file (1-based `from`); a missing file reads as empty. Other paths are refused. */
   read(path: string, from = 1, lines?: number): { path: string; from: number; to: number; totalLines: number; text: string } {
     const cfg = this.cfg
+    const session = cfg.sessions.enabled ? parseTranscriptPath(path) : undefined
+    if (session) return sliceLines(path, this.transcriptText(session.sessionKey, session.sessionId), from, lines)
     if (!isMemoryPath(this.deps.workspace, cfg.sources, path)) {
       throw new Error(`${path} is not a memory file (allowed: .md files under ${cfg.sources.join(", ")}, relative to the workspace)`)
     }
@@ -397,10 +458,7 @@ export class MemoryService {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path, from, to: from - 1, totalLines: 0, text: "" }
       throw err
     }
-    const all = text.replace(/\r\n?/g, "\n").split("\n")
-    const start = Math.max(1, from)
-    const end = Math.min(all.length, lines ? start + lines - 1 : all.length)
-    return { path, from: start, to: end, totalLines: all.length, text: all.slice(start - 1, end).join("\n") }
+    return sliceLines(path, text, from, lines)
   }
 
   status(): MemoryStatus {

@@ -29,7 +29,8 @@ export function createMemoryTools(memory: MemoryService): ToolDef[] {
     }),
     defineTool({
       name: "memory_get",
-      description: "Read lines of a memory file (MEMORY.md or memory/*.md), e.g. around a memory_search hit. A missing file reads as empty.",
+      description:
+        "Read lines of a memory file (MEMORY.md or memory/*.md, or a sessions/<key>/<id> transcript that memory_search returned), e.g. around a hit. A missing file reads as empty.",
       parameters: z.object({
         path: z.string().min(1).describe("Workspace-relative path, e.g. memory/2026-12-03.md"),
         from: z.number().int().min(1).optional().describe("First line (1-based, default 1)"),

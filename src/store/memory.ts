@@ -238,6 +238,24 @@ export class MemoryRepo {
     return this.sqlite.run("delete from memory_embedding_cache where updated_at < ? and hash not in (select hash from memory_chunks)", [before]).changes
   }
 
+  /** Session transcripts with user or assistant messages: one row per (session key, transcript id). */
+  transcripts(): { sessionKey: string; sessionId: string; lastId: number; count: number }[] {
+    return this.sqlite
+      .query<{ sessionKey: string; sessionId: string; lastId: number; count: number }, []>(
+        `select session_key as sessionKey, session_id as sessionId, max(id) as lastId, count(*) as count
+         from messages where role in ('user', 'assistant') group by session_key, session_id`,
+      )
+      .all()
+  }
+
+  transcriptMessages(sessionKey: string, sessionId: string): { role: string; body: string }[] {
+    return this.sqlite
+      .query<{ role: string; body: string }, [string, string]>(
+        "select role, body from messages where session_key = ? and session_id = ? and role in ('user', 'assistant') order by id",
+      )
+      .all(sessionKey, sessionId)
+  }
+
   chunks(ids: number[]): ChunkRow[] {
     if (ids.length === 0) return []
     return this.sqlite
