@@ -44,6 +44,15 @@ export interface SyncReport {
 
 type Built = { provider: EmbeddingProvider; reason?: undefined } | { provider?: undefined; reason: string }
 
+/** The generation name is stored and shown (memory.reindex): a password in the base URL must not be part of it. */
+function withoutCredentials(url: string | undefined): string {
+  if (!url) return ""
+  const u = new URL(url)
+  u.username = ""
+  u.password = ""
+  return u.toString().replace(/\/+$/, "")
+}
+
 /** Lines `from` (1-based) to `from + lines - 1` of a text. */
 function sliceLines(path: string, text: string, from: number, lines?: number) {
   const all = text.replace(/\r\n?/g, "\n").split("\n")
@@ -98,7 +107,7 @@ export class MemoryService {
     const p = this.providerNow
     const chunking = `${cfg.chunk.tokens}/${cfg.chunk.overlap}`
     const gen = p.provider
-      ? `${p.provider.kind}|${cfg.provider.baseUrl ?? ""}|${p.provider.model}|${cfg.provider.dimensions ?? "auto"}|${chunking}`
+      ? `${p.provider.kind}|${withoutCredentials(cfg.provider.baseUrl)}|${p.provider.model}|${cfg.provider.dimensions ?? "auto"}|${chunking}`
       : `none|${chunking}`
     this.byGen.set(gen, p)
     return { gen, ...p }
