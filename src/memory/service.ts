@@ -276,6 +276,11 @@ export class MemoryService {
       .join("\n")
   }
 
+  /** Two OpenAI-compatible servers may serve different models under one name: the base URL is part of the key. */
+  private cacheProvider(p: EmbeddingProvider): string {
+    return `${p.kind}@${withoutCredentials(this.cfg.provider.baseUrl)}`
+  }
+
   private cacheModel(p: EmbeddingProvider): string {
     return `${p.model}#${this.cfg.provider.dimensions ?? "auto"}`
   }
@@ -283,7 +288,7 @@ export class MemoryService {
   /** Vectors for chunks: from the cache where known, the rest from the provider; null where it failed. */
   private async embedChunks(p: EmbeddingProvider, chunks: Chunk[], embed: { down: boolean }): Promise<(Float32Array | null)[]> {
     const cached = this.repo.cached(
-      p.kind,
+      this.cacheProvider(p),
       this.cacheModel(p),
       chunks.map((c) => c.hash),
     )
@@ -292,7 +297,7 @@ export class MemoryService {
       try {
         const vecs = await p.embed(missing.map(([, t]) => t))
         const entries = missing.map(([hash], i) => ({ hash, embedding: vecs[i]! }))
-        this.repo.cache(p.kind, this.cacheModel(p), entries)
+        this.repo.cache(this.cacheProvider(p), this.cacheModel(p), entries)
         for (const e of entries) cached.set(e.hash, e.embedding)
         this.embedError = undefined
         this.downUntil = 0
