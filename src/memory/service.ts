@@ -62,6 +62,7 @@ function sliceLines(path: string, text: string, from: number, lines?: number) {
 }
 
 const ACTIVE = "active_gen"
+const LAST_SYNC = "last_sync"
 const PROVIDER_BACKOFF_MS = 30_000
 /** Cached embeddings no chunk uses any more are kept this long (a file renamed back, a reverted edit), then pruned. */
 const CACHE_KEEP_MS = 30 * 86_400_000
@@ -168,6 +169,8 @@ export class MemoryService {
       report.ms = Math.round(performance.now() - started)
       this.lastSyncAt = Date.now()
       this.lastSyncMs = report.ms
+      // Kept across restarts, so `memory status` right after a start still says when the index was last brought up to date.
+      this.repo.setState(LAST_SYNC, JSON.stringify({ at: this.lastSyncAt, ms: report.ms }))
       return report
     } catch (err) {
       this.lastError = (err as Error).message
@@ -475,6 +478,16 @@ export class MemoryService {
     return sliceLines(path, text, from, lines)
   }
 
+  private lastSync(): { lastSyncAt: number | null; lastSyncMs: number | null } {
+    if (this.lastSyncAt !== null) return { lastSyncAt: this.lastSyncAt, lastSyncMs: this.lastSyncMs }
+    try {
+      const saved = JSON.parse(this.repo.getState(LAST_SYNC) ?? "null") as { at: number; ms: number } | null
+      return { lastSyncAt: saved?.at ?? null, lastSyncMs: saved?.ms ?? null }
+    } catch {
+      return { lastSyncAt: null, lastSyncMs: null }
+    }
+  }
+
   status(): MemoryStatus {
     const cfg = this.cfg
     const target = this.current()
@@ -492,8 +505,7 @@ export class MemoryService {
       dims: p?.dims ?? cfg.provider.dimensions ?? this.repo.storedDims(gen),
       mode: m.mode,
       ...(m.reason ? { modeReason: m.reason } : {}),
-      lastSyncAt: this.lastSyncAt,
-      lastSyncMs: this.lastSyncMs,
+      ...this.lastSync(),
       ...(this.lastError ? { lastError: this.lastError } : {}),
       rebuilding: this.rebuilding || gen !== target.gen,
       syncing: !!this.running,

@@ -32,6 +32,9 @@ describe("keyword-only mode", () => {
     expect(res.mode).toBe("keyword-only")
     expect(res.results[0]).toMatchObject({ path: "MEMORY.md", startLine: 1, endLine: 3, source: "memory" })
     expect(res.results.some((x) => x.path.includes("2026-12-03"))).toBe(false)
+    // A new service on the same database (a restart) still knows when the index was last synced.
+    expect(fx.another().status()).toMatchObject({ files: 2, lastSyncAt: st.lastSyncAt, lastSyncMs: st.lastSyncMs })
+    expect(st.lastSyncAt).toBeGreaterThan(0)
   })
 
   test("an unreachable provider: files are indexed for keywords, vectors come once it answers", async () => {
