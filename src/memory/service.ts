@@ -384,7 +384,7 @@ export class MemoryService {
     const built = this.byGen.get(gen)
     if (!built) return { mode: "keyword-only", reason: "the live index was built by a provider no longer configured; rebuilding" }
     if (!built.provider) return { mode: "keyword-only", reason: built.reason }
-    if (this.repo.counts(gen).embedded === 0) {
+    if (!this.repo.hasEmbeddings(gen)) {
       return {
         mode: "keyword-only",
         reason: this.embedError ? `embedding provider unreachable: ${this.embedError}` : "no vectors indexed yet",

@@ -215,6 +215,11 @@ export class MemoryRepo {
       .filter((g) => !keep.includes(g))
   }
 
+  /** Whether any chunk of the generation has a vector (cheaper than counting, asked on every search). */
+  hasEmbeddings(gen: string): boolean {
+    return !!this.sqlite.query<{ x: number }, [string]>("select 1 as x from memory_chunks where gen = ? and embedding is not null limit 1").get(gen)
+  }
+
   counts(gen: string): { files: number; chunks: number; embedded: number } {
     const files = this.db.select({ n: sql<number>`count(*)` }).from(memoryFiles).where(eq(memoryFiles.gen, gen)).get()?.n ?? 0
     const row = this.sqlite
@@ -315,8 +320,11 @@ export class MemoryRepo {
            where ${table} match ? and c.gen = ? order by rank limit ?`,
         )
         .all(words.map(ftsQuote).join(" OR "), gen, limit)
-    take(ftsQuery("memory_fts", tokens))
-    const long = tokens.filter((t) => [...t].length >= 3)
+    const words = ftsQuery("memory_fts", tokens)
+    take(words)
+    // Trigrams cost more (every substring is a term): needed for scripts without spaces, and for parts of words
+    // (restart in restarted) when whole words did not already fill the candidates.
+    const long = tokens.filter((t) => [...t].length >= 3 && (words.length < limit || !/^[\p{Script=Latin}\p{N}_]+$/u.test(t)))
     if (long.length) take(ftsQuery("memory_fts_trigram", long))
     const short = tokens.filter((t) => [...t].length < 3 && /[^\p{Script=Latin}\p{N}_]/u.test(t))
     if (short.length) {

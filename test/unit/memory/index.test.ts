@@ -70,6 +70,8 @@ describe("Korean, Japanese and Chinese keyword recall", () => {
     // Two characters are shorter than a trigram: found all the same.
     expect(await top("网关")).toBe("memory/zh.md")
     expect((await fx.service.search("없는단어")).results).toHaveLength(0)
+    // Part of an English word: the word index has nothing, the trigram index finds it.
+    expect(await top("restart")).toBe("memory/en.md")
   })
 })
 
