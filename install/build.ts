@@ -1,6 +1,7 @@
 /**
- * Builds the product: ONE executable per target with `bun build --compile` (minified, bytecode, ESM), with the
- * target's sqlite-vec library and the drizzle migrations embedded, and .env / bunfig autoloading switched off.
+ * Builds the product: ONE executable per target with `bun build --compile` (minified, bytecode, ESM, code
+ * splitting), with the target's sqlite-vec library and the drizzle migrations embedded, and .env / bunfig
+ * autoloading switched off.
  *
  *   bun install/build.ts                 host target → dist/gateway
  *   bun install/build.ts --release       linux/darwin × x64/arm64 → dist/release/gateway-<os>-<arch>, install.sh, SHA256SUMS
@@ -13,7 +14,7 @@
  */
 import { createHash } from "node:crypto"
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { join, relative, resolve } from "node:path"
+import { join, relative, resolve, sep } from "node:path"
 import type { BunPlugin } from "bun"
 
 const root = resolve(import.meta.dir, "..")
@@ -53,6 +54,60 @@ function embedVec0(t: Target): BunPlugin {
   }
 }
 
+/**
+ * A `require()` of a package in our own code (the lazy, synchronous loads of zod in src/util/named-error.ts, of
+ * consola in the CLI) resolves to the package's ESM build, the one its `import`s get. Left alone, the bundler takes
+ * the CommonJS build: a second copy of the package inside the requiring chunk (zod's is ~570 kB with every locale),
+ * loaded by every command that imports the module. Resolved to the ESM build, it is one copy in its own chunk,
+ * loaded only when the require runs.
+ */
+function esmForRequire(): BunPlugin {
+  const ours = [join(root, "src") + sep, join(root, "cli") + sep]
+  return {
+    name: "esm-for-require",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind !== "require-call" || !ours.some((dir) => args.importer.startsWith(dir))) return undefined
+        const entry = esmEntry(args.path)
+        return entry ? { path: entry } : undefined
+      })
+    },
+  }
+}
+
+/** The file a package's `exports` give an ESM `import` of `spec` ("zod", "consola/basic"), or undefined. */
+function esmEntry(spec: string): string | undefined {
+  const parts = spec.split("/")
+  const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!
+  const subpath = `.${spec.slice(name.length)}`
+  const dir = join(root, "node_modules", name)
+  try {
+    const { exports } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { exports?: string | Record<string, unknown> }
+    let target = typeof exports === "string" ? (subpath === "." ? exports : undefined) : exports?.[subpath]
+    // Conditions in the order an ESM import under Bun picks them.
+    for (let i = 0; i < 4 && target && typeof target === "object"; i++) {
+      const t = target as Record<string, unknown>
+      target = t.bun ?? t.import ?? t.default
+    }
+    return typeof target === "string" ? join(dir, target) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** src/protocol/validators.gen.ts generated afresh from the schemas, so a binary's validators are always its own. */
+function generatedValidators(): BunPlugin {
+  return {
+    name: "protocol-validators",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]protocol[\\/]validators\.gen\.ts$/ }, async () => {
+        const { generateValidators } = await import("../src/protocol/gen-validators.ts")
+        return { loader: "ts", contents: generateValidators({ format: false }) }
+      })
+    },
+  }
+}
+
 function gitRev(): string {
   const r = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" })
   return r.exitCode === 0 ? r.stdout.toString().trim() : "nogit"
@@ -79,13 +134,16 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
     minify: true,
     bytecode: true,
     format: "esm",
+    // Each command loads only the chunks it uses: `--version` and the client commands skip the daemon, the store
+    // and zod, and code shared with the embedded entries (zod, the AI SDK's helpers) is one copy, not one per entry.
+    splitting: true,
     define: {
       GATEWAY_BUILD_ID: JSON.stringify(buildId),
       GATEWAY_LLM_ENTRY: JSON.stringify("src/agent/llm.js"),
       GATEWAY_TELEGRAM_ENTRY: JSON.stringify("src/channels/telegram/adapter.js"),
       GATEWAY_DISCORD_ENTRY: JSON.stringify("src/channels/discord/adapter.js"),
     },
-    plugins: [embedVec0(t)],
+    plugins: [embedVec0(t), esmForRequire(), generatedValidators()],
   })
   if (!result.success) {
     for (const log of result.logs) console.error(log)
