@@ -1,25 +1,26 @@
 /**
  * The WebSocket client used by CLI commands, tests and benchmarks: challenge → connect → typed requests matched by
  * id, events delivered to listeners, clear errors for every way a connection can fail.
+ *
+ * It checks what the server sends with the parsers generated from the protocol's zod schemas
+ * (src/protocol/validators.gen.ts) and imports only the zod-free parts of the protocol, so a CLI command that talks
+ * to the gateway neither loads zod nor builds a schema: zod is loaded only to explain a hello-ok that does not parse.
  */
-import {
-  ErrorShape,
+import { anyReqFrame, PROTOCOL_VERSION, reqFrame } from "../protocol/core.ts"
+import type {
+  ClientMode,
+  ConnectParams,
+  EventFrame,
   HelloOk,
-  PROTOCOL_VERSION,
-  SCOPES,
+  MethodName,
+  MethodParams,
+  MethodResult,
+  RequestFrame,
+  Role,
   ServerFrame,
-  anyReqFrame,
-  reqFrame,
-  type ClientMode,
-  type ConnectParams,
-  type EventFrame,
-  type MethodName,
-  type MethodParams,
-  type MethodResult,
-  type RequestFrame,
-  type Role,
-  type Scope,
 } from "../protocol/index.ts"
+import { SCOPES, type Scope } from "../protocol/scopes.ts"
+import { helloOk, INVALID, serverFrame } from "../protocol/validators.gen.ts"
 import { NamedError } from "../util/named-error.ts"
 import { VERSION } from "../version.ts"
 import { describeEndpoint, probeEndpoint } from "./probe.ts"
@@ -87,8 +88,11 @@ export async function unreachable(url: string, timeoutMs = 1500): Promise<Gatewa
   return new GatewayUnreachableError({ url, detail, kind: probe.kind })
 }
 
+/** The frame schemas, loaded on demand (see the module comment). */
+const frameSchemas = () => require("../protocol/frames.ts") as typeof import("../protocol/frames.ts")
+
 /** The gateway answered with an error frame; its data is the frame's error as sent. */
-export class GatewayRequestError extends NamedError.create("GatewayRequestError", () => ErrorShape) {
+export class GatewayRequestError extends NamedError.create("GatewayRequestError", () => frameSchemas().ErrorShape) {
   // `code` and `details` at the top, where the CLI's error output (and any generic handler) looks for them.
   get code(): string {
     return this.data.code
@@ -240,6 +244,10 @@ export class GatewayClient {
       scopes: [...(o.scopes ?? SCOPES)],
     }
     const payload = await this.send(reqFrame(this.newId(), "connect", params), { timeoutMs: o.timeoutMs ?? 10_000 })
+    const hello = helloOk(payload)
+    if (hello !== INVALID) return hello
+    // Rejected (the parser is definite): the schema itself throws, with zod's issues, as it always did.
+    const { HelloOk } = await import("../protocol/connect.ts")
     return HelloOk.parse(payload)
   }
 
@@ -315,6 +323,7 @@ function parseFrame(text: string): ServerFrame | undefined {
   } catch {
     return undefined
   }
-  const parsed = ServerFrame.safeParse(json)
-  return parsed.success ? parsed.data : undefined
+  // The generated parser is definite (a unit test checks it): INVALID is exactly ServerFrame.safeParse failing.
+  const frame = serverFrame(json)
+  return frame === INVALID ? undefined : frame
 }
