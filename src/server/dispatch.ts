@@ -18,7 +18,11 @@ export async function dispatch(frame: unknown, ctx: MethodContext, log: Logger):
   const { id, method, params } = req.data
 
   if (method === "connect") return errRes(id, new GatewayError("INVALID_REQUEST", "already connected: connect is only valid as the first frame"))
-  if (!isMethodName(method)) return errRes(id, new GatewayError("INVALID_REQUEST", `unknown method: ${method}`))
+  if (!isMethodName(method)) {
+    // Named back to the client, but bounded: a 750 KB method name must not come back as a 750 KB error.
+    const shown = method.length > 120 ? `${method.slice(0, 120)}… (${method.length} characters)` : method
+    return errRes(id, new GatewayError("INVALID_REQUEST", `unknown method: ${shown}`))
+  }
 
   const def = METHODS[method]
   if (def.scope !== null && !hasScope(ctx.caller.scopes, def.scope)) {

@@ -84,6 +84,12 @@ describe("dispatch after hello", () => {
     await expectStillUsable(c)
   })
 
+  test("a huge unknown method name is not echoed back whole", async () => {
+    const res = await c.request("x".repeat(750_000), {})
+    expect(res.error?.message).toBe(`unknown method: ${"x".repeat(120)}… (750000 characters)`)
+    await expectStillUsable(c)
+  })
+
   test("a missing required param is named", async () => {
     const res = await c.request("chat.send", { sessionKey: "s", message: "hi" })
     expect(res.ok).toBe(false)
