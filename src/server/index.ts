@@ -10,7 +10,7 @@ export interface ListenOptions {
   maxPayloadBytes: number
 }
 
-/** The port cannot be bound (in use, no permission, bad address); `gateway run` prints the message and exits 1. */
+/** The port cannot be bound (in use, no permission, bad address); `gateway run` explains who holds the port (server/port-holder.ts) and exits 78. */
 export const ListenError = NamedError.create("ListenError", (z) => z.object({ host: z.string(), port: z.number(), message: z.string() }))
 export type ListenError = InstanceType<typeof ListenError>
 
