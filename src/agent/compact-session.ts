@@ -1,7 +1,8 @@
 /**
  * Compacts one session's transcript with a model: plan the cut, summarise the older turns, store the summary row and
  * the new context size. Used by runs (before a call that would overflow, or after an overflow error) and by
- * sessions.compact.
+ * sessions.compact. A run may add the pre-compaction memory flush (memory-flush.ts): it gets the same serialised turns
+ * the summariser gets, after the plan and before the summary call, so it also fits when the context has overflowed.
  */
 import type { SessionRepo } from "../store/sessions.ts"
 import { CompactionError } from "./errors.ts"
@@ -23,6 +24,13 @@ export interface CompactOptions<M extends ModelHandle> {
   modelRef?: string
   /** Called once the plan is made, before the (slow) summary call. */
   onStart?(tokensBefore: number): void
+  /**
+   * Called with the turns about to be summarised (serialised as for the summariser), after the plan and before the
+   * summary call: the memory flush. Its usage is added to the compaction's.
+   */
+  beforeSummary?(model: M, transcript: string): Promise<Usage | undefined>
+  /** A line appended to the stored summary (e.g. where durable notes live and how to search them). */
+  note?: string
 }
 
 /** Undefined when there is nothing worth compacting. */
@@ -35,14 +43,20 @@ export async function compactSession<M extends ModelHandle>(
   const tokensBefore = totalTokens(contextOf(rows))
   o.onStart?.(tokensBefore)
   const prevRow = [...rows].reverse().find((r) => r.message.role === "summary")?.message
-  const prev = prevRow?.role === "summary" ? prevRow.content : undefined
+  // The note is context for the model, not part of the summary: the next summariser does not get it again.
+  const prev = prevRow?.role === "summary" ? stripNote(prevRow.content, o.note) : undefined
   let summary = ""
   let usage = emptyUsage()
   const model = await o.model()
+  const transcript = serializeForSummary(plan.summarize, prev)
+  if (o.beforeSummary) {
+    const flushUsage = await o.beforeSummary(model, transcript)
+    if (flushUsage) usage = addUsage(usage, flushUsage)
+  }
   for await (const ev of o.streamModel({
     model,
     system: SUMMARY_SYSTEM_PROMPT,
-    messages: [{ role: "user", content: serializeForSummary(plan.summarize, prev) }],
+    messages: [{ role: "user", content: transcript }],
     tools: [],
     signal: o.signal,
   })) {
@@ -51,9 +65,14 @@ export async function compactSession<M extends ModelHandle>(
     else if (ev.type === "error") throw new CompactionError({ message: `compaction failed: ${ev.error.message}`, kind: ev.error.kind })
   }
   if (!summary.trim()) throw new CompactionError({ message: "compaction failed: the model returned an empty summary", kind: "compaction" })
-  const row: TranscriptMessage = { role: "summary", content: summary.trim(), tokensBefore, keepFromId: plan.keepFromId }
+  const content = o.note ? `${summary.trim()}\n\n${o.note}` : summary.trim()
+  const row: TranscriptMessage = { role: "summary", content, tokensBefore, keepFromId: plan.keepFromId }
   o.repo.append(o.key, o.sessionId, [row], { runId: o.runId, model: o.modelRef, role: (m) => m.role })
   const tokensAfter = totalTokens(contextOf(o.repo.transcript<TranscriptMessage>(o.key, o.sessionId)))
   o.repo.noteCompaction(o.key, tokensAfter)
   return { tokensBefore, tokensAfter, usage }
+}
+
+function stripNote(summary: string, note?: string): string {
+  return note && summary.endsWith(note) ? summary.slice(0, -note.length).trimEnd() : summary
 }

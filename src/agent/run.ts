@@ -12,6 +12,7 @@ import { sleep } from "../util/timers.ts"
 import { compactSession } from "./compact-session.ts"
 import { CompactionError, RunFailure } from "./errors.ts"
 import { contextOf, totalTokens } from "./compaction.ts"
+import { MEMORY_NOTE, runMemoryFlush } from "./memory-flush.ts"
 import { buildSystemPrompt } from "./prompt.ts"
 import { RunEmitter } from "./run-events.ts"
 import { withIdleTimeout } from "./idle-watch.ts"
@@ -183,8 +184,14 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
 
   const loadContext = () => contextOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId) as StoredMessage<TranscriptMessage>[])
 
-  /** Summarises older turns with the current model; returns false when there was nothing to compact. */
-  const compact = async (model: M): Promise<boolean> => {
+  /**
+   * Summarises older turns with the current model; returns false when there was nothing to compact. With memory on
+   * (memory.enabled and compaction.memoryFlush), a silent flush turn first lets the model append durable notes to
+   * today's memory file (once per compaction), and the summary says where those notes are and how to search them.
+   */
+  const compact = async (model: M, tools: ToolDef[]): Promise<boolean> => {
+    const memoryOn = cfg.memory.enabled
+    const flushOn = memoryOn && cfg.agents.defaults.compaction.memoryFlush
     try {
       const done = await compactSession({
         repo: deps.repo,
@@ -197,6 +204,26 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         runId: input.runId,
         modelRef: modelId ? `${provider}/${modelId}` : undefined,
         onStart: (tokensBefore) => em.agent("compaction", { phase: "start", tokensBefore }),
+        note: memoryOn ? MEMORY_NOTE : undefined,
+        beforeSummary: flushOn
+          ? async (m, transcript) => {
+              const flushed = await runMemoryFlush({
+                model: m,
+                streamModel: deps.streamModel,
+                transcript,
+                tools,
+                workspace: deps.workspace,
+                sessionKey: session.key,
+                sessionId: session.sessionId,
+                compactionCount: deps.repo.get(session.key)?.compactionCount ?? 0,
+                runId: input.runId,
+                signal,
+                log,
+              })
+              if (flushed.skipped) log.debug(`memory flush skipped for ${session.key}: ${flushed.skipped}`)
+              return flushed.usage
+            }
+          : undefined,
       })
       if (!done) return false
       usage = addUsage(usage, done.usage)
@@ -247,7 +274,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       let messages = loadContext()
       const window = Math.min(model.contextWindow, cfg.agents.defaults.contextTokens ?? Number.POSITIVE_INFINITY)
       if (totalTokens(messages, prompt) > window - cfg.agents.defaults.compaction.reserveTokens) {
-        if (await compact(model)) messages = loadContext()
+        if (await compact(model, tools)) messages = loadContext()
       }
 
       const result: StepResult = { text: "", toolCalls: [], finishReason: "other", usage: emptyUsage() }
@@ -280,7 +307,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       if (failure.kind === "context_length" && overflowCompactions < 2) {
         overflowCompactions++
         log.warn(`context overflow on ${ref}; compacting and retrying`)
-        if (await compact(model)) continue
+        if (await compact(model, tools)) continue
       }
       if (failure.retryable && attempt < BACKOFF_MS.length) {
         const wait = Math.min(Math.max(BACKOFF_MS[attempt++]!, failure.retryAfterMs ?? 0), MAX_RETRY_AFTER_MS)

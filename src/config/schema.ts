@@ -168,6 +168,12 @@ const AgentDefaults = z
       .strictObject({
         reserveTokens: z.number().int().min(0).default(16_384).describe("Compact when the context would leave less than this free"),
         keepRecentTokens: z.number().int().min(0).default(20_000).describe("Recent history kept verbatim by a compaction"),
+        memoryFlush: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Before a compaction, a silent turn lets the model append durable notes to memory/<YYYY-MM-DD>.md (needs memory.enabled and the write tool)",
+          ),
       })
       .prefault({}),
     budget: z
