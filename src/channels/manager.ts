@@ -12,6 +12,7 @@ import { join } from "node:path"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import { RunRejected } from "../agent/errors.ts"
+import { RunProgress } from "../agent/events.ts"
 import { IdempotencyConflict, type Router } from "../router/index.ts"
 import { ReplyReady, RunFinished } from "../router/events.ts"
 import type { DeliveryTarget, SessionSpec } from "../router/inbound.ts"
@@ -42,6 +43,26 @@ const MAX_ATTEMPTS = 8
 /** Platforms drop "typing…" after ~5 s; refresh it while a run is working on a chat's message. */
 const TYPING_EVERY_MS = 4000
 const TYPING_MAX_MS = 120_000
+/** Streaming by editing a preview: the first preview after this long, then at most one edit per EDIT_EVERY_MS (Telegram rate-limits edits). */
+const PREVIEW_AFTER_MS = 1000
+const EDIT_EVERY_MS = 1500
+
+/** A run whose reply streams into a chat as a preview message that is edited as text arrives. */
+interface Stream {
+  channel: ChannelId
+  target: OutboundTarget
+  startedAt: number
+  /** The text so far (the current step's). */
+  text: string
+  /** What the preview shows now, and its message id once sent. */
+  shown?: string
+  previewId?: string
+  lastAt: number
+  timer?: Timer
+  /** A preview send or edit on its way: the final reply waits for it (it may bring the preview's id). */
+  inflight?: Promise<void>
+  finished: boolean
+}
 
 /** Embedded paths of the adapters in the compiled binary (separate entry points, see util/embedded.ts). */
 declare const GATEWAY_TELEGRAM_ENTRY: string | undefined
@@ -69,6 +90,9 @@ export class ChannelManager {
   private running = new Map<ChannelId, Running>()
   private errors = new Map<ChannelId, { message: string; at: number }>()
   private typing = new Map<string, Timer>()
+  private streams = new Map<string, Stream>()
+  /** Previews this process sent: an "edit" row naming another (sent before a restart) goes out as a new message. */
+  private previews = new Set<string>()
   private offs: (() => void)[] = []
 
   constructor(private deps: ChannelManagerDeps) {}
@@ -88,7 +112,17 @@ export class ChannelManager {
     const interrupted = this.deps.repo.requeueInterrupted()
     if (interrupted) this.deps.log.warn(`${interrupted} channel message(s) were being sent when the gateway stopped; sending them again`)
     this.offs.push(this.deps.bus.subscribe(ReplyReady, (r) => this.queueReply(r.runId, r.target, r.text)))
-    this.offs.push(this.deps.bus.subscribe(RunFinished, (r) => this.stopTypingFor(r.runId)))
+    this.offs.push(
+      this.deps.bus.subscribe(RunFinished, (r) => {
+        this.stopTypingFor(r.runId)
+        this.endStream(r.runId)
+      }),
+    )
+    this.offs.push(
+      this.deps.bus.subscribe(RunProgress, (e) => {
+        if (e.stream === "assistant") this.streamed(e.runId, e.data.text)
+      }),
+    )
     this.reconcile()
     await Promise.all(CHANNEL_IDS.filter((id) => this.enabled(id)).map((id) => this.startChannel(id).catch(() => {})))
   }
@@ -141,6 +175,8 @@ export class ChannelManager {
     for (const off of this.offs.splice(0)) off()
     for (const t of this.typing.values()) clearInterval(t)
     this.typing.clear()
+    for (const st of this.streams.values()) clearTimeout(st.timer)
+    this.streams.clear()
     await Promise.all([...this.running.keys()].map((id) => this.stopChannel(id)))
   }
 
@@ -314,8 +350,82 @@ export class ChannelManager {
       }
       throw err
     }
-    if (accepted.state !== "duplicate")
-      this.startTyping(msg.channel, accepted.carriedBy ?? accepted.runId, { to: msg.chatId, ...(msg.threadId ? { threadId: msg.threadId } : {}) })
+    if (accepted.state !== "duplicate") {
+      const runId = accepted.carriedBy ?? accepted.runId
+      const chat: OutboundTarget = { to: msg.chatId, ...(msg.threadId ? { threadId: msg.threadId } : {}) }
+      this.startTyping(msg.channel, runId, chat)
+      if (this.streamsTo(msg.channel) && !this.streams.has(runId))
+        this.streams.set(runId, {
+          channel: msg.channel,
+          target: { ...chat, replyTo: msg.messageId },
+          startedAt: Date.now(),
+          text: "",
+          lastAt: 0,
+          finished: false,
+        })
+    }
+  }
+
+  // ---- streaming previews -------------------------------------------------------------------------------------
+
+  private streamsTo(channel: ChannelId): boolean {
+    const adapter = this.running.get(channel)?.adapter
+    return channel === "telegram" && this.deps.config().channels.telegram.streaming === "edit" && !!adapter?.editText
+  }
+
+  /** A run's streamed text grew: schedule the preview (first after ~1 s, then throttled edits). */
+  private streamed(runId: string, text: string): void {
+    const st = this.streams.get(runId)
+    if (!st || st.finished) return
+    st.text = text
+    this.schedulePreview(runId, st)
+  }
+
+  private schedulePreview(runId: string, st: Stream): void {
+    if (st.timer || st.inflight || st.finished || !st.text.trim() || st.text === st.shown) return
+    const due = st.previewId === undefined ? st.startedAt + PREVIEW_AFTER_MS : st.lastAt + EDIT_EVERY_MS
+    st.timer = setTimeout(
+      () => {
+        st.timer = undefined
+        this.flushPreview(runId, st)
+      },
+      Math.max(0, due - Date.now()),
+    )
+  }
+
+  private flushPreview(runId: string, st: Stream): void {
+    const run = this.running.get(st.channel)
+    if (st.finished || !run || run.stopped || !run.adapter.editText) return
+    const max = run.adapter.maxMessageChars
+    const text = st.text.length > max ? `${st.text.slice(0, max - 1)}…` : st.text
+    const log = this.deps.log.child(st.channel)
+    st.inflight = (async () => {
+      try {
+        if (st.previewId === undefined) {
+          const { messageId } = await run.adapter.sendText(st.target, text)
+          st.previewId = messageId
+          this.previews.add(`${st.channel}:${messageId}`)
+        } else await run.adapter.editText!(st.target, st.previewId, text)
+        st.shown = text
+      } catch (err) {
+        // A preview is best effort: the final reply goes through the outbox either way.
+        log.debug(`preview of run ${runId} not updated: ${run.adapter.classifyError(err).message}`)
+      } finally {
+        st.lastAt = Date.now()
+        st.inflight = undefined
+      }
+      this.schedulePreview(runId, st)
+    })()
+  }
+
+  /** The run ended: no more previews; its reply (ReplyReady, published right after) still finds the preview. */
+  private endStream(runId: string): void {
+    const st = this.streams.get(runId)
+    if (!st) return
+    st.finished = true
+    clearTimeout(st.timer)
+    st.timer = undefined
+    queueMicrotask(() => this.streams.delete(runId))
   }
 
   private sessionFor(msg: InboundMessage): SessionSpec {
@@ -360,7 +470,19 @@ export class ChannelManager {
       ...(target.threadId ? { threadId: target.threadId } : {}),
       ...(target.replyTo ? { replyTo: target.replyTo } : {}),
     }
-    this.queue(target.channel, `reply:${runId}:${target.channel}:${target.to}`, runId, target.accountId, to, text)
+    const st = this.streams.get(runId)
+    const key = `reply:${runId}:${target.channel}:${target.to}`
+    if (!st || st.channel !== target.channel || st.target.to !== target.to || st.target.threadId !== target.threadId) {
+      this.queue(target.channel, key, runId, target.accountId, to, text)
+      return
+    }
+    const channel = target.channel
+    const queueWithPreview = () => {
+      // The first chunk replaces the preview (an "edit" row naming it); the rest are new messages.
+      this.queue(channel, key, runId, target.accountId, to, text, st.previewId !== undefined ? { messageId: st.previewId, shown: st.shown } : undefined)
+    }
+    if (st.inflight) void st.inflight.then(queueWithPreview)
+    else queueWithPreview()
   }
 
   /** Queues text for a chat in the outbox, one row per chunk keyed `${keyBase}:${i}`; how many chunks, how many new. */
@@ -371,20 +493,28 @@ export class ChannelManager {
     accountId: string | undefined,
     target: OutboundTarget,
     text: string,
+    preview?: { messageId: string; shown?: string },
   ): { total: number; added: number } {
     const max = this.running.get(channel)?.adapter.maxMessageChars ?? (channel === "telegram" ? 4096 : 2000)
     const chunks = chunkText(text, max)
     const added = this.deps.repo.enqueue(
-      chunks.map((body, i) => ({
-        key: `${keyBase}:${i}`,
-        runId,
-        channel,
-        accountId,
-        // Only the first chunk threads as a reply to the triggering message.
-        target: i === 0 ? target : { to: target.to, ...(target.threadId ? { threadId: target.threadId } : {}) },
-        kind: "text" as const,
-        body,
-      })),
+      chunks.map((body, i) => {
+        const edit = i === 0 && preview !== undefined
+        return {
+          key: `${keyBase}:${i}`,
+          runId,
+          channel,
+          accountId,
+          // Only the first chunk threads as a reply to the triggering message (or replaces the preview, which does).
+          target: edit
+            ? { ...target, editMessageId: preview.messageId, ...(preview.shown === body ? { unchanged: true } : {}) }
+            : i === 0
+              ? target
+              : { to: target.to, ...(target.threadId ? { threadId: target.threadId } : {}) },
+          kind: edit ? ("edit" as const) : ("text" as const),
+          body,
+        }
+      }),
     )
     this.kick(channel)
     return { total: chunks.length, added }
@@ -411,7 +541,7 @@ export class ChannelManager {
         const now = Date.now()
         for (const row of this.deps.repo.pendingRows(channel)) {
           if (run.stopped) break
-          const target = JSON.parse(row.target) as OutboundTarget
+          const target = JSON.parse(row.target) as OutboundTarget & { editMessageId?: string; unchanged?: boolean }
           if (blocked.has(target.to)) continue
           if (row.nextAttemptAt > now) {
             blocked.add(target.to)
@@ -419,7 +549,7 @@ export class ChannelManager {
           }
           this.deps.repo.markSending(row.id)
           try {
-            const { messageId } = await run.adapter.sendText(target, row.body)
+            const { messageId } = await this.deliver(channel, run.adapter, row.kind, target, row.body)
             this.deps.repo.markSent(row.id, messageId)
             sentSome = true
           } catch (err) {
@@ -450,6 +580,36 @@ export class ChannelManager {
     }
     const next = this.deps.repo.nextDueAt(channel)
     if (next !== undefined && !run.stopped) run.timer = setTimeout(() => this.kick(channel), Math.max(10, next - Date.now()))
+  }
+
+  /**
+   * Sends one outbox row. An "edit" row replaces the preview this process sent (nothing to do when it already shows
+   * the text); when the preview is not ours to edit (sent before a restart, or this row was interrupted mid-send) or
+   * the edit fails, the text goes out as a new message instead: the reply is never lost.
+   */
+  private async deliver(
+    channel: ChannelId,
+    adapter: ChannelAdapter,
+    kind: string,
+    target: OutboundTarget & { editMessageId?: string; unchanged?: boolean },
+    body: string,
+  ): Promise<{ messageId: string }> {
+    const { editMessageId, unchanged, ...to } = target
+    if (kind === "edit" && editMessageId !== undefined) {
+      const live = `${channel}:${editMessageId}`
+      if (adapter.editText && this.previews.delete(live)) {
+        if (unchanged) return { messageId: editMessageId }
+        try {
+          await adapter.editText(to, editMessageId, body)
+          return { messageId: editMessageId }
+        } catch (err) {
+          this.deps.log
+            .child(channel)
+            .warn(`could not edit the preview ${editMessageId} (${adapter.classifyError(err).message}); sending the reply as a new message`)
+        }
+      }
+    }
+    return adapter.sendText(to, body)
   }
 
   /**

@@ -92,6 +92,8 @@ export interface ChannelAdapter {
   health(): ChannelHealth
   /** Sends one chunk of text (Markdown as the model writes it; the adapter formats it for the platform). */
   sendText(target: OutboundTarget, text: string): Promise<{ messageId: string }>
+  /** Replaces the text of a message the bot sent (a streamed reply's preview). */
+  editText?(target: OutboundTarget, messageId: string, text: string): Promise<void>
   /** Sends a file from disk. */
   sendFile?(target: OutboundTarget, path: string, caption?: string): Promise<{ messageId: string }>
   /** Shows "typing…" for a while (platforms expire it after a few seconds). */

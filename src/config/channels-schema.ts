@@ -25,6 +25,12 @@ export const TelegramChannel = z
     botToken: z.string().min(10).optional().describe("Bot token from @BotFather (or env TELEGRAM_BOT_TOKEN)"),
     apiRoot: z.url().default("https://api.telegram.org").describe("Bot API root (a self-hosted Bot API server, or a test server)"),
     pollTimeoutSeconds: z.number().int().min(1).max(50).default(30).describe("Long-poll timeout of getUpdates"),
+    streaming: z
+      .enum(["edit", "off"])
+      .default("edit")
+      .describe(
+        "While a reply streams: edit = show a preview message and edit it as text arrives (at most every ~1.5 s); off = send the reply when it is done",
+      ),
     ...Access,
   })
   .describe("Telegram bot (grammY, long polling)")

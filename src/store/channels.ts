@@ -84,7 +84,7 @@ export class ChannelRepo {
   // ---- outbox -------------------------------------------------------------------------------------------------
 
   /** Queues messages; a key already queued is left as it is (idempotent). Returns how many were new. */
-  enqueue(rows: { key: string; runId?: string; channel: string; accountId?: string; target: unknown; kind: "text" | "file"; body: string }[]): number {
+  enqueue(rows: { key: string; runId?: string; channel: string; accountId?: string; target: unknown; kind: "text" | "file" | "edit"; body: string }[]): number {
     const now = Date.now()
     return this.db.transaction((tx) => {
       let added = 0

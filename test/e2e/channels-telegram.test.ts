@@ -38,6 +38,7 @@ beforeAll(async () => {
     const said = last.split("\n").at(-1) ?? ""
     if (said.includes("essay")) return { text: Array.from({ length: 300 }, (_, i) => `Paragraph ${i}: gateways keep messages safe.`).join("\n\n") }
     if (said.includes("markup")) return { text: "**bold** and a <tag> that is fine" }
+    if (said.includes("stream slowly")) return { text: Array.from({ length: 14 }, (_, i) => `word${i} `), chunkDelayMs: 350 }
     return { text: `model says: ${said}` }
   })
   home = mkdtempSync(join(tmpdir(), "gw-tg-"))
@@ -152,6 +153,31 @@ describe("Telegram", () => {
     expect(path).toBeDefined()
     expect(path!.startsWith(join(home, "media", "telegram"))).toBe(true)
     expect(new Uint8Array(readFileSync(path!))).toEqual(png)
+  }, 30_000)
+
+  test("a streamed reply: a preview after ~1 s, throttled edits, then the final text in place, exactly once", async () => {
+    const final = Array.from({ length: 14 }, (_, i) => `word${i} `)
+      .join("")
+      .trim()
+    const from = tg.sent.length
+    const t0 = Date.now()
+    const asked = tg.pushMessage({ text: "please stream slowly", from: OWNER })
+    const preview = await tg.waitFor((c, i) => i >= from && c.method === "sendMessage" && c.ok && textOf(c).startsWith("word0"), 10_000)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(textOf(preview).length).toBeLessThan(final.length)
+    expect((preview.params as { reply_parameters?: { message_id: number } }).reply_parameters?.message_id).toBe(asked.message.message_id)
+    const previewId = (preview.result as { message_id: number }).message_id
+    await tg.waitFor((c, i) => i >= from && c.method === "editMessageText" && c.ok && textOf(c).trim() === final, 15_000)
+    await Bun.sleep(1500)
+    const edits = tg.sent.slice(from).filter((c) => c.method === "editMessageText")
+    expect(edits.length).toBeGreaterThanOrEqual(2)
+    for (const e of edits) expect(Number((e.params as { message_id: unknown }).message_id)).toBe(previewId)
+    // The chat holds one message for the answer, and it shows the final text.
+    const answers = tg.messages(OWNER.id).filter((m) => m.text?.startsWith("word0"))
+    expect(answers.map((m) => m.text?.trim())).toEqual([final])
+    // Nothing sent it again as a new message.
+    expect(tg.sent.slice(from).filter((c) => c.method === "sendMessage" && textOf(c).startsWith("word0"))).toHaveLength(1)
+    expect(edits.filter((e) => e.ok && textOf(e).trim() === final)).toHaveLength(1)
   }, 30_000)
 
   test("kill -9 while a reply is queued: after the restart it is delivered exactly once", async () => {

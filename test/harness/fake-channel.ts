@@ -9,6 +9,22 @@ export interface SentText {
   target: OutboundTarget
   text: string
   at: number
+  messageId: string
+}
+
+export interface EditedText {
+  target: OutboundTarget
+  messageId: string
+  text: string
+  at: number
+}
+
+export interface SentFile {
+  target: OutboundTarget
+  path: string
+  caption?: string
+  messageId: string
+  at: number
 }
 
 export class FakeChannel implements ChannelAdapter {
@@ -16,6 +32,10 @@ export class FakeChannel implements ChannelAdapter {
   ctx?: ChannelContext
   readonly sent: SentText[] = []
   readonly typings: OutboundTarget[] = []
+  readonly edits: EditedText[] = []
+  readonly files: SentFile[] = []
+  /** Failures to throw on the next edits, in order. */
+  editFailures: SendFailure[] = []
   /** Failures to throw on the next sends, in order. */
   failures: SendFailure[] = []
   private nextId = 1000
@@ -59,9 +79,26 @@ export class FakeChannel implements ChannelAdapter {
   async sendText(target: OutboundTarget, text: string): Promise<{ messageId: string }> {
     const failure = this.failures.shift()
     if (failure) throw Object.assign(new Error(failure.message), { failure })
-    this.sent.push({ target, text, at: Date.now() })
+    const messageId = String(this.nextId++)
+    this.sent.push({ target, text, at: Date.now(), messageId })
     for (const w of this.waiters.splice(0)) w()
-    return { messageId: String(this.nextId++) }
+    return { messageId }
+  }
+
+  async editText(target: OutboundTarget, messageId: string, text: string): Promise<void> {
+    const failure = this.editFailures.shift()
+    if (failure) throw Object.assign(new Error(failure.message), { failure })
+    this.edits.push({ target, messageId, text, at: Date.now() })
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  async sendFile(target: OutboundTarget, path: string, caption?: string): Promise<{ messageId: string }> {
+    const failure = this.failures.shift()
+    if (failure) throw Object.assign(new Error(failure.message), { failure })
+    const messageId = String(this.nextId++)
+    this.files.push({ target, path, ...(caption ? { caption } : {}), messageId, at: Date.now() })
+    for (const w of this.waiters.splice(0)) w()
+    return { messageId }
   }
 
   async typing(target: OutboundTarget): Promise<void> {

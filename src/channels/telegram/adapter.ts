@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs"
 import { join } from "node:path"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { Bot, GrammyError, HttpError } from "grammy"
+import { Bot, GrammyError, HttpError, InputFile } from "grammy"
 import type { Message, Update } from "grammy/types"
 import { sleep } from "../../util/timers.ts"
 import type { ChannelAdapter, ChannelContext, ChannelHealth, InboundAttachment, InboundMessage, OutboundTarget, SendFailure } from "../types.ts"
@@ -196,6 +196,28 @@ export class TelegramAdapter implements ChannelAdapter {
         throw err
       sent = await this.bot.api.sendMessage(target.to, text, common)
     }
+    this.state.lastOutboundAt = Date.now()
+    return { messageId: String(sent.message_id) }
+  }
+
+  async editText(target: OutboundTarget, messageId: string, text: string): Promise<void> {
+    try {
+      await this.bot.api.editMessageText(target.to, Number(messageId), markdownToTelegramHtml(text), { parse_mode: "HTML" })
+    } catch (err) {
+      if (err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description)) return
+      if (!(err instanceof GrammyError && err.error_code === 400 && /can't parse entities|unsupported start tag|can't find end tag/i.test(err.description)))
+        throw err
+      await this.bot.api.editMessageText(target.to, Number(messageId), text)
+    }
+    this.state.lastOutboundAt = Date.now()
+  }
+
+  async sendFile(target: OutboundTarget, path: string, caption?: string): Promise<{ messageId: string }> {
+    const sent = await this.bot.api.sendDocument(target.to, new InputFile(path), {
+      ...(target.threadId ? { message_thread_id: Number(target.threadId) } : {}),
+      ...(target.replyTo ? { reply_parameters: { message_id: Number(target.replyTo), allow_sending_without_reply: true } } : {}),
+      ...(caption ? { caption } : {}),
+    })
     this.state.lastOutboundAt = Date.now()
     return { messageId: String(sent.message_id) }
   }

@@ -199,6 +199,79 @@ describe("delivery", () => {
   })
 })
 
+describe("streaming by editing a preview", () => {
+  const words = Array.from({ length: 12 }, (_, i) => `w${i} `)
+  const final = words.join("")
+
+  test("a preview after ~1 s, throttled edits, and the final text replaces it: shown exactly once", async () => {
+    const { tg } = await start({ dmPolicy: "open" }, fakeModel([{ text: words, chunkDelayMs: 350 }]))
+    const t0 = Date.now()
+    await tg.push({ senderId: "1", text: "stream it", messageId: "50" })
+    const deadline = Date.now() + 10_000
+    while (!tg.edits.some((e) => e.text === final) && Date.now() < deadline) await Bun.sleep(20)
+    await Bun.sleep(300)
+    // One message: the preview, threaded as a reply, with a prefix of the answer, sent after ~1 s.
+    expect(tg.sent).toHaveLength(1)
+    const preview = tg.sent[0]!
+    expect(preview.target).toMatchObject({ to: "1", replyTo: "50" })
+    expect(preview.at - t0).toBeGreaterThanOrEqual(950)
+    expect(final.startsWith(preview.text)).toBe(true)
+    expect(preview.text.length).toBeLessThan(final.length)
+    // Every edit is of the preview, grows the text, at most one per ~1.5 s; the last one is the final text.
+    expect(tg.edits.length).toBeGreaterThanOrEqual(2)
+    for (const e of tg.edits) expect(e.messageId).toBe(preview.messageId)
+    const streamed = tg.edits.slice(0, -1)
+    for (let i = 1; i < streamed.length; i++) expect(streamed[i]!.at - streamed[i - 1]!.at).toBeGreaterThanOrEqual(1400)
+    if (streamed[0]) expect(streamed[0].at - preview.at).toBeGreaterThanOrEqual(1400)
+    expect(tg.edits.at(-1)!.text).toBe(final)
+    expect(tg.edits.filter((e) => e.text === final)).toHaveLength(1)
+  })
+
+  test("a final reply longer than one message: the first chunk edits the preview, the rest are new messages", async () => {
+    const long = Array.from({ length: 40 }, (_, i) => `part${i}`)
+    const tg = new FakeChannel("telegram", { maxMessageChars: 100 })
+    gw = await startInProcess({
+      models: fakeModel([{ text: long.map((w) => `${w} `), chunkDelayMs: 60 }]),
+      config: { channels: { telegram: { botToken: "123456:TEST-TOKEN", dmPolicy: "open" } } },
+      channelAdapters: async () => tg,
+    })
+    while (!tg.ctx) await Bun.sleep(5)
+    await tg.push({ senderId: "1", text: "long one", messageId: "60" })
+    const all = long.map((w) => `${w} `).join("")
+    const deadline = Date.now() + 10_000
+    while (!tg.sent.some((s) => s.text.includes("part39")) && Date.now() < deadline) await Bun.sleep(20)
+    await Bun.sleep(200)
+    const preview = tg.sent[0]!
+    expect(preview.text.length).toBeLessThanOrEqual(100)
+    const finalEdit = tg.edits.at(-1)!
+    expect(finalEdit.messageId).toBe(preview.messageId)
+    const rest = tg.sent.slice(1)
+    expect(rest.length).toBeGreaterThan(0)
+    expect([finalEdit.text, ...rest.map((s) => s.text)].join(" ")).toBe(all)
+    expect(rest.every((s) => s.target.replyTo === undefined)).toBe(true)
+  })
+
+  test("when the final edit fails, the reply goes out as a new message", async () => {
+    const { tg } = await start({ dmPolicy: "open" }, fakeModel([{ text: ["first half", " and the rest"], chunkDelayMs: 1300 }]))
+    tg.editFailures.push({ permanent: true, message: "400 Bad Request: message to edit not found" })
+    await tg.push({ senderId: "1", text: "go", messageId: "70" })
+    await tg.waitForSent(2, 8000)
+    await Bun.sleep(200)
+    expect(tg.sent.map((s) => s.text)).toEqual(["first half", "first half and the rest"])
+    expect(tg.sent[1]!.target).toMatchObject({ to: "1", replyTo: "70" })
+    expect(tg.edits).toHaveLength(0)
+  })
+
+  test("streaming off: no preview, one message at the end", async () => {
+    const { tg } = await start({ dmPolicy: "open", streaming: "off" }, fakeModel([{ text: words, chunkDelayMs: 150 }]))
+    await tg.push({ senderId: "1", text: "no stream" })
+    await tg.waitForSent(1, 8000)
+    await Bun.sleep(200)
+    expect(tg.sent.map((s) => s.text)).toEqual([final])
+    expect(tg.edits).toHaveLength(0)
+  })
+})
+
 describe("the agent's message tool", () => {
   test("sends only to chats the owner allowed; anything else is refused with the reason", async () => {
     const model = fakeModel([
