@@ -82,7 +82,8 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const registry = await getRegistry()
     const sender = deps.messages?.()
-    const channelTools = sender && sender.channels().length > 0 ? [(messageTool ??= createMessageTool(sender))] : []
+    const channelTools =
+      sender && sender.channels().length > 0 ? [(messageTool ??= createMessageTool(sender, (path) => registry.policy.resolvePath(path)))] : []
     const memory = deps.memory?.()
     const memTools = memory && cfg().memory.enabled ? await (memoryTools ??= import("../memory/tools.ts").then((m) => m.createMemoryTools(memory))) : []
     const extra = [...sessionTools(sessionKey), ...channelTools, ...memTools].filter((t) => registry.policy.isAllowed(t.name))

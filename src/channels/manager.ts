@@ -7,7 +7,7 @@
  * Outbound: router.reply.ready for a channel target becomes outbox rows (one per chunk, keyed by run, target and
  * chunk), sent in order with retries and backoff; a message that keeps failing ends as `failed` with an event.
  */
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
@@ -46,6 +46,8 @@ const TYPING_MAX_MS = 120_000
 /** Streaming by editing a preview: the first preview after this long, then at most one edit per EDIT_EVERY_MS (Telegram rate-limits edits). */
 const PREVIEW_AFTER_MS = 1000
 const EDIT_EVERY_MS = 1500
+/** A file's caption longer than this goes as a text message of its own (Telegram's caption limit). */
+const MAX_CAPTION_CHARS = 1024
 
 /** A run whose reply streams into a chat as a preview message that is edited as text arrives. */
 interface Stream {
@@ -204,11 +206,39 @@ export class ChannelManager {
     return configured.length === 1 ? configured[0] : undefined
   }
 
-  /** Sends a text to a chat (the `send` method, the agent's message tool): queued in the outbox under `key`. */
-  sendMessage(o: { channel: ChannelId; to: string; text: string; key: string; threadId?: string; replyTo?: string; accountId?: string }): { keys: string[] } {
+  /**
+   * Sends a text to a chat (the `send` method, the agent's message tool): queued in the outbox under `key`. With a
+   * file (an absolute path the caller vetted), the file goes as one "file" row (body = the path) keyed `:file`, the
+   * text as its caption when it fits, else as text rows before it.
+   */
+  sendMessage(o: { channel: ChannelId; to: string; text: string; key: string; threadId?: string; replyTo?: string; accountId?: string; file?: string }): {
+    keys: string[]
+  } {
     const target: OutboundTarget = { to: o.to, ...(o.threadId ? { threadId: o.threadId } : {}), ...(o.replyTo ? { replyTo: o.replyTo } : {}) }
-    const chunks = this.queue(o.channel, `send:${o.key}`, undefined, o.accountId, target, o.text)
-    return { keys: Array.from({ length: chunks.total }, (_, i) => `send:${o.key}:${i}`) }
+    if (o.file === undefined) {
+      const chunks = this.queue(o.channel, `send:${o.key}`, undefined, o.accountId, target, o.text)
+      return { keys: Array.from({ length: chunks.total }, (_, i) => `send:${o.key}:${i}`) }
+    }
+    const text = o.text.trim()
+    const captioned = text.length <= MAX_CAPTION_CHARS
+    const keys: string[] = []
+    if (text && !captioned) {
+      const chunks = this.queue(o.channel, `send:${o.key}`, undefined, o.accountId, target, text)
+      for (let i = 0; i < chunks.total; i++) keys.push(`send:${o.key}:${i}`)
+    }
+    const fileKey = `send:${o.key}:file`
+    this.deps.repo.enqueue([
+      {
+        key: fileKey,
+        channel: o.channel,
+        accountId: o.accountId,
+        target: { ...target, ...(text && captioned ? { caption: text } : {}) },
+        kind: "file",
+        body: o.file,
+      },
+    ])
+    this.kick(o.channel)
+    return { keys: [fileKey, ...keys] }
   }
 
   /** Waits (bounded) until an outbox message was sent or given up; its row either way. */
@@ -232,7 +262,7 @@ export class ChannelManager {
     return {
       channels: () => CHANNEL_IDS.filter((id) => this.enabled(id)),
       canSendTo: (channel: string, to: string) => isChannelId(channel) && this.canSendTo(channel, to),
-      send: async (o: { channel: string; to: string; text: string; key: string; threadId?: string }) => {
+      send: async (o: { channel: string; to: string; text: string; key: string; threadId?: string; file?: string }) => {
         if (!isChannelId(o.channel)) return { status: "failed", error: `unknown channel ${o.channel}` }
         const { keys } = this.sendMessage({ ...o, channel: o.channel })
         const row = await this.waitDelivered(keys[0]!, 10_000)
@@ -541,7 +571,7 @@ export class ChannelManager {
         const now = Date.now()
         for (const row of this.deps.repo.pendingRows(channel)) {
           if (run.stopped) break
-          const target = JSON.parse(row.target) as OutboundTarget & { editMessageId?: string; unchanged?: boolean }
+          const target = JSON.parse(row.target) as OutboundTarget & { editMessageId?: string; unchanged?: boolean; caption?: string }
           if (blocked.has(target.to)) continue
           if (row.nextAttemptAt > now) {
             blocked.add(target.to)
@@ -553,7 +583,7 @@ export class ChannelManager {
             this.deps.repo.markSent(row.id, messageId)
             sentSome = true
           } catch (err) {
-            const f = run.adapter.classifyError(err)
+            const f = err instanceof PermanentSendError ? { permanent: true, message: err.message } : run.adapter.classifyError(err)
             const attempts = row.attempts + 1
             if (f.permanent || attempts >= MAX_ATTEMPTS) {
               this.deps.repo.markFailed(row.id, f.message)
@@ -591,10 +621,15 @@ export class ChannelManager {
     channel: ChannelId,
     adapter: ChannelAdapter,
     kind: string,
-    target: OutboundTarget & { editMessageId?: string; unchanged?: boolean },
+    target: OutboundTarget & { editMessageId?: string; unchanged?: boolean; caption?: string },
     body: string,
   ): Promise<{ messageId: string }> {
-    const { editMessageId, unchanged, ...to } = target
+    const { editMessageId, unchanged, caption, ...to } = target
+    if (kind === "file") {
+      if (!adapter.sendFile) throw new PermanentSendError(`${channel} cannot send files`)
+      if (!existsSync(body)) throw new PermanentSendError(`${body} no longer exists`)
+      return adapter.sendFile(to, body, caption)
+    }
     if (kind === "edit" && editMessageId !== undefined) {
       const live = `${channel}:${editMessageId}`
       if (adapter.editText && this.previews.delete(live)) {
@@ -623,6 +658,9 @@ export class ChannelManager {
     }
   }
 }
+
+/** A send no retry can help that the core itself decides (not the platform): e.g. the adapter cannot send files. */
+class PermanentSendError extends Error {}
 
 function isChannelId(s: string): s is ChannelId {
   return (CHANNEL_IDS as readonly string[]).includes(s)

@@ -5,11 +5,11 @@
  * after the restart.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startFakeTelegram, type ApiCall, type FakeTelegram } from "../fakes/telegram.ts"
-import { providerFor, scriptedFake, type ScriptedFake } from "./agent-helpers.ts"
+import { providerFor, scriptedFake, toolResultsOf, type ScriptedFake } from "./agent-helpers.ts"
 import { E2E_TOKEN, cliEnv, runCli, startBinary, type GatewayProcess } from "./harness.ts"
 
 const OWNER = { id: 4242, first_name: "Owner", username: "owner" }
@@ -38,6 +38,10 @@ beforeAll(async () => {
     const said = last.split("\n").at(-1) ?? ""
     if (said.includes("essay")) return { text: Array.from({ length: 300 }, (_, i) => `Paragraph ${i}: gateways keep messages safe.`).join("\n\n") }
     if (said.includes("markup")) return { text: "**bold** and a <tag> that is fine" }
+    if (said.includes("send me the report")) {
+      if (toolResultsOf("openai", body).length > 0) return { text: "sent you the report" }
+      return { toolCalls: [{ name: "message", args: { channel: "telegram", to: String(OWNER.id), text: "your *report*", file: "out/report.csv" } }] }
+    }
     if (said.includes("stream slowly")) return { text: Array.from({ length: 14 }, (_, i) => `word${i} `), chunkDelayMs: 350 }
     return { text: `model says: ${said}` }
   })
@@ -178,6 +182,20 @@ describe("Telegram", () => {
     // Nothing sent it again as a new message.
     expect(tg.sent.slice(from).filter((c) => c.method === "sendMessage" && textOf(c).startsWith("word0"))).toHaveLength(1)
     expect(edits.filter((e) => e.ok && textOf(e).trim() === final)).toHaveLength(1)
+  }, 30_000)
+
+  test("the message tool sends a workspace file as a document, once", async () => {
+    mkdirSync(join(home, "workspace", "out"), { recursive: true })
+    writeFileSync(join(home, "workspace", "out", "report.csv"), "a,b\n1,2\n")
+    const from = tg.sent.length
+    tg.pushMessage({ text: "send me the report", from: OWNER })
+    const doc = await tg.waitFor((c, i) => i >= from && c.method === "sendDocument" && c.ok, 15_000)
+    expect(String((doc.params as { chat_id: unknown }).chat_id)).toBe(String(OWNER.id))
+    expect((doc.params as { caption?: string }).caption).toBe("your *report*")
+    expect(doc.files.document?.fileName).toBe("report.csv")
+    expect(new TextDecoder().decode(doc.files.document!.bytes)).toBe("a,b\n1,2\n")
+    await tg.waitFor((c, i) => i >= from && c.method === "sendMessage" && textOf(c) === "sent you the report", 15_000)
+    expect(tg.sent.slice(from).filter((c) => c.method === "sendDocument")).toHaveLength(1)
   }, 30_000)
 
   test("kill -9 while a reply is queued: after the restart it is delivered exactly once", async () => {

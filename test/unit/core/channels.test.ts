@@ -4,6 +4,9 @@
  * updates run once, and the outbox's retries, order and give-up.
  */
 import { afterEach, describe, expect, test } from "bun:test"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { chunkText } from "../../../src/channels/chunk.ts"
 import { DeliveryFailed } from "../../../src/channels/events.ts"
 import { markdownToTelegramHtml } from "../../../src/channels/telegram/format.ts"
@@ -288,6 +291,48 @@ describe("the agent's message tool", () => {
     expect(model.calls[1]!.lastToolResult!.content).toContain("not one the owner allowed")
     expect(model.calls[2]!.lastToolResult).toMatchObject({ toolName: "message", isError: false, content: "Sent to 42 on telegram." })
     expect(tg.sent.map((m) => [m.target.to, m.text])).toEqual([["42", "**note** for the owner"]])
+  })
+})
+
+describe("the message tool sends files", () => {
+  test("a file inside the workspace goes out as a document with its caption, once; a path outside the roots is refused", async () => {
+    const outside = join(tmpdir(), `gw-outside-${crypto.randomUUID()}.txt`)
+    writeFileSync(outside, "secret")
+    const model = fakeModel([
+      { toolCalls: [{ name: "message", input: { channel: "telegram", to: "42", text: "steal", file: outside } }] },
+      { toolCalls: [{ name: "message", input: { channel: "telegram", to: "42", file: "missing.txt" } }] },
+      { toolCalls: [{ name: "message", input: { channel: "telegram", to: "42", text: "the **report**", file: "out/report.txt" } }] },
+      { text: "done" },
+    ])
+    const { tg, gw } = await start({ allowFrom: ["42"] }, model)
+    mkdirSync(join(gw.home, "workspace", "out"), { recursive: true })
+    writeFileSync(join(gw.home, "workspace", "out", "report.txt"), "numbers")
+    const c = await gw.connect()
+    const runId = `file-${crypto.randomUUID()}`
+    await c.call("chat.send", { sessionKey: "files", message: "send the report", idempotencyKey: runId })
+    expect(await c.call("agent.wait", { runId, timeoutMs: 5000 })).toMatchObject({ status: "ok" })
+    expect(model.calls[1]!.lastToolResult).toMatchObject({ toolName: "message", isError: true })
+    expect(model.calls[1]!.lastToolResult!.content).toContain("outside the allowed directories")
+    expect(model.calls[2]!.lastToolResult).toMatchObject({ toolName: "message", isError: true })
+    expect(model.calls[2]!.lastToolResult!.content).toContain("does not exist")
+    expect(model.calls[3]!.lastToolResult).toMatchObject({ toolName: "message", isError: false, content: "Sent to 42 on telegram." })
+    expect(tg.files).toHaveLength(1)
+    expect(tg.files[0]).toMatchObject({ target: { to: "42" }, caption: "the **report**" })
+    expect(tg.files[0]!.path.endsWith(join("workspace", "out", "report.txt"))).toBe(true)
+    expect(tg.sent).toHaveLength(0)
+    rmSync(outside, { force: true })
+  })
+
+  test("a file row whose file vanished fails at once, visible as a delivery failure", async () => {
+    const { tg, gw } = await start({ allowFrom: ["42"] })
+    const failed: { error: string }[] = []
+    gw.gateway.services.bus.subscribe(DeliveryFailed, (e) => failed.push(e))
+    const path = join(gw.home, "gone.txt")
+    gw.gateway.services.channels!.sendMessage({ channel: "telegram", to: "42", text: "", key: "k1", file: path })
+    const deadline = Date.now() + 3000
+    while (failed.length === 0 && Date.now() < deadline) await Bun.sleep(20)
+    expect(failed[0]!.error).toContain("no longer exists")
+    expect(tg.files).toHaveLength(0)
   })
 })
 
