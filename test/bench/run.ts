@@ -21,6 +21,9 @@
  *               processes.
  *   connections 1,000 `cli` connections opened, held (health p99) and closed at once, beside the floor under the same
  *               load; fuzz: 22,000 mutated recorded frames; soak: mixed traffic, RSS and descriptors (hostile.ts).
+ *   cli         `gateway health` as a process (start → answer → exit; wall time and peak RSS) beside a compiled client
+ *               doing the same handshake + `health` (floor-health.ts), and `gateway --version` beside a compiled
+ *               console.log (floor-version.ts), alternating run by run (cli-process.ts).
  * The gateway binary is copied to a private temp file first, so a rebuild of dist/gateway mid-run changes nothing.
  * Everything talks to 127.0.0.1 only; every process started here is killed on the way out, also on error (exit 1).
  */
@@ -31,6 +34,7 @@ import type { LoadConfig, LoadResult } from "./load-client.ts"
 import { BENCH_TOKEN, handshake, median, round } from "./wire.ts"
 
 import { benchAgentTurns } from "./agent-turns.ts"
+import { benchCli, buildFloors, CLI_TARGETS } from "./cli-process.ts"
 import { benchConnections, benchFuzz, benchSoak, type StartFn } from "./hostile.ts"
 const root = resolve(import.meta.dir, "../..")
 const DEFAULT_GATEWAY_BIN = join(root, "dist/gateway")
@@ -83,8 +87,8 @@ const GATEWAY_BIN = customGateway ?? DEFAULT_GATEWAY_BIN
 const SOAK_MINUTES = soakMinutes ?? (QUICK ? 1 : 30)
 const FUZZ_FRAMES = QUICK ? 4000 : 22_000
 const SETTINGS = QUICK
-  ? { coldRuns: 3, rssSettleMs: 1000, warmupMs: 200, durationMs: 1000, rounds: 1, extraRounds: 1 }
-  : { coldRuns: 7, rssSettleMs: 1000, warmupMs: 500, durationMs: 3000, rounds: 3, extraRounds: 3 }
+  ? { coldRuns: 3, rssSettleMs: 1000, warmupMs: 200, durationMs: 1000, rounds: 1, extraRounds: 1, cliRuns: 5 }
+  : { coldRuns: 7, rssSettleMs: 1000, warmupMs: 500, durationMs: 3000, rounds: 3, extraRounds: 3, cliRuns: 21 }
 /**
  * A load round during which the rest of the machine used more than this much CPU (in cores; read from /proc/stat
  * minus server and client) is "disturbed": it is left out of the medians when undisturbed rounds exist, and up to
@@ -200,6 +204,7 @@ async function buildFloor(): Promise<void> {
     minify: true,
     bytecode: true,
     format: "esm",
+    splitting: true,
   })
   if (!result.success) {
     for (const l of result.logs) process.stderr.write(`${String(l)}\n`)
@@ -500,6 +505,8 @@ async function main(): Promise<void> {
   const gatewayStale = !gatewayBuilt && !customGateway && newestSourceMtime() > statSync(GATEWAY_BIN).mtimeMs
   if (gatewayStale) progress("WARNING: dist/gateway is older than src/, cli/ or the build inputs; pass --build to measure the current code")
   await buildFloor()
+  progress("building dist/bench-floor-health and dist/bench-floor-version")
+  const cliFloors = await buildFloors(join(root, "dist"))
   const gatewaySrc = statSync(GATEWAY_BIN)
   const snap = await snapshot(GATEWAY_BIN)
   const GW = snap.path
@@ -530,6 +537,8 @@ async function main(): Promise<void> {
       rebuilt: gatewayBuilt,
     },
     floor: size(FLOOR_BIN),
+    floorHealth: size(cliFloors.health),
+    floorVersion: size(cliFloors.version),
   }
 
   // Cold start + idle RSS. One untimed start of each binary first, so every timed run finds it in the page cache.
@@ -562,6 +571,18 @@ async function main(): Promise<void> {
         `warm ${last(gwWarm).totalMs.toFixed(1)} ms (cpu ${last(gwWarm).cpuMsAtHello?.toFixed(1) ?? "?"}) ${last(gwWarm).mem?.rssMB ?? "?"} MB`,
     )
   }
+
+  // The CLI as a process: `health` against a running gateway and `--version`, each beside its floor.
+  progress("cli: gateway health and --version as processes, beside their floors")
+  const cli = await benchCli(GW, cliFloors, {
+    runs: SETTINGS.cliRuns,
+    newHome,
+    progress,
+    start: async (binary, home) => {
+      const s = await start(binary, home)
+      return { url: s.url, pid: s.pid, stop: () => stop(s) }
+    },
+  })
 
   // Throughput: per round, one fresh process per target runs every scenario; target order alternates by round.
   // Extra rounds (bounded) while a pass-relevant scenario lacks enough rounds undisturbed by other processes.
@@ -662,6 +683,9 @@ async function main(): Promise<void> {
     idleRss: Number.isFinite(ratios.idleRssDeltaMB) && ratios.idleRssDeltaMB <= 20,
     throughput1x1: tput["1x1"].gateway.valid && tput["1x1"].floor.valid && ratios.throughput1x1 !== null && ratios.throughput1x1 >= 0.5,
     throughput16x4: tput["16x4"].gateway.valid && tput["16x4"].floor.valid && ratios.throughput16x4 !== null && ratios.throughput16x4 >= 0.5,
+    cliHealthWall: cli.pass.healthWall,
+    cliHealthRss: cli.pass.healthRss,
+    versionWall: cli.pass.versionWall,
     all: false,
   }
   pass.all =
@@ -675,7 +699,10 @@ async function main(): Promise<void> {
     pass.connectionsRssReturn &&
     pass.connectionsHoldingRss &&
     pass.fuzz &&
-    pass.soak !== false
+    pass.soak !== false &&
+    pass.cliHealthWall &&
+    pass.cliHealthRss !== false &&
+    pass.versionWall
 
   machine.loadavgAtEnd = loadavg().map((v) => round(v))
   const others = SCENARIOS.flatMap((sc) => [...load[sc.name].gateway, ...load[sc.name].floor]).map((r) => r.otherCpuCores ?? 0)
@@ -724,6 +751,7 @@ async function main(): Promise<void> {
         "RSS from /proc/<pid>/status (peak: VmHWM after clear_refs), sockets released = /proc/<pid>/fd count back to its pre-load value; the floor under the same load",
       fuzz: "test/load/fuzz.ts, seed 1: 30% of the frames as a socket's first frame, 70% on two authenticated connections (no admin scope, no model, tools denied)",
       soak: `test/load/soak.ts for ${SOAK_MINUTES} min: ~10 churn connections/s, ~10 agent turns/s (sessions deleted after 20 turns), ~5 reads/s; RSS and fds compared at two quiet points (after the warm-up, at the end)`,
+      cli: cli.method,
       caveat: `client and server share ${machine.cores} core(s): when clientCpuCores is near 1 the load generator, not the server, limits the floor's figure; serverCpuUsPerReq is the client-independent comparison`,
     },
     machine,
@@ -736,8 +764,9 @@ async function main(): Promise<void> {
     connections,
     fuzz: fuzzed,
     soak: soaked ?? { skipped: true },
+    cli,
     ratios,
-    targets: TARGETS,
+    targets: { ...TARGETS, ...CLI_TARGETS },
     pass,
     reference: {
       openclaw: OPENCLAW_REFERENCE,
