@@ -46,6 +46,8 @@ const TYPING_MAX_MS = 120_000
 /** Streaming by editing a preview: the first preview after this long, then at most one edit per EDIT_EVERY_MS (Telegram rate-limits edits). */
 const PREVIEW_AFTER_MS = 1000
 const EDIT_EVERY_MS = 1500
+/** The acknowledgement reaction on an accepted message (channels.telegram.ackReaction). */
+const ACK_REACTION = "👀"
 /** A file's caption longer than this goes as a text message of its own (Telegram's caption limit). */
 const MAX_CAPTION_CHARS = 1024
 
@@ -384,6 +386,13 @@ export class ChannelManager {
       const runId = accepted.carriedBy ?? accepted.runId
       const chat: OutboundTarget = { to: msg.chatId, ...(msg.threadId ? { threadId: msg.threadId } : {}) }
       this.startTyping(msg.channel, runId, chat)
+      if (msg.channel === "telegram" && this.deps.config().channels.telegram.ackReaction) {
+        const adapter = this.running.get(msg.channel)?.adapter
+        // Best effort: a missing reaction loses nothing (the reply still comes).
+        adapter
+          ?.react?.(chat, msg.messageId, ACK_REACTION)
+          .catch((err) => log.debug(`no ack reaction on ${msg.messageId}: ${adapter.classifyError(err).message}`))
+      }
       if (this.streamsTo(msg.channel) && !this.streams.has(runId))
         this.streams.set(runId, {
           channel: msg.channel,

@@ -94,6 +94,8 @@ export interface ChannelAdapter {
   sendText(target: OutboundTarget, text: string): Promise<{ messageId: string }>
   /** Replaces the text of a message the bot sent (a streamed reply's preview). */
   editText?(target: OutboundTarget, messageId: string, text: string): Promise<void>
+  /** Sets the bot's reaction (one emoji) on a message: the acknowledgement that a message was taken. */
+  react?(target: OutboundTarget, messageId: string, emoji: string): Promise<void>
   /** Sends a file from disk. */
   sendFile?(target: OutboundTarget, path: string, caption?: string): Promise<{ messageId: string }>
   /** Shows "typing…" for a while (platforms expire it after a few seconds). */

@@ -31,6 +31,7 @@ export const TelegramChannel = z
       .describe(
         "While a reply streams: edit = show a preview message and edit it as text arrives (at most every ~1.5 s); off = send the reply when it is done",
       ),
+    ackReaction: z.boolean().default(false).describe("React 👀 to a message once it is accepted for the agent, so the sender sees it was taken"),
     ...Access,
   })
   .describe("Telegram bot (grammY, long polling)")

@@ -26,7 +26,9 @@ const textOf = (c: ApiCall) => String((c.params as { text?: unknown }).text ?? "
 function config() {
   return {
     models: { default: "fake/fake-model", providers: { fake: providerFor(model) } },
-    channels: { telegram: { botToken: tg.token, apiRoot: tg.url, pollTimeoutSeconds: 2, groups: { allow: [String(GROUP)], requireMention: true } } },
+    channels: {
+      telegram: { botToken: tg.token, apiRoot: tg.url, pollTimeoutSeconds: 2, ackReaction: true, groups: { allow: [String(GROUP)], requireMention: true } },
+    },
   }
 }
 
@@ -73,6 +75,9 @@ describe("Telegram", () => {
     const reply = await tg.waitFor((c) => c.method === "sendMessage" && textOf(c) === "model says: what is the plan", 10_000)
     expect((reply.params as { reply_parameters?: { message_id: number } }).reply_parameters?.message_id).toBe(asked.message.message_id)
     expect(model.since(before)).toHaveLength(1)
+    // The accepted message got the 👀 acknowledgement (the stranger's, before pairing, did not).
+    const reactions = tg.sentOf("setMessageReaction").filter((c) => c.ok)
+    expect(reactions.map((c) => [Number(c.params.message_id), c.params.reaction])).toEqual([[asked.message.message_id, [{ type: "emoji", emoji: "👀" }]]])
     // Typing was shown while the run worked.
     expect(tg.sentOf("sendChatAction").length).toBeGreaterThan(0)
   }, 30_000)

@@ -33,6 +33,7 @@ export class FakeChannel implements ChannelAdapter {
   readonly sent: SentText[] = []
   readonly typings: OutboundTarget[] = []
   readonly edits: EditedText[] = []
+  readonly reactions: { target: OutboundTarget; messageId: string; emoji: string }[] = []
   readonly files: SentFile[] = []
   /** Failures to throw on the next edits, in order. */
   editFailures: SendFailure[] = []
@@ -99,6 +100,10 @@ export class FakeChannel implements ChannelAdapter {
     this.files.push({ target, path, ...(caption ? { caption } : {}), messageId, at: Date.now() })
     for (const w of this.waiters.splice(0)) w()
     return { messageId }
+  }
+
+  async react(target: OutboundTarget, messageId: string, emoji: string): Promise<void> {
+    this.reactions.push({ target, messageId, emoji })
   }
 
   async typing(target: OutboundTarget): Promise<void> {

@@ -222,6 +222,10 @@ export class TelegramAdapter implements ChannelAdapter {
     return { messageId: String(sent.message_id) }
   }
 
+  async react(target: OutboundTarget, messageId: string, emoji: string): Promise<void> {
+    await this.bot.api.setMessageReaction(target.to, Number(messageId), [{ type: "emoji", emoji: emoji as "👀" }])
+  }
+
   async typing(target: OutboundTarget): Promise<void> {
     await this.bot.api.sendChatAction(target.to, "typing", target.threadId ? { message_thread_id: Number(target.threadId) } : {})
   }

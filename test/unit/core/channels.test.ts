@@ -336,6 +336,25 @@ describe("the message tool sends files", () => {
   })
 })
 
+describe("ack reaction", () => {
+  test("with ackReaction, an accepted message gets 👀 once (a redelivery does not react again); dropped ones none", async () => {
+    const { tg } = await start({ allowFrom: ["42"], ackReaction: true })
+    await tg.push({ senderId: "42", text: "hello", messageId: "500" })
+    await tg.push({ senderId: "42", text: "hello", messageId: "500" })
+    await tg.push({ chatId: "-5", chatType: "group", senderId: "42", text: "not an allowed group", messageId: "501", mentioned: true })
+    await tg.waitForSent(1)
+    await Bun.sleep(100)
+    expect(tg.reactions).toEqual([{ target: { to: "42" }, messageId: "500", emoji: "👀" }])
+  })
+
+  test("off by default", async () => {
+    const { tg } = await start({ allowFrom: ["42"] })
+    await tg.push({ senderId: "42", text: "hello", messageId: "600" })
+    await tg.waitForSent(1)
+    expect(tg.reactions).toEqual([])
+  })
+})
+
 describe("text helpers", () => {
   test("chunks never exceed the limit, break at paragraphs or words, and keep code fences renderable", () => {
     const words = Array.from({ length: 300 }, (_, i) => `word${i}`).join(" ")
