@@ -6,6 +6,9 @@
  * platform is acknowledged after the fact; a redelivered update has the same idempotency key and is not run twice.
  * Outbound: router.reply.ready for a channel target becomes outbox rows (one per chunk, keyed by run, target and
  * chunk), sent in order with retries and backoff; a message that keeps failing ends as `failed` with an event.
+ * Streaming (Telegram, channels.telegram.streaming "edit"): a run's streamed text shows in a preview message, edited
+ * at most every 1.5 s; the reply's first chunk is an "edit" row naming that preview, sent as a new message when the
+ * preview is not this process's or the edit fails. Files (the message tool) are "file" rows whose body is the path.
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"

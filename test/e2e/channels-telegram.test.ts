@@ -1,7 +1,8 @@
 /**
  * The compiled binary's Telegram bot against a loopback Bot API (test/fakes/telegram.ts) and a fake model: pairing end
  * to end, group mention gating, a long reply chunked at 4,096 characters, Telegram rejecting the HTML (plain-text
- * fallback), a 429 storm, a cut connection mid-poll, and a `kill -9` while a reply is queued: delivered exactly once
+ * fallback), a 429 storm, a cut connection mid-poll, a streamed reply (preview, throttled edits, final text once), a file
+ * sent by the message tool, the 👀 ack reaction, and a `kill -9` while a reply is queued or mid-stream: delivered exactly once
  * after the restart.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
@@ -217,5 +218,22 @@ describe("Telegram", () => {
     const delivered = sends().filter((c) => c.ok && textOf(c) === "model says: remember to reply")
     expect(delivered).toHaveLength(1)
     expect((delivered[0]!.params as { reply_parameters?: { message_id: number } }).reply_parameters?.message_id).toBe(pushed.message.message_id)
+  }, 60_000)
+
+  test("kill -9 mid-stream (a preview shown): after the restart the final reply arrives as a new message, once", async () => {
+    const final = Array.from({ length: 14 }, (_, i) => `word${i} `)
+      .join("")
+      .trim()
+    const from = tg.sent.length
+    const asked = tg.pushMessage({ text: "again stream slowly", from: OWNER })
+    await tg.waitFor((c, i) => i >= from && c.method === "sendMessage" && c.ok && textOf(c).startsWith("word0"), 10_000)
+    gw.proc.kill("SIGKILL")
+    await gw.proc.exited
+    gw = await startBinary({ home, args: ["--token", E2E_TOKEN], config: config() })
+    const reply = await tg.waitFor((c, i) => i >= from && c.method === "sendMessage" && c.ok && textOf(c).trim() === final, 30_000)
+    expect((reply.params as { reply_parameters?: { message_id: number } }).reply_parameters?.message_id).toBe(asked.message.message_id)
+    await Bun.sleep(1500)
+    const finals = tg.sent.slice(from).filter((c) => c.ok && (c.method === "sendMessage" || c.method === "editMessageText") && textOf(c).trim() === final)
+    expect(finals).toHaveLength(1)
   }, 60_000)
 })

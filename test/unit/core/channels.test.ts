@@ -1,10 +1,11 @@
 /**
  * The channel core in process, with a scripted adapter: DM pairing (a stranger gets a code and the agent is never
  * called), approval, group mention gating, replies routed back to the chat they came from, chunking, redelivered
- * updates run once, and the outbox's retries, order and give-up.
+ * updates run once, the outbox's retries, order and give-up, streaming previews (throttled edits, the final edit, its
+ * fallbacks), files from the message tool, and the ack reaction.
  */
 import { afterEach, describe, expect, test } from "bun:test"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { chunkText } from "../../../src/channels/chunk.ts"
@@ -263,6 +264,48 @@ describe("streaming by editing a preview", () => {
     expect(tg.sent.map((s) => s.text)).toEqual(["first half", "first half and the rest"])
     expect(tg.sent[1]!.target).toMatchObject({ to: "1", replyTo: "70" })
     expect(tg.edits).toHaveLength(0)
+  })
+
+  test("a final edit left in the outbox by a stopped gateway goes out as a new message after the restart, once", async () => {
+    const home = mkdtempSync(join(tmpdir(), "gw-stream-restart-"))
+    const config = { channels: { telegram: { botToken: "123456:TEST-TOKEN", dmPolicy: "open" } } }
+    try {
+      const tg1 = new FakeChannel("telegram")
+      gw = await startInProcess({
+        home,
+        models: fakeModel([{ text: ["first half", " and the rest"], chunkDelayMs: 1300 }]),
+        config,
+        channelAdapters: async () => tg1,
+      })
+      while (!tg1.ctx) await Bun.sleep(5)
+      await tg1.push({ senderId: "1", text: "go", messageId: "80" })
+      await tg1.waitForSent(1, 5000)
+      // The final edit fails, and so does the new message it falls back to: the row waits for a retry.
+      tg1.editFailures.push({ permanent: false, message: "network down" })
+      tg1.failures.push({ permanent: false, retryAfterMs: 60_000, message: "network down" })
+      const deadline = Date.now() + 5000
+      while (tg1.failures.length > 0 && Date.now() < deadline) await Bun.sleep(20)
+      expect(tg1.failures).toHaveLength(0)
+      expect(tg1.sent.map((s) => s.text)).toEqual(["first half"])
+      await gw.stop()
+      gw = undefined
+
+      const tg2 = new FakeChannel("telegram")
+      gw = await startInProcess({ home, models: fakeModel([]), config, channelAdapters: async () => tg2 })
+      while (!tg2.ctx) await Bun.sleep(5)
+      // Its retry time (60 s) is honoured across the restart: move it due, as time would.
+      gw.gateway.services.store.sqlite.run("update outbox set next_attempt_at = 0 where status = 'pending'")
+      gw.gateway.services.channels!.sendMessage({ channel: "telegram", to: "99", text: "kick", key: "kick" })
+      await tg2.waitForSent(2, 5000)
+      await Bun.sleep(200)
+      expect(tg2.sent.find((s) => s.text === "first half and the rest")?.target).toMatchObject({ to: "1", replyTo: "80" })
+      expect(tg2.sent.filter((s) => s.text === "first half and the rest")).toHaveLength(1)
+      expect(tg2.edits).toHaveLength(0)
+    } finally {
+      await gw?.stop()
+      gw = undefined
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 
   test("streaming off: no preview, one message at the end", async () => {
