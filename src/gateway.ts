@@ -255,6 +255,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     router: () => services.router,
     bus,
     chatCompletionsEnabled: () => config.current.http.chatCompletions.enabled,
+    channels: () => services.channels,
   })
   phase("app")
   let server: ReturnType<typeof listen>

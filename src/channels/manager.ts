@@ -10,6 +10,7 @@
  * at most every 1.5 s; the reply's first chunk is an "edit" row naming that preview, sent as a new message when the
  * preview is not this process's or the edit fails. Files (the message tool) are "file" rows whose body is the path.
  */
+import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/index.ts"
@@ -79,7 +80,10 @@ async function defaultAdapter(id: ChannelId, token: string, cfg: Config): Promis
   if (id === "telegram") {
     const entry = typeof GATEWAY_TELEGRAM_ENTRY === "string" ? GATEWAY_TELEGRAM_ENTRY : undefined
     const { TelegramAdapter } = await importEntry<typeof import("./telegram/adapter.ts")>(entry, new URL("./telegram/adapter.ts", import.meta.url))
-    return new TelegramAdapter({ token, apiRoot: cfg.channels.telegram.apiRoot, pollTimeoutSeconds: cfg.channels.telegram.pollTimeoutSeconds })
+    const tg = cfg.channels.telegram
+    const webhook =
+      tg.mode === "webhook" && tg.webhookUrl ? { url: tg.webhookUrl, secret: tg.webhookSecret ?? randomBytes(24).toString("base64url") } : undefined
+    return new TelegramAdapter({ token, apiRoot: tg.apiRoot, pollTimeoutSeconds: tg.pollTimeoutSeconds, ...(webhook ? { webhook } : {}) })
   }
   const entry = typeof GATEWAY_DISCORD_ENTRY === "string" ? GATEWAY_DISCORD_ENTRY : undefined
   const { DiscordAdapter } = await importEntry<typeof import("./discord/adapter.ts")>(entry, new URL("./discord/adapter.ts", import.meta.url))
@@ -203,6 +207,13 @@ export class ChannelManager {
           }
       return { ...base, configured: this.enabled(id), outbox: this.deps.repo.counts(id) }
     })
+  }
+
+  /** A webhook POST for a channel: 404 when the channel is not running in webhook mode, 401 on a wrong secret. */
+  async webhook(channel: ChannelId, update: unknown, secret: string | undefined): Promise<200 | 401 | 404> {
+    const adapter = this.running.get(channel)?.adapter
+    if (!adapter?.handleWebhook) return 404
+    return (await adapter.handleWebhook(update, secret)) ? 200 : 401
   }
 
   /** The channel to use when a request names none: the only configured one. */

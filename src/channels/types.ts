@@ -100,6 +100,8 @@ export interface ChannelAdapter {
   sendFile?(target: OutboundTarget, path: string, caption?: string): Promise<{ messageId: string }>
   /** Shows "typing…" for a while (platforms expire it after a few seconds). */
   typing?(target: OutboundTarget): Promise<void>
+  /** Webhook mode: one update POSTed by the platform; false when its secret does not match. */
+  handleWebhook?(update: unknown, secret: string | undefined): Promise<boolean>
   /** Turns a thrown send error into retry advice. */
   classifyError(err: unknown): SendFailure
 }

@@ -25,6 +25,20 @@ export const TelegramChannel = z
     botToken: z.string().min(10).optional().describe("Bot token from @BotFather (or env TELEGRAM_BOT_TOKEN)"),
     apiRoot: z.url().default("https://api.telegram.org").describe("Bot API root (a self-hosted Bot API server, or a test server)"),
     pollTimeoutSeconds: z.number().int().min(1).max(50).default(30).describe("Long-poll timeout of getUpdates"),
+    mode: z
+      .enum(["polling", "webhook"])
+      .default("polling")
+      .describe("polling = long polling (works behind NAT); webhook = Telegram POSTs updates to webhookUrl, served on the gateway's port at /telegram/webhook"),
+    webhookUrl: z
+      .url()
+      .refine((u) => u.startsWith("https://"), "Telegram only calls https webhooks")
+      .optional()
+      .describe("Public https URL that reaches the gateway's /telegram/webhook (e.g. through a reverse proxy or tunnel)"),
+    webhookSecret: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, "16-256 characters of A-Z, a-z, 0-9, _ and -")
+      .optional()
+      .describe("Secret Telegram sends with each webhook call (default: a new random one at every start)"),
     streaming: z
       .enum(["edit", "off"])
       .default("edit")

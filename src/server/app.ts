@@ -1,6 +1,8 @@
 /** The Hono app for plain HTTP on the gateway's port: probes, the OpenAI-compatible API and tool invocation. */
 import { Hono, type Context } from "hono"
+import { bodyLimit } from "hono/body-limit"
 import type { AgentFacade } from "../agent/facade.ts"
+import type { ChannelManager } from "../channels/manager.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ResolvedAuth } from "../config/auth.ts"
 import type { Router } from "../router/index.ts"
@@ -19,6 +21,8 @@ export interface AppDeps {
   router(): Router
   bus: Bus
   chatCompletionsEnabled(): boolean
+  /** Chat channels, for platform webhooks (Telegram in webhook mode); undefined until they exist. */
+  channels?(): Pick<ChannelManager, "webhook"> | undefined
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -35,6 +39,24 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, router: deps.router, bus: deps.bus }))
   app.use("/tools/*", bearerAuth(deps.auth, deps.authLimiter))
   app.route("/tools", toolsRoutes(deps.agent))
+  // Telegram's webhook: authenticated by the secret token Telegram echoes (it cannot send our Bearer token).
+  app.post("/telegram/webhook", bodyLimit({ maxSize: 1024 * 1024 }), async (c) => {
+    let update: unknown
+    try {
+      update = await c.req.json()
+    } catch {
+      return c.json({ ok: false, error: { code: "BAD_REQUEST", message: "body must be a Telegram Update as JSON" } }, 400)
+    }
+    const status = (await deps.channels?.()?.webhook("telegram", update, c.req.header("x-telegram-bot-api-secret-token"))) ?? 404
+    if (status === 200) return c.json({ ok: true })
+    return c.json(
+      {
+        ok: false,
+        error: status === 401 ? { code: "UNAUTHORIZED", message: "wrong secret token" } : { code: "NOT_FOUND", message: "Telegram is not in webhook mode" },
+      },
+      status,
+    )
+  })
 
   app.notFound((c) => c.json({ ok: false, error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404))
   app.onError((err, c) => c.json({ ok: false, error: { code: "INTERNAL", message: err.message } }, 500))

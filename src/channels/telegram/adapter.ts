@@ -4,6 +4,7 @@
  * is cut off and restarted, and a 409 (another poller), a 429 or a lost network backs off and retries instead of
  * stopping the bot. Imported only when a Telegram token is configured.
  */
+import { timingSafeEqual } from "node:crypto"
 import { createWriteStream } from "node:fs"
 import { join } from "node:path"
 import { Readable } from "node:stream"
@@ -18,6 +19,8 @@ export interface TelegramOptions {
   token: string
   apiRoot: string
   pollTimeoutSeconds: number
+  /** Webhook mode: Telegram POSTs updates to this https URL (the gateway's /telegram/webhook) instead of polling. */
+  webhook?: { url: string; secret: string }
 }
 
 /** Backoff after failed polls (network, 5xx, 409 conflict), capped. */
@@ -46,12 +49,30 @@ export class TelegramAdapter implements ChannelAdapter {
     await this.bot.init()
     this.state.accountId = String(this.bot.botInfo.id)
     this.state.accountName = `@${this.bot.botInfo.username}`
+    if (this.opts.webhook) {
+      // Telegram delivers to the gateway's own port; the secret proves a POST came from it.
+      await this.bot.api.setWebhook(this.opts.webhook.url, { secret_token: this.opts.webhook.secret, allowed_updates: ["message"] })
+      this.state.running = true
+      this.state.connected = true
+      return
+    }
     // getUpdates fails with 409 while a webhook is set.
     await this.bot.api.deleteWebhook({ drop_pending_updates: false })
     // The Bot API answered twice: connected until a poll says otherwise.
     this.state.running = true
     this.state.connected = true
     this.loop = this.poll()
+  }
+
+  /**
+   * One webhook call: false when the secret does not match (the caller answers 401). Resolves once the update is
+   * stored, so Telegram's retry on a failed answer is the redelivery (and the idempotency key makes it harmless).
+   */
+  async handleWebhook(update: Update, secret: string | undefined): Promise<boolean> {
+    const expected = this.opts.webhook?.secret
+    if (!expected || !secret || !timingSafeEqualText(secret, expected)) return false
+    await this.handle(update)
+    return true
   }
 
   async stop(): Promise<void> {
@@ -245,6 +266,12 @@ export class TelegramAdapter implements ChannelAdapter {
     this.state.lastError = describe(err)
     this.state.lastErrorAt = Date.now()
   }
+}
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = new Bun.CryptoHasher("sha256").update(a).digest()
+  const y = new Bun.CryptoHasher("sha256").update(b).digest()
+  return timingSafeEqual(x, y)
 }
 
 function describe(err: unknown): string {
