@@ -35,7 +35,9 @@ import { BENCH_TOKEN, handshake, median, round } from "./wire.ts"
 
 import { benchAgentTurns } from "./agent-turns.ts"
 import { benchCli, buildFloors, CLI_TARGETS } from "./cli-process.ts"
+import { benchChannels } from "./channels.ts"
 import { benchConnections, benchFuzz, benchSoak, type StartFn } from "./hostile.ts"
+import { benchMemory } from "./memory.ts"
 const root = resolve(import.meta.dir, "../..")
 const DEFAULT_GATEWAY_BIN = join(root, "dist/gateway")
 const FLOOR_BIN = join(root, "dist/bench-floor")
@@ -670,8 +672,24 @@ async function main(): Promise<void> {
     soaked = await benchSoak(GW, startFn, SOAK_MINUTES)
     progress(`soak: RSS ${soaked.rssMB.afterWarmup} -> ${soaked.rssMB.end} MB, ${soaked.counts.errors} errors`)
   }
+  progress("channels: Telegram message → reply through the loopback Bot API (floor: a bare grammY bot), and 50 chats at once")
+  const channels = await benchChannels(GW, {
+    quick: QUICK,
+    start: async (binary, home) => {
+      homes.add(home)
+      const s = await start(binary, home)
+      return { stop: () => stop(s) }
+    },
+  })
+  progress(
+    `channels: p50 ${channels.latencyMs.gateway.p50} ms (floor ${channels.latencyMs.floor.p50} ms), ${channels.burst50Chats.gatewayPerSecond} msg/s over 50 chats`,
+  )
+  progress(`memory: index and search on a synthetic corpus (${QUICK ? "10k chunks, 384 dims" : "10k and 100k chunks, 384 and 1536 dims"})`)
+  const memory = await benchMemory({ quick: QUICK })
+  progress(`memory: ${JSON.stringify("rows" in memory ? memory.rows?.map((r) => [r.dims, r.chunks, r.ratioP50]) : memory)}`)
   const pass = {
     agentOverheadP50: agentTurns.pass.overheadP50,
+    memorySearch: "pass" in memory ? memory.pass : null,
     connectionsOpen: connections.pass.open,
     connectionsRelease: connections.pass.release,
     connectionsRssReturn: connections.pass.rssReturn,
@@ -761,6 +779,8 @@ async function main(): Promise<void> {
     idleRss: mem,
     throughput: tput,
     agentTurns,
+    channels,
+    memory,
     connections,
     fuzz: fuzzed,
     soak: soaked ?? { skipped: true },
