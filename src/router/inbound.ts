@@ -22,7 +22,13 @@ export const DOORS = [
 ] as const
 export type Door = (typeof DOORS)[number]
 
-export const originSchema = () =>
+/** Built once, on first use (a fresh zod schema per call would also be compiled afresh by zod's JIT each time). */
+function once<T>(build: () => T): () => T {
+  let built: T | undefined
+  return () => (built ??= build())
+}
+
+export const originSchema = once(() =>
   z.object({
     door: z.enum(DOORS),
     /** WebSocket doors: the requesting connection and its client. */
@@ -38,10 +44,11 @@ export const originSchema = () =>
     /** Agent-internal doors: the session (and run) that sent it. */
     fromSessionKey: z.string().optional(),
     fromRunId: z.string().optional(),
-  })
+  }),
+)
 export type Origin = z.infer<ReturnType<typeof originSchema>>
 
-export const deliveryTargetSchema = () =>
+export const deliveryTargetSchema = once(() =>
   z.discriminatedUnion("kind", [
     /** Nobody waits for a reply beyond the session's own history (sub-agent turns, wake, cron without announce). */
     z.object({ kind: z.literal("none") }),
@@ -56,7 +63,8 @@ export const deliveryTargetSchema = () =>
       threadId: z.string().optional(),
       replyTo: z.string().optional(),
     }),
-  ])
+  ]),
+)
 export type DeliveryTarget = z.infer<ReturnType<typeof deliveryTargetSchema>>
 
 /** How a door names its session; the router turns it into a key in one place (router/session-keys.ts). */

@@ -108,9 +108,13 @@ export class Router {
 
   /** Where a run's reply goes: its own target and those of the messages it carried, without repeats. */
   replyTargets(runId: string): DeliveryTarget[] {
+    return this.targetsOf([this.deps.repo.getRun(runId), ...this.deps.repo.carriedBy(runId)])
+  }
+
+  private targetsOf(rows: (RunRow | undefined)[]): DeliveryTarget[] {
     const deliveries: DeliveryTarget[] = []
     const seen = new Set<string>()
-    for (const r of [this.deps.repo.getRun(runId), ...this.deps.repo.carriedBy(runId)]) {
+    for (const r of rows) {
       const target = parseJson(r?.delivery ?? null, (v) => deliveryTargetSchema().safeParse(v).data)
       if (!target) continue
       // One reply per chat: messages merged from the same chat (a burst, collect mode) differ only in replyTo.
@@ -126,7 +130,7 @@ export class Router {
   private finished(o: RunOutcome): void {
     const row = this.deps.repo.getRun(o.runId)
     const carried = this.deps.repo.carriedBy(o.runId)
-    const deliveries = this.replyTargets(o.runId)
+    const deliveries = this.targetsOf([row, ...carried])
     const origin: Origin | undefined = parseJson(row?.origin ?? null, (v) => originSchema().safeParse(v).data)
     this.deps.bus.publish(RunFinished, {
       runId: o.runId,

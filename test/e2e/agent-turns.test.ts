@@ -513,6 +513,8 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     let mainCalls = 0
     fake.script((body) => {
       if (systemOf(kind, body).includes("## Goal")) return { text: `${SUMMARY_MARK}: the user wrote a long first message.` }
+      // The silent pre-compaction memory flush: nothing worth keeping.
+      if (systemOf(kind, body).includes("memory keeper")) return { text: "NO_REPLY" }
       return mainCalls++ === 0 ? overflowError(kind) : { text: "answered after compaction" }
     })
     const from = fake.mark()
@@ -520,7 +522,11 @@ describe.each(KINDS)("agent turns over the %s wire", (kind) => {
     const { final } = await agentTwoStage(ops, { message: `late ${FILLER.repeat(12)}`, idempotencyKey: runId, sessionKey })
     expect(final.payload).toMatchObject({ status: "ok", result: { payloads: [{ text: "answered after compaction" }] } })
 
-    const reqs = fake.since(from)
+    // The overflowing call, the memory flush, the summary, the retried call.
+    const all = fake.since(from)
+    expect(all.length).toBe(4)
+    expect(systemOf(kind, all[1]!)).toContain("memory keeper")
+    const reqs = all.filter((b) => !systemOf(kind, b).includes("memory keeper"))
     expect(reqs.length).toBe(3)
     expect(systemOf(kind, reqs[1])).toContain("## Goal")
     expect(userTexts(kind, reqs[1])[0]).toContain("[User]: early")
