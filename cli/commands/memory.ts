@@ -1,30 +1,15 @@
-/** `gateway memory status | search QUERY [--limit N] [--json] | reindex [--full]`: the agent's memory index. */
+/**
+ * `gateway memory status | search QUERY [--limit N] [--json] | reindex [--full]`: the agent's memory index. The
+ * replies are typed by the protocol's memory method schemas.
+ */
 import { defineCommand } from "citty"
 import { connectionArgs, fail, printJson, withClient } from "./_shared.ts"
-
-interface Status {
-  enabled: boolean
-  workspace: string
-  files: number
-  chunks: number
-  embedded: number
-  provider: string | null
-  model: string | null
-  dims: number | null
-  mode: string
-  modeReason?: string
-  lastSyncAt: number | null
-  lastSyncMs: number | null
-  lastError?: string
-  rebuilding: boolean
-  skipped: { path: string; reason: string }[]
-}
 
 const status = defineCommand({
   meta: { name: "status", description: "Files, chunks, provider, vector mode and last sync of the memory index" },
   args: { ...connectionArgs },
   async run({ args }) {
-    const s = (await withClient(args, ["operator.read"], (c) => c.rawRequest("memory.status", {}))) as Status
+    const s = await withClient(args, ["operator.read"], (c) => c.request("memory.status", {}))
     if (args.json) return printJson(s)
     const lines = [
       `memory     ${s.enabled ? "enabled" : "disabled"} (${s.workspace})`,
@@ -50,13 +35,7 @@ const search = defineCommand({
   async run({ args }) {
     const limit = args.limit === undefined ? undefined : Number(args.limit)
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) fail(`--limit must be a whole number from 1 to 100, got '${args.limit}'`)
-    const res = (await withClient(args, ["operator.read"], (c) =>
-      c.rawRequest("memory.search", { query: args.query, ...(limit ? { maxResults: limit } : {}) }),
-    )) as {
-      results: { path: string; startLine: number; endLine: number; score: number; snippet: string; source: string }[]
-      mode: string
-      fallback?: string
-    }
+    const res = await withClient(args, ["operator.read"], (c) => c.request("memory.search", { query: args.query, ...(limit ? { maxResults: limit } : {}) }))
     if (args.json) return printJson({ results: res.results })
     if (res.mode === "keyword-only") process.stderr.write(`keyword search only${res.fallback ? `: ${res.fallback}` : ""}\n`)
     if (res.results.length === 0) return void process.stdout.write("no matches\n")
@@ -70,9 +49,7 @@ const reindex = defineCommand({
   meta: { name: "reindex", description: "Reindex changed memory files now (--full: every file)" },
   args: { full: { type: "boolean", default: false, description: "Re-read and re-chunk every file" }, ...connectionArgs },
   async run({ args }) {
-    const r = (await withClient(args, ["operator.read", "operator.write"], (c) =>
-      c.rawRequest("memory.reindex", { full: args.full }, { timeoutMs: 600_000 }),
-    )) as { indexed: number; unchanged: number; removed: number; skipped: number; embedded: number; ms: number }
+    const r = await withClient(args, ["operator.read", "operator.write"], (c) => c.request("memory.reindex", { full: args.full }, { timeoutMs: 600_000 }))
     if (args.json) return printJson(r)
     process.stdout.write(
       `indexed ${r.indexed}, unchanged ${r.unchanged}, removed ${r.removed}, skipped ${r.skipped}, embedded ${r.embedded} chunks in ${r.ms} ms\n`,
