@@ -84,10 +84,11 @@ function esmEntry(spec: string): string | undefined {
   try {
     const { exports } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { exports?: string | Record<string, unknown> }
     let target = typeof exports === "string" ? (subpath === "." ? exports : undefined) : exports?.[subpath]
-    // Conditions in the order an ESM import under Bun picks them.
+    // Conditions in the order an ESM import under Bun picks them: "node" before "default", or a package such as
+    // consola resolves to its browser build (which logs to stdout).
     for (let i = 0; i < 4 && target && typeof target === "object"; i++) {
       const t = target as Record<string, unknown>
-      target = t.bun ?? t.import ?? t.default
+      target = t.bun ?? t.node ?? t.import ?? t.default
     }
     return typeof target === "string" ? join(dir, target) : undefined
   } catch {
