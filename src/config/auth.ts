@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { dirname } from "node:path"
 import { isIP } from "node:net"
 import { NamedError } from "../util/named-error.ts"
+export { isLoopbackAddress, readGeneratedToken } from "./local-secrets.ts"
+import { isLoopbackAddress } from "./local-secrets.ts"
 import type { Paths } from "./paths.ts"
 import type { Config } from "./schema.ts"
 
@@ -28,11 +30,6 @@ export type StartupRefusal = InstanceType<typeof StartupRefusal>
 export const MIN_TOKEN_CHARS = 16
 export const MIN_PASSWORD_CHARS = 12
 
-export function isLoopbackAddress(addr: string): boolean {
-  const a = addr.replace(/^::ffff:/, "")
-  return a === "::1" || a === "localhost" || /^127\./.test(a)
-}
-
 export function resolveBind(bind: string): ResolvedBind {
   if (bind === "loopback" || bind === "localhost") return { host: "127.0.0.1", loopback: true }
   if (bind === "lan") return { host: "0.0.0.0", loopback: false }
@@ -51,16 +48,6 @@ function ensureGeneratedToken(paths: Paths): string {
   writeFileSync(paths.tokenFile, `${token}\n`, { mode: 0o600 })
   chmodSync(paths.tokenFile, 0o600)
   return token
-}
-
-/** Reads the generated token without creating it (clients use this). */
-export function readGeneratedToken(paths: Paths): string | undefined {
-  try {
-    const token = readFileSync(paths.tokenFile, "utf8").trim()
-    return token || undefined
-  } catch {
-    return undefined
-  }
 }
 
 /**

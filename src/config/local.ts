@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import JSON5 from "json5"
+import { isLoopbackAddress, readGeneratedToken } from "./local-secrets.ts"
 import { resolvePaths, type Paths } from "./paths.ts"
 import { liveRuntime, type RuntimeInfo } from "./runtime.ts"
 
@@ -49,26 +50,10 @@ interface ConnectionSettings {
   valid(): boolean
 }
 
-/** The same as config/auth.ts's isLoopbackAddress, which is not imported: it brings node:crypto and node:net. */
-function isLoopbackAddress(addr: string): boolean {
-  const a = addr.replace(/^::ffff:/, "")
-  return a === "::1" || a === "localhost" || /^127\./.test(a)
-}
-
 /** Host clients use for a bind setting: a gateway bound to all interfaces is still reachable on loopback. */
 function clientHost(bind: string): string {
   const host = bind === "loopback" || bind === "localhost" || bind === "lan" || bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind
   return host.includes(":") && !isLoopbackAddress(host) ? `[${host}]` : host
-}
-
-/** The generated token without creating it, as config/auth.ts's readGeneratedToken reads it (not imported, as above). */
-function readGeneratedToken(paths: Paths): string | undefined {
-  try {
-    const token = readFileSync(paths.tokenFile, "utf8").trim()
-    return token || undefined
-  } catch {
-    return undefined
-  }
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
