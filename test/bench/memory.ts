@@ -10,17 +10,12 @@ import { join } from "node:path"
 import { MemoryRepo, vecTableOf } from "../../src/store/memory.ts"
 import { openStore } from "../../src/store/index.ts"
 import { median, round } from "./wire.ts"
+import { Rng } from "../load/mutate.ts"
 
-/** mulberry32: the same corpus every run. */
+/** A seeded PRNG, uniform in [0, 1) (the load scripts' mulberry32). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed >>> 0)
+  return () => rng.next()
 }
 
 function unitVector(rand: () => number, dims: number): Float32Array {

@@ -15,6 +15,7 @@ import { join } from "node:path"
 import { TestClient } from "../harness/ws-client.ts"
 import { providerFor, scriptedFake, type ScriptedFake } from "./agent-helpers.ts"
 import { E2E_TOKEN, lastUserText, startBinary, type GatewayProcess } from "./harness.ts"
+import { Rng } from "../load/mutate.ts"
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261203)
 const ROUNDS = 10
@@ -22,16 +23,10 @@ const MODES = ["followup", "collect", "steer"] as const
 type Mode = (typeof MODES)[number]
 const OPS = { token: E2E_TOKEN, scopes: ["operator.read", "operator.write", "operator.admin"] }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
+/** A seeded PRNG, uniform in [0, 1) (the load scripts' mulberry32). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed >>> 0)
+  return () => rng.next()
 }
 
 const between = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
