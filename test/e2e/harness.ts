@@ -7,7 +7,8 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { checkEvent, checkResult } from "./wire-check.ts"
 
-export const BINARY = resolve(import.meta.dir, "../../dist/gateway")
+/** GATEWAY_TEST_BINARY runs the suite against another build (e.g. one built with --outfile while dist/gateway is busy). */
+export const BINARY = process.env.GATEWAY_TEST_BINARY || resolve(import.meta.dir, "../../dist/gateway")
 
 export interface GatewayProcess {
   url: string
