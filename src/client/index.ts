@@ -40,6 +40,12 @@ export interface ConnectOptions {
   maxProtocol?: number
   /** How long to wait for the socket, the challenge and hello-ok together. */
   timeoutMs?: number
+  /** Present this device identity (signed over the challenge nonce); see src/nodes/device-sign.ts. */
+  device?: import("../nodes/device-sign.ts").DeviceKey
+  /** A device token from an earlier hello-ok (`auth.deviceToken`), sent as `auth.deviceToken`. */
+  deviceToken?: string
+  /** Sign the legacy v2 payload instead of v3 (what older protocol-3 clients send). */
+  devicePayloadVersion?: "v2" | "v3"
 }
 
 export interface RequestOptions {
@@ -204,7 +210,8 @@ export class GatewayClient {
         }
         if (!settled && frame.type === "event" && frame.event === "connect.challenge") {
           challenged = true
-          this.sendConnect().then(
+          const nonce = (frame.payload as { nonce?: unknown } | undefined)?.nonce
+          this.sendConnect(typeof nonce === "string" ? nonce : "").then(
             (hello) => {
               if (settled) return
               settled = true
@@ -221,11 +228,12 @@ export class GatewayClient {
     })
   }
 
-  private async sendConnect(): Promise<HelloOk> {
+  private async sendConnect(nonce: string): Promise<HelloOk> {
     const o = this.options
     const auth: Record<string, string> = {}
     if (o.token) auth.token = o.token
     if (o.password) auth.password = o.password
+    if (o.deviceToken) auth.deviceToken = o.deviceToken
     const params: ConnectParams = {
       minProtocol: o.minProtocol ?? PROTOCOL_VERSION,
       maxProtocol: o.maxProtocol ?? PROTOCOL_VERSION,
@@ -242,6 +250,22 @@ export class GatewayClient {
       auth,
       role: o.role ?? "operator",
       scopes: [...(o.scopes ?? SCOPES)],
+    }
+    if (o.device) {
+      // Loaded only when a device is presented: the plain CLI path stays free of it.
+      const { signConnect } = await import("../nodes/device-sign.ts")
+      const { payloadToken } = await import("../nodes/device-payload.ts")
+      params.device = await signConnect(o.device, {
+        nonce,
+        clientId: params.client.id,
+        clientMode: params.client.mode,
+        role: params.role ?? "operator",
+        scopes: params.scopes ?? [],
+        token: payloadToken(auth),
+        platform: params.client.platform,
+        deviceFamily: params.client.deviceFamily,
+        version: o.devicePayloadVersion,
+      })
     }
     const payload = await this.send(reqFrame(this.newId(), "connect", params), { timeoutMs: o.timeoutMs ?? 10_000 })
     const hello = helloOk(payload)

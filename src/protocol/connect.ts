@@ -119,7 +119,14 @@ export const HelloOk = lazySchema(() =>
       stateDir: z.string().optional(),
       authMode: z.string().optional(),
     }),
-    auth: z.object({ method: z.string().optional(), role: Role, scopes: z.array(z.string()) }),
+    auth: z.object({
+      method: z.string().optional(),
+      role: Role,
+      scopes: z.array(z.string()),
+      // A paired device's token for (deviceId, role), to reconnect with as auth.deviceToken (OpenClaw §7).
+      deviceToken: z.string().optional(),
+      issuedAtMs: z.number().optional(),
+    }),
     policy: Policy,
   }),
 )

@@ -707,24 +707,52 @@ export const helloOk: Parser<HelloOk> = Object.assign(
         if (typeof v154 !== "string") return INVALID
         v152[v153] = v154
       }
-      const v155 = {}
-      if ("method" in v146) v155["method"] = v148
-      v155["role"] = v150
-      v155["scopes"] = v152
-      const v156 = input["policy"]
-      if (typeof v156 !== "object" || v156 === null || Array.isArray(v156)) return INVALID
-      const v157 = v156["maxPayload"]
-      if (typeof v157 !== "number" || !Number.isFinite(v157)) return INVALID
-      if (!Number.isSafeInteger(v157)) return INVALID
-      const v158 = v156["maxBufferedBytes"]
-      if (typeof v158 !== "number" || !Number.isFinite(v158)) return INVALID
-      if (!Number.isSafeInteger(v158)) return INVALID
-      const v159 = v156["tickIntervalMs"]
-      if (typeof v159 !== "number" || !Number.isFinite(v159)) return INVALID
-      if (!Number.isSafeInteger(v159)) return INVALID
-      const v160 = { maxPayload: v157, maxBufferedBytes: v158, tickIntervalMs: v159 }
-      const v161 = { type: v0, protocol: v1, server: v8, features: v18, snapshot: v145, auth: v155, policy: v160 }
-      return v161
+      const v155 = v146["deviceToken"]
+      let v156 = (() => {
+        let v157
+        if (v155 !== undefined) {
+          if (typeof v155 !== "string") return INVALID
+          v157 = v155
+        }
+        return v157
+      })()
+      if (v156 === INVALID) {
+        if ("deviceToken" in v146) return INVALID
+        v156 = undefined
+      }
+      const v158 = v146["issuedAtMs"]
+      let v159 = (() => {
+        let v160
+        if (v158 !== undefined) {
+          if (typeof v158 !== "number" || !Number.isFinite(v158)) return INVALID
+          v160 = v158
+        }
+        return v160
+      })()
+      if (v159 === INVALID) {
+        if ("issuedAtMs" in v146) return INVALID
+        v159 = undefined
+      }
+      const v161 = {}
+      if ("method" in v146) v161["method"] = v148
+      v161["role"] = v150
+      v161["scopes"] = v152
+      if ("deviceToken" in v146) v161["deviceToken"] = v156
+      if ("issuedAtMs" in v146) v161["issuedAtMs"] = v159
+      const v162 = input["policy"]
+      if (typeof v162 !== "object" || v162 === null || Array.isArray(v162)) return INVALID
+      const v163 = v162["maxPayload"]
+      if (typeof v163 !== "number" || !Number.isFinite(v163)) return INVALID
+      if (!Number.isSafeInteger(v163)) return INVALID
+      const v164 = v162["maxBufferedBytes"]
+      if (typeof v164 !== "number" || !Number.isFinite(v164)) return INVALID
+      if (!Number.isSafeInteger(v164)) return INVALID
+      const v165 = v162["tickIntervalMs"]
+      if (typeof v165 !== "number" || !Number.isFinite(v165)) return INVALID
+      if (!Number.isSafeInteger(v165)) return INVALID
+      const v166 = { maxPayload: v163, maxBufferedBytes: v164, tickIntervalMs: v165 }
+      const v167 = { type: v0, protocol: v1, server: v8, features: v18, snapshot: v145, auth: v161, policy: v166 }
+      return v167
     }
   })(),
   { definite: true },
