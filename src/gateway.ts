@@ -24,6 +24,7 @@ import { startupProblems } from "./config/startup-check.ts"
 import { asStateHomeError, checkStateHome, StateHomeError } from "./config/state-home.ts"
 import { buildHealth, HealthUpdated } from "./health.ts"
 import { MemoryService } from "./memory/service.ts"
+import { NodeRegistry } from "./nodes/registry.ts"
 import { IdempotencyCache } from "./methods/idempotency.ts"
 import type { GatewayServices } from "./methods/index.ts"
 import { PING_INTERVAL_MS } from "./protocol/index.ts"
@@ -36,6 +37,7 @@ import { Router } from "./router/index.ts"
 import { PresenceRegistry } from "./server/presence.ts"
 import { WsHub } from "./server/ws.ts"
 import { ChannelRepo } from "./store/channels.ts"
+import { NodeRepo } from "./store/nodes.ts"
 import { openStore, type Store } from "./store/index.ts"
 import { createLogger, type LogSink, type RootLogger } from "./util/log.ts"
 import { VERSION } from "./version.ts"
@@ -213,7 +215,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   let channels: ChannelManager | undefined
   // The hub listens before the store, agent, router and channels exist: until ready it only sends challenges and
   // answers connect with a retryable UNAVAILABLE, so those (and the token) are filled in below, before setReady.
-  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels" | "memory"> = {
+  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels" | "memory" | "nodes"> = {
     version: VERSION,
     bootId,
     startedAt,
@@ -283,6 +285,9 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   const memory = new MemoryService({ store, config: () => config.current.memory, workspace: paths.workspace, env, log: log.child("memory") })
   boot.undo.push(() => memory.stop())
   services.memory = memory
+  // Nodes connect only once the hub is ready (below), so the registry exists before the first one attaches.
+  const nodes = new NodeRegistry(new NodeRepo(store.db), bus, log.child("nodes"))
+  services.nodes = nodes
 
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   const agent = createAgentSystem({
@@ -406,6 +411,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
       // Stop taking chat messages first, then end the runs.
       await channelManager.stop()
       await agent.stop()
+      nodes.stop()
       await memory.stop()
       hub.shutdown(reason, o.restartExpectedMs)
       for (const t of timers) clearInterval(t)

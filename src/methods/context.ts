@@ -10,6 +10,7 @@ import type { Store } from "../store/index.ts"
 import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
 import type { MemoryService } from "../memory/service.ts"
+import type { NodeRegistry } from "../nodes/registry.ts"
 import type { AuthRateLimiter } from "../server/auth-rate-limit.ts"
 import type { IdempotencyCache } from "./idempotency.ts"
 
@@ -41,6 +42,8 @@ export interface GatewayServices {
   channels: ChannelManager
   /** The agent's memory index (Markdown files in the workspace): status, search, reindex. */
   memory: MemoryService
+  /** Connected and paired nodes, and the node.invoke relay. */
+  nodes: NodeRegistry
 }
 
 export interface CallerInfo {

@@ -6,6 +6,7 @@ import { configHandlers } from "./config.ts"
 import { logsHandlers } from "./logs.ts"
 import { memoryHandlers } from "./memory.ts"
 import { modelsHandlers } from "./models.ts"
+import { nodesHandlers } from "./nodes.ts"
 import type { HandlerTable } from "./registry.ts"
 import { sessionsHandlers } from "./sessions.ts"
 import { systemHandlers } from "./system.ts"
@@ -22,6 +23,7 @@ export const handlers: HandlerTable = {
   ...toolsHandlers,
   ...channelsHandlers,
   ...memoryHandlers,
+  ...nodesHandlers,
 }
 
 export { isMethodName } from "./registry.ts"

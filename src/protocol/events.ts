@@ -9,6 +9,7 @@ import { RunUsage } from "./methods/agent.ts"
 import { TextPart } from "./methods/chat.ts"
 import { HealthSummary } from "./methods/system.ts"
 import { ApprovalDecision } from "./methods/tools.ts"
+import { NodeInvokeRequestEvent, NodePairRequestedEvent, NodePairResolvedEvent } from "./methods/nodes.ts"
 
 export const TickEvent = lazy(() => z.object({ ts: z.number() }))
 export const ShutdownEvent = lazy(() => z.object({ reason: z.string(), restartExpectedMs: z.number().optional() }))
@@ -125,6 +126,9 @@ export const EVENTS = lazyTable({
   chat: ChatEvent,
   "exec.approval.requested": ExecApprovalRequested,
   "exec.approval.resolved": ExecApprovalResolved,
+  "node.invoke.request": NodeInvokeRequestEvent,
+  "node.pair.requested": NodePairRequestedEvent,
+  "node.pair.resolved": NodePairResolvedEvent,
 })
 
 export type EventName = keyof typeof EVENTS

@@ -8,7 +8,18 @@
  */
 import type { ServerWebSocket } from "bun"
 import type { GatewayServices } from "../methods/index.ts"
-import { CloseCode, GatewayError, MAX_PREAUTH_PAYLOAD_BYTES, errRes, eventFrame, okRes, type HelloOk, type StateVersion } from "../protocol/index.ts"
+import {
+  CloseCode,
+  GatewayError,
+  MAX_PREAUTH_PAYLOAD_BYTES,
+  errRes,
+  eventFrame,
+  okRes,
+  type ClientInfo,
+  type ConnectParams,
+  type HelloOk,
+  type StateVersion,
+} from "../protocol/index.ts"
 import { METHODS, EVENTS, hasScope } from "../protocol/index.ts"
 import type { Logger } from "../util/log.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
@@ -270,6 +281,34 @@ export class WsHub {
       })
       this.presenceSchedule.changed()
     }
+    if (result.role === "node") this.attachNode(conn, f.params as ConnectParams, result.client, (result as { deviceId?: string }).deviceId)
+  }
+
+  /**
+   * A node connection joins the node registry with what it declared (commands, caps, permissions) and a way to get
+   * `node.invoke.request` events: sent to this one socket, with its next seq. Its id is its device id when it signed
+   * one, else the instanceId it keeps across restarts (the node host's), else its client id.
+   */
+  private attachNode(conn: Connection, params: ConnectParams, client: ClientInfo, deviceId: string | undefined): void {
+    this.gw.nodes.attach({
+      connId: conn.id,
+      nodeId: deviceId ?? client.instanceId ?? client.id,
+      displayName: client.displayName,
+      platform: client.platform,
+      version: client.version,
+      deviceFamily: client.deviceFamily,
+      remoteIp: conn.remoteAddress,
+      caps: params.caps ?? [],
+      commands: params.commands ?? [],
+      permissions: params.permissions,
+      connectedAtMs: Date.now(),
+      send: (request) => {
+        if (conn.state !== "ready") return false
+        conn.seq += 1
+        this.sendReply(conn, JSON.stringify(eventFrame("node.invoke.request", request, conn.seq)))
+        return conn.state === "ready"
+      },
+    })
   }
 
   private rejectHandshake(conn: Connection, id: string, err: GatewayError, code: number): void {
@@ -422,6 +461,7 @@ export class WsHub {
     this.conns.delete(conn.id)
     this.readyConns.delete(conn)
     if (wasReady && this.presence.remove(conn.id)) this.presenceSchedule.changed()
+    if (wasReady && conn.caller?.role === "node") this.gw.nodes.detach(conn.id)
     this.reclaimAfterMassClose()
   }
 

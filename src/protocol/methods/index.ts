@@ -9,6 +9,19 @@ import { configGet, configPatch, configSchema, configSet } from "./config.ts"
 import { memoryReindex, memorySearch, memoryStatus } from "./memory.ts"
 import { modelsList } from "./models.ts"
 import {
+  nodeDescribe,
+  nodeExecApprovalRequest,
+  nodeInvoke,
+  nodeInvokeResult,
+  nodeList,
+  nodePairApprove,
+  nodePairList,
+  nodePairReject,
+  nodePairRemove,
+  nodePairRequest,
+  nodeRename,
+} from "./nodes.ts"
+import {
   sessionsAbort,
   sessionsCompact,
   sessionsDelete,
@@ -75,6 +88,17 @@ export const METHODS = {
   "memory.status": memoryStatus,
   "memory.search": memorySearch,
   "memory.reindex": memoryReindex,
+  "node.list": nodeList,
+  "node.describe": nodeDescribe,
+  "node.rename": nodeRename,
+  "node.pair.request": nodePairRequest,
+  "node.pair.list": nodePairList,
+  "node.pair.approve": nodePairApprove,
+  "node.pair.reject": nodePairReject,
+  "node.pair.remove": nodePairRemove,
+  "node.invoke": nodeInvoke,
+  "node.invoke.result": nodeInvokeResult,
+  "node.exec.approval.request": nodeExecApprovalRequest,
 } as const
 
 export type MethodName = keyof typeof METHODS
@@ -89,6 +113,7 @@ export * from "./chat.ts"
 export * from "./config.ts"
 export * from "./memory.ts"
 export * from "./models.ts"
+export * from "./nodes.ts"
 export * from "./sessions.ts"
 export * from "./system.ts"
 export * from "./tools.ts"
