@@ -1,6 +1,7 @@
 /** Argument definitions and helpers shared by the CLI's client commands. */
 import type { ArgsDef } from "citty"
 import type { ConsolaInstance } from "consola/basic"
+import { readFileSync } from "node:fs"
 import { explainAuthError, type TargetInfo } from "../../src/client/explain.ts"
 import { type ConnectOptions, GatewayClient, GatewayClosedError, GatewayRequestError, GatewayUnreachableError } from "../../src/client/index.ts"
 import { localConnection } from "../../src/config/local.ts"
@@ -80,7 +81,22 @@ export async function connect(args: ConnectionArgValues, scopes?: readonly Scope
   const target = await resolveTarget(args)
   lastTarget = target
   const { url, token, password } = target
-  return GatewayClient.connect({ url, token, password, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli", ...extra })
+  const ca = trustedCa(target)
+  return GatewayClient.connect({ url, token, password, scopes, timeoutMs: timeoutOf(args), clientId: "cli", mode: "cli", ...(ca ? { ca } : {}), ...extra })
+}
+
+/**
+ * The certificate to trust for wss://: GATEWAY_TLS_CA (a PEM file, e.g. a remote gateway's self-signed certificate
+ * copied over and checked against its logged fingerprint), else the local gateway's own certificate.
+ */
+function trustedCa(target: Target): string | undefined {
+  const file = process.env.GATEWAY_TLS_CA || (target.url.startsWith("wss:") ? target.runtime?.tls?.certPath : undefined)
+  if (!file) return undefined
+  try {
+    return readFileSync(file, "utf8")
+  } catch (err) {
+    return fail(`cannot read the TLS certificate to trust (${file}): ${(err as Error).message}`)
+  }
 }
 
 /** The target of the last connect(), for describeError. */

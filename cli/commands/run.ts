@@ -17,6 +17,12 @@ export default defineCommand({
     bind: { type: "string", description: "loopback (default), lan, or an IP address; non-loopback needs --token or --password", valueHint: "addr" },
     token: { type: "string", description: "Shared token clients must present (env GATEWAY_TOKEN)" },
     password: { type: "string", description: "Shared password clients must present (env GATEWAY_PASSWORD)" },
+    "tls-cert": { type: "string", description: "Serve HTTPS/wss:// with this PEM certificate (with --tls-key)", valueHint: "file" },
+    "tls-key": { type: "string", description: "PEM private key for --tls-cert", valueHint: "file" },
+    "tls-self-signed": {
+      type: "boolean",
+      description: "Serve HTTPS/wss:// with a self-signed certificate kept in <home>/tls (its SHA-256 fingerprint is logged for pinning)",
+    },
     ...homeArgs,
   },
   async run({ args }) {
@@ -25,6 +31,7 @@ export default defineCommand({
     const { StartupRefusal } = await import("../../src/config/auth.ts")
     const { StateHomeError } = await import("../../src/config/state-home.ts")
     const { ListenError } = await import("../../src/server/index.ts")
+    const { TlsError } = await import("../../src/server/tls-cert.ts")
     let port: number | undefined
     if (args.port !== undefined) {
       port = Number(args.port)
@@ -33,10 +40,28 @@ export default defineCommand({
         process.exit(2)
       }
     }
-    const opts: StartOptions = { home: args.home, port, bind: args.bind, token: args.token, password: args.password }
+    if ((args["tls-cert"] === undefined) !== (args["tls-key"] === undefined)) {
+      process.stderr.write("gateway: --tls-cert and --tls-key go together\n")
+      process.exit(2)
+    }
+    const opts: StartOptions = {
+      home: args.home,
+      port,
+      bind: args.bind,
+      token: args.token,
+      password: args.password,
+      tlsCert: args["tls-cert"],
+      tlsKey: args["tls-key"],
+      tlsSelfSigned: args["tls-self-signed"] || undefined,
+    }
     /** One line and the exit code for a failed start; the gateway already wrote it to its JSONL log. */
     const die = (err: unknown): never => {
-      const known = ConfigError.isInstance(err) || StartupRefusal.isInstance(err) || StateHomeError.isInstance(err) || ListenError.isInstance(err)
+      const known =
+        ConfigError.isInstance(err) ||
+        StartupRefusal.isInstance(err) ||
+        StateHomeError.isInstance(err) ||
+        ListenError.isInstance(err) ||
+        TlsError.isInstance(err)
       process.stderr.write(`gateway: ${known ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`)
       process.exit(known ? EXIT_REFUSED : 1)
     }

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   maxProtocol?: number
   /** How long to wait for the socket, the challenge and hello-ok together. */
   timeoutMs?: number
+  /** PEM certificate(s) to trust for wss:// (a self-signed gateway certificate: the client then trusts exactly it). */
+  ca?: string
   /** Present this device identity (signed over the challenge nonce); see src/nodes/device-sign.ts. */
   device?: import("../nodes/device-sign.ts").DeviceKey
   /** A device token from an earlier hello-ok (`auth.deviceToken`), sent as `auth.deviceToken`. */
@@ -177,7 +179,8 @@ export class GatewayClient {
         timeoutMs,
       )
       try {
-        this.ws = new WebSocket(o.url)
+        // Bun's WebSocket takes TLS options (not in the DOM type).
+        this.ws = o.ca ? new WebSocket(o.url, { tls: { ca: o.ca } } as unknown as string[]) : new WebSocket(o.url)
       } catch (err) {
         return fail(new GatewayUnreachableError({ url: o.url, detail: (err as Error).message }))
       }

@@ -15,7 +15,7 @@ export interface ResolvedBind {
 }
 
 export interface ResolvedAuth {
-  mode: "token" | "password" | "none"
+  mode: "token" | "password" | "none" | "trusted-proxy"
   token?: string
   password?: string
   /** True when the token came from the generated token file rather than config, flag or env. */
@@ -66,6 +66,16 @@ export function resolveAuth(config: Config, paths: Paths, bind: ResolvedBind): R
 export function planAuth(config: Config, bind: ResolvedBind): ResolvedAuth {
   const { mode, token, password } = config.gateway.auth
   const effectiveMode = mode ?? (password && !token ? "password" : "token")
+  if (effectiveMode === "trusted-proxy") {
+    if (config.gateway.trustedProxies.length === 0) {
+      throw new StartupRefusal({
+        message:
+          "gateway.auth.mode is 'trusted-proxy' but gateway.trustedProxies is empty: list the reverse proxy's address(es), " +
+          "or anyone could claim to be any user by sending the user header",
+      })
+    }
+    return { mode: "trusted-proxy", generated: false }
+  }
   if (effectiveMode === "none") {
     if (!bind.loopback) {
       throw new StartupRefusal({

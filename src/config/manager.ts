@@ -29,6 +29,10 @@ export interface ConfigOverrides {
   bind?: string
   token?: string
   password?: string
+  /** --tls-cert/--tls-key (TLS from files) or --tls-self-signed (a generated certificate). */
+  tlsCert?: string
+  tlsKey?: string
+  tlsSelfSigned?: boolean
 }
 
 export interface ConfigChange {
@@ -68,6 +72,8 @@ export function applyOverrides(config: Config, o: ConfigOverrides): Config {
   if (o.bind !== undefined) gateway.bind = o.bind
   if (o.token !== undefined) gateway.auth.token = o.token
   if (o.password !== undefined) gateway.auth.password = o.password
+  if (o.tlsCert !== undefined || o.tlsKey !== undefined) gateway.tls = { ...gateway.tls, enabled: true, certPath: o.tlsCert, keyPath: o.tlsKey }
+  else if (o.tlsSelfSigned) gateway.tls = { ...gateway.tls, enabled: true, autoGenerate: true }
   return { ...config, gateway }
 }
 

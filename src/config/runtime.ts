@@ -25,7 +25,9 @@ export interface RuntimeInfo {
   configPath: string
   portSource: SettingSource
   /** How clients must authenticate: the secret itself is never written here. */
-  authMode: "token" | "password" | "none"
+  authMode: "token" | "password" | "none" | "trusted-proxy"
+  /** Set when the port speaks TLS (clients connect with wss:// and may pin this certificate). */
+  tls?: { certPath: string; fingerprint: string; selfSigned: boolean }
   authSource: AuthSource
   /** Config keys a flag or variable overrides in this process, e.g. {"gateway.port": "flag"}. */
   overrides: Record<string, "flag" | "env">

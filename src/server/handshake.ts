@@ -17,6 +17,7 @@ import {
   type Scope,
 } from "../protocol/index.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
+import type { ProxyIdentity } from "./exposure.ts"
 
 export interface HandshakeAccepted {
   ok: true
@@ -25,7 +26,7 @@ export interface HandshakeAccepted {
   scopes: Scope[]
   client: ClientInfo
   caps: string[]
-  authMethod: "token" | "password" | "none"
+  authMethod: ResolvedAuth["mode"]
 }
 
 export interface HandshakeRejected {
@@ -62,8 +63,12 @@ export function negotiateProtocol(min: number, max: number): number | undefined 
   return undefined
 }
 
-export function checkAuth(auth: ResolvedAuth, given: { token?: string; password?: string } | undefined): GatewayError | undefined {
+export function checkAuth(auth: ResolvedAuth, given: { token?: string; password?: string } | undefined, proxy?: ProxyIdentity): GatewayError | undefined {
   if (auth.mode === "none") return undefined
+  // The proxy authenticated the user; the upgrade was refused unless it came from gateway.trustedProxies.
+  if (auth.mode === "trusted-proxy") {
+    return proxy ? undefined : authFailure("AUTH_TRUSTED_PROXY_MISSING", "unauthorized: connect through the trusted proxy", "trusted_proxy_missing")
+  }
   // Either wire field may carry the shared secret (OpenClaw accepts both).
   const supplied = given?.token ?? given?.password
   if (auth.mode === "token") {
@@ -81,7 +86,10 @@ export function checkAuth(auth: ResolvedAuth, given: { token?: string; password?
   return undefined
 }
 
-export function runHandshake(rawParams: unknown, ctx: { auth: ResolvedAuth; remoteAddress: string; limiter: AuthRateLimiter }): HandshakeResult {
+export function runHandshake(
+  rawParams: unknown,
+  ctx: { auth: ResolvedAuth; remoteAddress: string; limiter: AuthRateLimiter; proxy?: ProxyIdentity },
+): HandshakeResult {
   const parsed = ConnectParams.safeParse(rawParams ?? {})
   if (!parsed.success) {
     return reject(new GatewayError("INVALID_REQUEST", `invalid connect params: ${describeIssues(parsed.error)}`))
@@ -117,7 +125,7 @@ export function runHandshake(rawParams: unknown, ctx: { auth: ResolvedAuth; remo
     )
   }
 
-  const authError = checkAuth(ctx.auth, params.auth)
+  const authError = checkAuth(ctx.auth, params.auth, ctx.proxy)
   if (authError) {
     ctx.limiter.recordFailure(ctx.remoteAddress)
     return reject(authError)
@@ -126,7 +134,9 @@ export function runHandshake(rawParams: unknown, ctx: { auth: ResolvedAuth; remo
 
   // A shared-secret holder is fully trusted, so an operator gets the scopes it asks for (unknown ones dropped).
   // Nodes get none: they speak node.* methods, not the operator surface.
-  const scopes = role.data === "operator" ? [...new Set((params.scopes ?? []).filter(isScope))] : []
+  // Behind a trusted proxy, x-openclaw-scopes narrows what may be asked for.
+  const grantable = (s: Scope) => !ctx.proxy?.scopes || ctx.proxy.scopes.includes(s)
+  const scopes = role.data === "operator" ? [...new Set((params.scopes ?? []).filter(isScope).filter(grantable))] : []
 
   return {
     ok: true,

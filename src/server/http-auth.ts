@@ -4,7 +4,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono"
 import type { ResolvedAuth } from "../config/auth.ts"
+import type { Config } from "../config/schema.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
+import { proxyIdentity } from "./exposure.ts"
 import { secretEquals } from "./handshake.ts"
 
 /** What Bun.serve hands the Hono app with each request (server/index.ts). */
@@ -16,10 +18,17 @@ export function remoteAddressOf(c: Context): string {
   return (c.env as HttpBindings | undefined)?.remoteAddress ?? "unknown"
 }
 
-export function bearerAuth(auth: () => ResolvedAuth, limiter: AuthRateLimiter): MiddlewareHandler {
+export function bearerAuth(auth: () => ResolvedAuth, limiter: AuthRateLimiter, gateway?: () => Config["gateway"]): MiddlewareHandler {
   return async (c: Context, next) => {
     const a = auth()
-    if (a.mode !== "none") {
+    if (a.mode === "trusted-proxy") {
+      // No bearer token: the request must come through the proxy, which names the user it authenticated.
+      const check = gateway ? proxyIdentity(c.req.raw.headers, remoteAddressOf(c), gateway()) : undefined
+      if (!check?.ok) {
+        const message = check?.message ?? "trusted-proxy auth is not available here"
+        return c.json({ error: { message, type: "invalid_request_error", code: "unauthorized" } }, check?.status ?? 401)
+      }
+    } else if (a.mode !== "none") {
       const addr = remoteAddressOf(c)
       const wait = limiter.retryAfter(addr)
       if (wait > 0) {

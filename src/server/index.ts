@@ -2,12 +2,17 @@
 import type { Server } from "bun"
 import type { Hono } from "hono"
 import { NamedError } from "../util/named-error.ts"
+import type { UpgradeCheck } from "./exposure.ts"
 import type { SocketData, WsHub } from "./ws.ts"
 
 export interface ListenOptions {
   host: string
   port: number
   maxPayloadBytes: number
+  /** PEM certificate and key: the port then speaks HTTPS and wss:// only. */
+  tls?: { cert: string; key: string }
+  /** Checks before an upgrade (server/exposure.ts: browser Origin, trusted proxy); a refusal is answered with its status. */
+  checkUpgrade?: (req: Request, remoteAddress: string) => UpgradeCheck
 }
 
 /** The port cannot be bound (in use, no permission, bad address); `gateway run` explains who holds the port (server/port-holder.ts) and exits 78. */
@@ -21,11 +26,17 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
       port: opts.port,
       // A second gateway on the same port must fail, not share it.
       reusePort: false,
+      ...(opts.tls ? { tls: opts.tls } : {}),
       fetch(req, server) {
         if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
           const url = new URL(req.url)
           if (url.pathname === "/") {
             const remoteAddress = server.requestIP(req)?.address ?? "unknown"
+            const check = opts.checkUpgrade?.(req, remoteAddress) ?? { ok: true }
+            if (!check.ok) {
+              hub.noteRefusal(remoteAddress, check.message)
+              return new Response(`${check.message}\n`, { status: check.status, headers: { connection: "close" } })
+            }
             const connId = crypto.randomUUID()
             // Refused here, before the upgrade, so not one frame of an over-cap socket is ever buffered.
             const admission = hub.admit(connId, remoteAddress)
@@ -33,7 +44,8 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
               return new Response(`${admission.message}\n`, { status: admission.status, headers: { "retry-after": "1", connection: "close" } })
             }
             // Bun runs the open handler inside upgrade(), so the slot is the socket's from here on.
-            if (server.upgrade(req, { data: { connId, remoteAddress, paused: admission.paused } })) return undefined
+            if (server.upgrade(req, { data: { connId, remoteAddress, paused: admission.paused, ...(check.proxy ? { proxy: check.proxy } : {}) } }))
+              return undefined
             hub.release(connId)
             return new Response("WebSocket upgrade failed", { status: 400 })
           }
