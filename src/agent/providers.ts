@@ -65,6 +65,27 @@ const BUILTIN_PROVIDERS: Readonly<Record<string, BuiltinProvider>> = {
   ollama: { api: "openai-completions", baseUrl: "http://127.0.0.1:11434/v1", keyEnv: ["OLLAMA_API_KEY"], keyless: true },
 }
 
+/**
+ * Whether a provider has credentials, resolved as resolveModel resolves them but without building a model
+ * (models.authStatus): config key, the configured variable, a built-in's variables, or none needed.
+ */
+export function providerAuthStatus(
+  provider: string,
+  config: ModelsConfig | undefined,
+  env: Record<string, string | undefined> = process.env,
+): { source: "config" | "env" | "none" | "keyless"; envVar?: string; known: boolean } {
+  const builtin = Object.hasOwn(BUILTIN_PROVIDERS, provider) ? BUILTIN_PROVIDERS[provider] : undefined
+  const custom = config?.providers && Object.hasOwn(config.providers, provider) ? config.providers[provider] : undefined
+  const known = !!builtin || !!custom
+  if (custom?.apiKey !== undefined) return { source: "config", known }
+  if (custom?.apiKeyEnv) return env[custom.apiKeyEnv] ? { source: "env", envVar: custom.apiKeyEnv, known } : { source: "none", envVar: custom.apiKeyEnv, known }
+  const found = builtin?.keyEnv.find((k) => !!env[k])
+  if (found) return { source: "env", envVar: found, known }
+  // A custom provider without any key setting is a keyless local server (resolveModel sends no key).
+  if (builtin?.keyless || (custom && !builtin)) return { source: "keyless", known }
+  return { source: "none", envVar: builtin?.keyEnv[0], known }
+}
+
 const REF_EXAMPLE = "e.g. anthropic/claude-sonnet-4-5 or openrouter/moonshotai/kimi-k2"
 
 /** Splits `provider/model` at the first slash; undefined when either side is empty or there is no slash. */

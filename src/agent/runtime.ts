@@ -422,6 +422,21 @@ export class AgentRuntime {
     return this.global.inUse
   }
 
+  /** Every session lane with work in it (diagnostics.lanes): the active run and what waits behind it. */
+  laneSnapshot(): { sessionKey: string; active?: { runId: string; state: string; startedAt?: number }; queuedRunIds: string[]; steerPending: number }[] {
+    const out = []
+    for (const [sessionKey, lane] of this.lanes) {
+      if (!lane.active && !lane.queue.length && !lane.steer.length) continue
+      out.push({
+        sessionKey,
+        ...(lane.active ? { active: { runId: lane.active.runId, state: lane.active.state, startedAt: lane.active.startedAt } } : {}),
+        queuedRunIds: lane.queue.map((q) => q.runId),
+        steerPending: lane.steer.length,
+      })
+    }
+    return out
+  }
+
   /**
    * At start-up: runs cut off by a crash resume (their transcript is intact step by step; what they carried is
    * written before the next model call), queued runs run, and inputs whose carrier ended without them get a run.

@@ -3,6 +3,8 @@ import { normalizeSessionKey } from "../agent/session-key.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError, type MethodResult } from "../protocol/index.ts"
 import type { StoredMessage } from "../store/sessions.ts"
+import { UsageRepo } from "../store/usage.ts"
+import type { GatewayServices } from "./context.ts"
 import { accept, requestedDelivery, wsOrigin } from "./agent.ts"
 import type { PartialHandlers } from "./registry.ts"
 
@@ -29,6 +31,51 @@ export function toChatMessages(rows: StoredMessage<TranscriptMessage>[]) {
   return out
 }
 
+/** chat.history's answer (also chat.startup's): the last messages, session info and, when asked, input receipts. */
+export function chatHistoryPayload(
+  gw: GatewayServices,
+  p: { sessionKey: string; agentId?: string; limit?: number; maxChars?: number; inputRunIds?: string[] },
+) {
+  const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
+  const session = gw.agent.sessions.get(sessionKey)
+  // Receipts answer "did my send land?" even before the session exists (a lost acknowledgement of the first send).
+  const receipts = p.inputRunIds?.length ? { inputReceipts: new UsageRepo(gw.store.db).receipts(p.inputRunIds) } : {}
+  if (!session) return { sessionKey: p.sessionKey, messages: [], hasMore: false, totalMessages: 0, ...receipts }
+  const all = toChatMessages(gw.agent.sessions.transcript<TranscriptMessage>(sessionKey, session.sessionId))
+  const limit = Math.min(p.limit ?? 200, MAX_HISTORY)
+  let messages = all.slice(-limit)
+  if (p.maxChars) {
+    let budget = p.maxChars
+    const kept: typeof messages = []
+    for (let i = messages.length - 1; i >= 0 && budget > 0; i--) {
+      budget -= JSON.stringify(messages[i]!.content).length
+      if (budget >= 0) kept.unshift(messages[i]!)
+    }
+    messages = kept
+  }
+  const active = gw.agent.runtime.activeRunIds(sessionKey)
+  return {
+    sessionKey: p.sessionKey,
+    sessionId: session.sessionId,
+    messages,
+    hasMore: messages.length < all.length,
+    totalMessages: all.length,
+    sessionInfo: {
+      key: sessionKey,
+      kind: session.kind,
+      agentId: session.agentId,
+      isMain: session.kind === "main",
+      hasActiveRun: active.length > 0,
+      activeRunIds: active,
+      model: session.model,
+    },
+    ...receipts,
+  }
+}
+
+/** chat.history answers at most this many messages, whatever limit is asked. */
+const MAX_HISTORY = 1000
+
 export const chatHandlers = {
   "chat.send": (p, ctx) => {
     const r = accept(ctx.gw, {
@@ -46,40 +93,7 @@ export const chatHandlers = {
     return { runId: r.runId, status: status === "queued" || status === "running" || status === "merged" ? "in_flight" : (status ?? "in_flight"), ...merged }
   },
 
-  "chat.history": (p, { gw }) => {
-    const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
-    const session = gw.agent.sessions.get(sessionKey)
-    if (!session) return { sessionKey: p.sessionKey, messages: [], hasMore: false, totalMessages: 0 }
-    const all = toChatMessages(gw.agent.sessions.transcript<TranscriptMessage>(sessionKey, session.sessionId))
-    const limit = p.limit ?? 200
-    let messages = all.slice(-limit)
-    if (p.maxChars) {
-      let budget = p.maxChars
-      const kept: typeof messages = []
-      for (let i = messages.length - 1; i >= 0 && budget > 0; i--) {
-        budget -= JSON.stringify(messages[i]!.content).length
-        if (budget >= 0) kept.unshift(messages[i]!)
-      }
-      messages = kept
-    }
-    const active = gw.agent.runtime.activeRunIds(sessionKey)
-    return {
-      sessionKey: p.sessionKey,
-      sessionId: session.sessionId,
-      messages,
-      hasMore: messages.length < all.length,
-      totalMessages: all.length,
-      sessionInfo: {
-        key: sessionKey,
-        kind: session.kind,
-        agentId: session.agentId,
-        isMain: session.kind === "main",
-        hasActiveRun: active.length > 0,
-        activeRunIds: active,
-        model: session.model,
-      },
-    }
-  },
+  "chat.history": (p, { gw }) => chatHistoryPayload(gw, p),
 
   "chat.abort": (p, { gw }) => {
     const runIds = gw.agent.runtime.abort(normalizeSessionKey(p.sessionKey), p.runId)

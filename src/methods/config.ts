@@ -8,7 +8,7 @@ import { GatewayError } from "../protocol/index.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
 
-function guardWrite(ctx: MethodContext, write: () => ConfigChange & { config: Config }) {
+export function guardWrite(ctx: MethodContext, write: () => ConfigChange & { config: Config }) {
   try {
     const change = write()
     ctx.gw.log.info(`config written by ${ctx.caller.client.id} (${ctx.caller.connId})`, { changedPaths: change.changedPaths })

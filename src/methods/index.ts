@@ -1,5 +1,7 @@
 /** The complete handler table; the type checker fails the build if a protocol method has no handler. */
 import { agentHandlers } from "./agent.ts"
+import { agentInfoHandlers } from "./agent-info.ts"
+import { approvalsHandlers } from "./approvals.ts"
 import { channelsHandlers } from "./channels.ts"
 import { chatHandlers } from "./chat.ts"
 import { configHandlers } from "./config.ts"
@@ -11,6 +13,8 @@ import type { HandlerTable } from "./registry.ts"
 import { sessionsHandlers } from "./sessions.ts"
 import { systemHandlers } from "./system.ts"
 import { toolsHandlers } from "./tools.ts"
+import { uiHandlers } from "./ui.ts"
+import { usageHandlers } from "./usage.ts"
 
 export const handlers: HandlerTable = {
   ...systemHandlers,
@@ -23,6 +27,10 @@ export const handlers: HandlerTable = {
   ...toolsHandlers,
   ...channelsHandlers,
   ...memoryHandlers,
+  ...agentInfoHandlers,
+  ...approvalsHandlers,
+  ...usageHandlers,
+  ...uiHandlers,
   ...nodesHandlers,
 }
 

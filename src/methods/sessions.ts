@@ -1,5 +1,7 @@
 /** sessions.*: list, inspect, reset, delete, compact, patch, abort; spawn and transcript for agents in other processes. */
+import { listAgents } from "../agent/agents.ts"
 import { DEFAULT_AGENT, normalizeSessionKey } from "../agent/session-key.ts"
+import { UsageRepo } from "../store/usage.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError } from "../protocol/index.ts"
 import type { SessionRow } from "../store/sessions.ts"
@@ -7,7 +9,13 @@ import { accept, wsOrigin } from "./agent.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
 
-function entry(s: SessionRow, ctx: MethodContext) {
+/** A session's label when none was set: the part of its key after agent:<id>: ("main" for the main session). */
+export function defaultLabel(key: string): string {
+  const parts = key.split(":")
+  return parts[0] === "agent" && parts.length > 2 ? parts.slice(2).join(":") : key
+}
+
+export function entry(s: SessionRow, ctx: MethodContext) {
   const active = ctx.gw.agent.runtime.activeRunIds(s.key)
   return {
     key: s.key,
@@ -38,15 +46,33 @@ function mustGet(ctx: MethodContext, rawKey: string): SessionRow {
   return s
 }
 
+/** sessions.list answers at most this many rows, whatever limit is asked (OpenClaw's clients ask for more). */
+const MAX_LIST = 1000
+/** Rows read before spawnedBy / configuredAgentsOnly filter them. */
+const MAX_SCAN = 10_000
+
 export const sessionsHandlers = {
   "sessions.list": (p, ctx) => {
-    const rows = ctx.gw.agent.sessions.list({
-      limit: p.limit ?? 100,
+    const cfg = ctx.gw.config.current
+    const limit = Math.min(p.limit ?? 100, MAX_LIST)
+    const filtered = p.spawnedBy !== undefined || p.configuredAgentsOnly
+    let rows = ctx.gw.agent.sessions.list({
+      // Filters applied here need the whole candidate set first; the cap still bounds the answer.
+      limit: filtered ? MAX_SCAN : limit,
       search: p.search ?? p.label,
       agentId: p.agentId,
       activeSince: p.activeMinutes ? Date.now() - p.activeMinutes * 60_000 : undefined,
     })
-    const cfg = ctx.gw.config.current
+    if (p.spawnedBy !== undefined) {
+      const parent = normalizeSessionKey(p.spawnedBy)
+      rows = rows.filter((r) => r.parentKey === parent)
+    }
+    if (p.configuredAgentsOnly) {
+      const ids = new Set(listAgents(cfg, { workspace: ctx.gw.paths.workspace }).map((a) => a.id))
+      rows = rows.filter((r) => ids.has(r.agentId))
+    }
+    rows = rows.slice(0, limit)
+    const counts = new UsageRepo(ctx.gw.store.db).messageCounts(rows)
     return {
       ts: Date.now(),
       path: ctx.gw.paths.database,
@@ -54,7 +80,7 @@ export const sessionsHandlers = {
       totalCount: ctx.gw.agent.sessions.count(),
       defaults: { model: cfg.agents.defaults.model ?? cfg.models.default ?? null, queueMode: cfg.agents.defaults.queueMode },
       sessions: rows.map((r) => {
-        const e = entry(r, ctx)
+        const e = { ...entry(r, ctx), label: r.label ?? defaultLabel(r.key), messageCount: counts.get(r.key) ?? 0 }
         if (!p.includeLastMessage) return e
         const msgs = ctx.gw.agent.sessions.transcript<TranscriptMessage>(r.key, r.sessionId)
         const last = [...msgs].reverse().find((m) => m.message.role === "user" || m.message.role === "assistant")

@@ -179,9 +179,15 @@ export class ToolPolicy {
     return real
   }
 
-  /** Like resolvePath, but the result must be an existing directory (exec's working directory). */
+  /**
+   * Like resolvePath, but the result must be an existing directory (exec's working directory). In exec mode full
+   * (unsandboxed) any existing directory is accepted: the command could `cd` anywhere anyway, so the roots check would
+   * only refuse what it cannot prevent. Other modes keep it, since their checks judge paths relative to the workdir.
+   */
   resolveDir(p: string | undefined): string {
-    const dir = this.resolvePath(p ?? this.workspace)
+    const exec = this.config.exec
+    const anywhere = exec.mode === "full" && exec.sandbox === "off" && p !== undefined && p.trim() !== "" && !p.includes("\0")
+    const dir = anywhere ? realpathDeep(resolve(this.workspace, expandHome(p.trim()))) : this.resolvePath(p ?? this.workspace)
     let ok = false
     try {
       ok = statSync(dir).isDirectory()

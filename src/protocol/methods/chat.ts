@@ -61,12 +61,22 @@ export const chatHistory = method(
   "chat.history",
   "operator.read",
   () =>
-    z.strictObject({
-      sessionKey: z.string().min(1),
-      agentId: z.string().optional(),
-      limit: z.number().int().min(1).max(1000).optional(),
-      maxChars: z.number().int().positive().optional(),
-    }),
+    z
+      .object({
+        sessionKey: z.string().min(1),
+        agentId: z.string().optional(),
+        limit: z.number().int().min(1).optional().describe("At most 1000 messages whatever is asked"),
+        maxChars: z.number().int().positive().optional(),
+        inputRunIds: z
+          .array(z.string().min(1))
+          .max(200)
+          .optional()
+          .describe(
+            "chat.send idempotency keys whose fate the client wants to know (inputReceipts): a send whose acknowledgement was lost is confirmed, not retried",
+          ),
+      })
+      // A read: fields newer clients add (cursors, views) are ignored rather than refused.
+      .loose(),
   // OpenClaw adds defaults, pending inputs and much more session info; clients accept what they don't know.
   () =>
     z
@@ -77,6 +87,19 @@ export const chatHistory = method(
         hasMore: z.boolean(),
         totalMessages: z.number(),
         sessionInfo: ChatSessionInfo().optional(),
+        inputReceipts: z
+          .array(
+            z.object({
+              runId: z.string(),
+              state: z
+                .enum(["consumed", "pending", "dropped", "missing"])
+                .describe("consumed: in the transcript; pending: accepted, not yet there; dropped: its run ended without it; missing: never accepted"),
+              consumedByEventId: z.string().optional().describe("The transcript row that records it"),
+              status: z.string().optional().describe("Its run's status"),
+            }),
+          )
+          .optional()
+          .describe("With inputRunIds: one receipt per id, in order"),
       })
       .loose(),
 )

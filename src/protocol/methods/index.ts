@@ -4,6 +4,20 @@
  */
 import type { z } from "zod"
 import { agent, agentWait, wake } from "./agent.ts"
+import { agentIdentityGet, agentsList } from "./agent-info.ts"
+import { execApprovalGet, execApprovalsGet, execApprovalsResolve, execApprovalsSet } from "./approvals.ts"
+import {
+  chatStartup,
+  diagnosticsLanes,
+  modelsAuthStatus,
+  questionList,
+  sessionsDescribe,
+  sessionsMessagesSubscribe,
+  sessionsObserverVisibility,
+  sessionsPreview,
+  sessionsSubscribe,
+} from "./ui.ts"
+import { usageCost, usageStatus } from "./usage.ts"
 import { chatAbort, chatHistory, chatInject, chatSend } from "./chat.ts"
 import { configGet, configPatch, configSchema, configSet } from "./config.ts"
 import { memoryReindex, memorySearch, memoryStatus } from "./memory.ts"
@@ -88,6 +102,23 @@ export const METHODS = {
   "memory.status": memoryStatus,
   "memory.search": memorySearch,
   "memory.reindex": memoryReindex,
+  "agents.list": agentsList,
+  "agent.identity.get": agentIdentityGet,
+  "exec.approvals.get": execApprovalsGet,
+  "exec.approvals.set": execApprovalsSet,
+  "exec.approval.get": execApprovalGet,
+  "exec.approvals.resolve": execApprovalsResolve,
+  "usage.status": usageStatus,
+  "usage.cost": usageCost,
+  "chat.startup": chatStartup,
+  "sessions.subscribe": sessionsSubscribe,
+  "sessions.messages.subscribe": sessionsMessagesSubscribe,
+  "sessions.observer.visibility": sessionsObserverVisibility,
+  "sessions.preview": sessionsPreview,
+  "sessions.describe": sessionsDescribe,
+  "question.list": questionList,
+  "models.authStatus": modelsAuthStatus,
+  "diagnostics.lanes": diagnosticsLanes,
   "node.list": nodeList,
   "node.describe": nodeDescribe,
   "node.rename": nodeRename,
@@ -108,6 +139,10 @@ export type MethodResult<M extends MethodName> = z.infer<(typeof METHODS)[M]["re
 
 export type { MethodDef, MethodScope } from "./define.ts"
 export * from "./agent.ts"
+export * from "./agent-info.ts"
+export * from "./approvals.ts"
+export * from "./ui.ts"
+export * from "./usage.ts"
 export * from "./channels.ts"
 export * from "./chat.ts"
 export * from "./config.ts"

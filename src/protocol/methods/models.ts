@@ -21,8 +21,10 @@ export const modelsList = method(
   "models.list",
   "operator.read",
   () =>
+    // A read: newer clients add sessionKey / agentId (the models an agent may pick); unknown fields are ignored.
     z
-      .strictObject({ view: z.enum(["default", "configured", "all"]).optional() })
+      .object({ view: z.enum(["default", "configured", "all"]).optional(), sessionKey: z.string().optional(), agentId: z.string().optional() })
+      .loose()
       .optional()
       .default({}),
   () => z.object({ models: z.array(ModelEntry()) }),

@@ -27,6 +27,7 @@ export const SessionEntry = lazy(() =>
       compactionCount: z.number(),
       hasActiveRun: z.boolean(),
       activeRunIds: z.array(z.string()),
+      messageCount: z.number().optional().describe("User and assistant messages in the current transcript"),
     })
     .loose(),
 )
@@ -65,9 +66,13 @@ export const sessionsList = method(
   "sessions.list",
   "operator.read",
   () =>
+    // A read: OpenClaw's clients send fields we have no use for (configuredAgentsOnly, spawnedBy, …) and limits
+    // above our cap; unknown fields are ignored and the limit is clamped rather than the call refused.
     z
-      .strictObject({
-        limit: z.number().int().min(1).max(1000).optional(),
+      .object({
+        limit: z.number().int().min(1).optional().describe("At most 1000 rows are returned whatever is asked"),
+        configuredAgentsOnly: z.boolean().optional(),
+        spawnedBy: z.string().optional().describe("Only sub-agent sessions this session spawned"),
         activeMinutes: z.number().positive().optional(),
         includeGlobal: z.boolean().optional(),
         includeUnknown: z.boolean().optional(),
@@ -77,6 +82,7 @@ export const sessionsList = method(
         agentId: z.string().optional(),
         search: z.string().optional(),
       })
+      .loose()
       .optional()
       .default({}),
   () =>
@@ -87,7 +93,13 @@ export const sessionsList = method(
         count: z.number(),
         totalCount: z.number(),
         defaults: z.object({ model: z.string().nullable(), queueMode: z.string() }).loose(),
-        sessions: z.array(SessionEntry().extend({ lastMessage: z.string().optional().describe("With includeLastMessage: the last user or assistant text") })),
+        sessions: z.array(
+          SessionEntry().extend({
+            label: z.string().describe("The session's label, else a short name from its key (main for agent:<id>:main)"),
+            messageCount: z.number().describe("User and assistant messages in the current transcript"),
+            lastMessage: z.string().optional().describe("With includeLastMessage: the last user or assistant text"),
+          }),
+        ),
       })
       .loose(),
 )
