@@ -215,6 +215,8 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       await runtime.stop()
       // Background commands started by exec must not outlive the gateway.
       await registryLoaded?.processes.killAll()
+      // The shared headless browser (browser tool) must not outlive it either.
+      await registryLoaded?.close()
     },
   }
 }

@@ -7,6 +7,7 @@ import { z } from "zod"
 import { isHookVariable } from "../agent/tools/hook-env.ts"
 import { Channels, Session } from "./channels-schema.ts"
 import { Memory } from "./memory-schema.ts"
+import { Browser, WebSearch } from "./web-schema.ts"
 
 export const DEFAULT_PORT = 18789
 
@@ -275,8 +276,10 @@ const Tools = z
           .describe(
             "Non-public hosts web tools may reach (web_fetch refuses loopback, private, link-local, metadata and other special addresses): host, host:port, IP, IP:port, [IPv6]:port or CIDR, e.g. 192.168.1.20:5000 or nas.lan. A CIDR never covers a cloud metadata address",
           ),
+        search: WebSearch.prefault({}),
       })
       .prefault({}),
+    browser: Browser.prefault({}),
   })
   .describe("Tool policy")
 

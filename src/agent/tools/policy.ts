@@ -33,7 +33,8 @@ export interface ToolPolicyOptions {
 export const TOOL_GROUPS: Record<string, string[]> = {
   "group:fs": ["read", "write", "edit", "ls", "apply_patch"],
   "group:runtime": ["exec", "process"],
-  "group:web": ["web_fetch"],
+  "group:web": ["web_search", "web_fetch"],
+  "group:ui": ["browser"],
 }
 
 /** `*` wildcard match, case-insensitive. */

@@ -1,16 +1,18 @@
 /**
- * The built-in tools of one agent: read, write, edit, ls, apply_patch, exec, process and web_fetch, sharing one
+ * The built-in tools of one agent: read, write, edit, ls, apply_patch, exec, process, web_fetch, web_search and browser, sharing one
  * ToolPolicy (tools.allow / tools.deny, file roots, exec mode) and one process registry. list() is what the policy
  * allows; the agent (agent/index.ts) adds its per-session tools (sessions_*), filtered by the same policy, and offers
  * the lot to the model, tools.catalog and tools.invoke.
  */
 import { createApplyPatchTool } from "./apply-patch.ts"
+import { createBrowserTool } from "./browser/index.ts"
 import { createExecTool, type ApproveFn } from "./exec.ts"
 import { createEditTool, createLsTool, createReadTool, createWriteTool } from "./fs-tools.ts"
 import { ToolPolicy, type ToolsConfig } from "./policy.ts"
 import { createProcessTool, ProcessRegistry } from "./process.ts"
 import type { ToolDef } from "./tool.ts"
 import { createWebFetchTool } from "./web-fetch.ts"
+import { createWebSearchTool } from "./web-search.ts"
 
 export interface ToolRegistryOptions {
   /** The tools config, or a getter so live config reloads apply to the next call. */
@@ -29,11 +31,14 @@ export interface ToolRegistry {
   policy: ToolPolicy
   /** Background commands started by exec; the agent kills them all on stop. */
   processes: ProcessRegistry
+  /** Releases what tools hold between calls (the shared headless browser); the agent calls it on stop. */
+  close(): Promise<void>
 }
 
 export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
   const policy = new ToolPolicy(o.config, o.workspace)
   const processes = new ProcessRegistry()
+  const browser = createBrowserTool({ policy })
   const builtins: ToolDef[] = [
     createReadTool(policy),
     createWriteTool(policy),
@@ -43,6 +48,8 @@ export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
     createExecTool({ policy, processes, approve: o.approve }),
     createProcessTool(processes),
     createWebFetchTool({ policy }),
+    createWebSearchTool({ policy }),
+    browser,
   ] as ToolDef[]
   const byName = new Map<string, ToolDef>()
   for (const t of builtins) byName.set(t.name.toLowerCase(), t)
@@ -54,5 +61,6 @@ export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
     },
     policy,
     processes,
+    close: () => browser.close(),
   }
 }

@@ -4,7 +4,7 @@ import { toolJsonSchema } from "../../../src/agent/tools/tool.ts"
 import type { ConfigInput } from "../../../src/config/schema.ts"
 import { call, tempDir, toolsConfig } from "./helpers.ts"
 
-const BUILTINS = ["read", "write", "edit", "ls", "apply_patch", "exec", "process", "web_fetch"]
+const BUILTINS = ["read", "write", "edit", "ls", "apply_patch", "exec", "process", "web_fetch", "web_search", "browser"]
 
 function registry(tools: NonNullable<ConfigInput["tools"]> = {}) {
   const ws = tempDir()
@@ -20,7 +20,7 @@ describe("tool registry", () => {
   })
   test("allow/deny filter list() and get()", () => {
     const { reg } = registry({ allow: ["group:fs", "web_*"], deny: ["write"] })
-    expect(reg.list().map((t) => t.name)).toEqual(["read", "edit", "ls", "apply_patch", "web_fetch"])
+    expect(reg.list().map((t) => t.name)).toEqual(["read", "edit", "ls", "apply_patch", "web_fetch", "web_search"])
     expect(reg.get("write")).toBeUndefined()
     expect(reg.get("exec")).toBeUndefined()
   })

@@ -1,0 +1,366 @@
+/**
+ * The headless browser behind the browser tool: playwright-core driving a system Chromium. One browser process is
+ * shared by every session (launched on first use, closed after tools.browser.idleTimeoutMs without a call); each
+ * agent session gets its own context (cookies, storage) and current page.
+ *
+ * SSRF: Chromium reaches the network only through guard-proxy.ts, which puts every request (navigations, each
+ * redirect hop, sub-resources, fetch/XHR, WebSockets) through the same guard as web_fetch (net-guard.ts checkUrl with
+ * tools.web.allowPrivate) and connects to the address it checked. A refused navigation becomes the guard's message;
+ * service workers are blocked and downloads refused.
+ *
+ * This module is a separate entry of the compiled binary (install/build.ts), imported on the first browser call, so
+ * a gateway that never browses never loads playwright-core.
+ */
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { checkUrl, type Resolver } from "../net-guard.ts"
+import { ToolError } from "../tool.ts"
+import { type GuardProxy, startGuardProxy } from "./guard-proxy.ts"
+
+export interface EngineSettings {
+  executablePath: string
+  allowPrivate: readonly string[]
+  idleTimeoutMs: number
+  timeoutMs: number
+  maxTextChars: number
+  maxLinks: number
+}
+
+export interface EngineOptions {
+  /** Read at every call, so config reloads apply (a new executablePath applies to the next launch). */
+  settings: () => EngineSettings
+  /** Host name lookup for the SSRF guard (tests); default the system resolver. */
+  resolve?: Resolver
+}
+
+export interface PageLink {
+  text: string
+  href: string
+}
+
+export interface PageSummary {
+  url: string
+  finalUrl: string
+  title: string
+  text: string
+  links: PageLink[]
+}
+
+export type WaitUntil = "load" | "domcontentloaded" | "networkidle"
+
+interface Tab {
+  context: BrowserContext
+  page?: Page
+  /** URLs of navigation requests (redirect hops included) that failed during the current action. */
+  failedNavigations: string[]
+}
+
+/** A request the guard refused: plain HTTP by its URL, a CONNECT tunnel (https, wss) by host:port only. */
+interface Refusal {
+  seq: number
+  url: string
+  tunnel: boolean
+  host: string
+  message: string
+}
+
+export interface BrowserEngine {
+  open(session: string, url: string, waitUntil?: WaitUntil): Promise<PageSummary>
+  click(session: string, target: { selector?: string; text?: string }): Promise<PageSummary>
+  type(session: string, selector: string, text: string, submit: boolean): Promise<PageSummary>
+  snapshot(session: string): Promise<{ url: string; title: string; snapshot: string }>
+  screenshot(session: string, path: string, fullPage: boolean): Promise<{ path: string; url: string; title: string; bytes: number }>
+  /** Whether a browser process is running now. */
+  running(): boolean
+  /** Closes the browser (all sessions' pages). */
+  close(): Promise<void>
+}
+
+/** The few DOM shapes readPage touches (the project's TypeScript lib has no DOM). */
+interface DomAnchor {
+  href: string
+  innerText?: string
+  textContent: string | null
+}
+interface DomDocument {
+  title: string
+  body?: { innerText: string } | null
+  documentElement?: { textContent: string | null } | null
+  querySelectorAll(selector: string): ArrayLike<DomAnchor>
+}
+
+/** What the page shows: its text and links, read in the page (serialised by Playwright; it must stay self-contained). */
+function readPage(max: { text: number; links: number }): { title: string; text: string; links: PageLink[] } {
+  const doc = (globalThis as unknown as { document: DomDocument }).document
+  // innerText on purpose: the rendered text (no script or style contents, hidden elements left out), as a reader sees it.
+  // biome-ignore lint/performance/useDomNodeTextContent: rendered text is the point
+  const text = (doc.body?.innerText ?? doc.documentElement?.textContent ?? "").replace(/\n{3,}/g, "\n\n").trim()
+  const seen = new Set<string>()
+  const links: PageLink[] = []
+  for (const a of Array.from(doc.querySelectorAll("a[href]"))) {
+    if (links.length >= max.links) break
+    const href = a.href
+    if (!/^https?:/i.test(href) || seen.has(href)) continue
+    seen.add(href)
+    // biome-ignore lint/performance/useDomNodeTextContent: rendered text is the point
+    links.push({ text: (a.innerText || a.textContent || "").replace(/\s+/g, " ").trim().slice(0, 200), href })
+  }
+  return { title: doc.title, text: text.slice(0, max.text), links }
+}
+
+export function createBrowserEngine(o: EngineOptions): BrowserEngine {
+  let launching: Promise<Browser> | undefined
+  let browser: Browser | undefined
+  const tabs = new Map<string, Tab>()
+  let idle: ReturnType<typeof setTimeout> | undefined
+
+  let busy = 0
+  /** Runs one action; the idle timer runs only while no action is in flight (a slow launch must not close itself). */
+  async function busyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    busy++
+    if (idle) clearTimeout(idle)
+    idle = undefined
+    try {
+      return await fn()
+    } finally {
+      if (--busy === 0 && browser) {
+        idle = setTimeout(() => void close(), o.settings().idleTimeoutMs)
+        idle.unref?.()
+      }
+    }
+  }
+
+  let proxy: GuardProxy | undefined
+  let seq = 0
+  const refusals: Refusal[] = []
+
+  async function check(url: URL): Promise<{ addresses: string[] } | { refused: string }> {
+    try {
+      return await checkUrl(url, { allowPrivate: o.settings().allowPrivate, resolve: o.resolve })
+    } catch (err) {
+      const tunnel = url.protocol === "https:" && url.pathname === "/"
+      const message = ToolError.isInstance(err) ? err.message : `Refused to fetch ${url}: ${(err as Error).message}`
+      refusals.push({ seq: ++seq, url: url.toString(), tunnel, host: url.host, message })
+      if (refusals.length > 50) refusals.shift()
+      return { refused: message }
+    }
+  }
+
+  async function launch(): Promise<Browser> {
+    if (browser?.isConnected()) return browser
+    launching ??= (async () => {
+      const s = o.settings()
+      const executablePath = s.executablePath
+      const p = await startGuardProxy(check)
+      try {
+        const b = await chromium.launch({ executablePath, headless: true, timeout: s.timeoutMs, proxy: { server: p.url } })
+        b.on("disconnected", () => {
+          if (browser === b) browser = undefined
+          tabs.clear()
+          void p.close()
+        })
+        browser = b
+        proxy = p
+        return b
+      } catch (err) {
+        await p.close()
+        throw new ToolError({
+          message: `Could not start Chromium (${executablePath}): ${(err as Error).message.split("\n")[0]}. The gateway's operator should check tools.browser.executablePath or the Chromium installation (Debian/Ubuntu: apt-get install chromium).`,
+        })
+      } finally {
+        launching = undefined
+      }
+    })()
+    return launching
+  }
+
+  async function tabFor(session: string): Promise<Tab> {
+    const existing = tabs.get(session)
+    if (existing) return existing
+    const b = await launch()
+    const s = o.settings()
+    // Service workers could make requests no page asked for (and outlive it); downloads would write files.
+    const context = await b.newContext({ serviceWorkers: "block", acceptDownloads: false, viewport: { width: 1280, height: 800 } })
+    context.setDefaultTimeout(s.timeoutMs)
+    context.setDefaultNavigationTimeout(s.timeoutMs)
+    const tab: Tab = { context, failedNavigations: [] }
+    context.on("requestfailed", (req) => {
+      if (req.isNavigationRequest()) tab.failedNavigations.push(req.url())
+    })
+    // A link that opens a new tab (target=_blank, window.open) makes that page the current one.
+    context.on("page", (p) => {
+      tab.page = p
+    })
+    tabs.set(session, tab)
+    return tab
+  }
+
+  /**
+   * The refusal (since `since`) that explains an action's outcome: the page is at a refused URL (a plain-HTTP refusal
+   * is the proxy's 403 page), or a navigation request to it failed (a refused CONNECT tunnel, for https and wss).
+   * Matched by URL, so Chromium's own background requests, refused too, never explain a page's failure.
+   */
+  function refusalFor(since: number, urls: (string | undefined)[]): Refusal | undefined {
+    const recent = refusals.filter((r) => r.seq > since)
+    for (const raw of urls) {
+      let u: URL
+      try {
+        u = new URL(raw ?? "")
+      } catch {
+        continue
+      }
+      if (u.protocol !== "http:" && u.protocol !== "https:") continue
+      u.hash = ""
+      const hit = recent.find((r) => (r.tunnel ? u.protocol === "https:" && r.host === u.host : r.url === u.toString()))
+      if (hit) return hit
+    }
+    return undefined
+  }
+
+  function refused(r: Refusal, requested: string): never {
+    const via = r.url !== requested && !r.tunnel ? `Opening ${requested} led to ${r.url}, which is refused. ` : ""
+    throw new ToolError({ message: `${via}${r.message}` })
+  }
+
+  async function currentPage(session: string): Promise<Page> {
+    const tab = tabs.get(session)
+    const page = tab?.page
+    if (!page || page.isClosed())
+      throw new ToolError({ message: 'No page is open in the browser for this session. Call browser with action "open" and a url first.' })
+    return page
+  }
+
+  async function summary(page: Page, requested: string): Promise<PageSummary> {
+    const s = o.settings()
+    const read = await page.evaluate(readPage, { text: s.maxTextChars, links: s.maxLinks })
+    return { url: requested, finalUrl: page.url(), title: read.title, text: read.text, links: read.links }
+  }
+
+  /** A Playwright failure as a message for the model (a refused request is explained by the guard's own message). */
+  function explain(err: unknown, what: string, since: number, requested: string, tab?: Tab, pageUrl?: string): never {
+    if (ToolError.isInstance(err)) throw err
+    const r = refusalFor(since, [pageUrl, ...(tab?.failedNavigations ?? []), requested])
+    if (r) refused(r, requested)
+    const msg = (err as Error)?.message ?? String(err)
+    const first = msg.split("\n")[0]!.replace(/^\w+\.\w+: /, "")
+    throw new ToolError({ message: `${what} failed: ${first}` })
+  }
+
+  /** The page after an action; a navigation the guard refused (the proxy's 403 page) is an error, not a page. */
+  async function after(page: Page, requested: string, since: number): Promise<PageSummary> {
+    const r = refusalFor(since, [page.url()])
+    if (r) refused(r, requested)
+    return summary(page, requested)
+  }
+
+  /** Waits briefly for a navigation a click or Enter started (none is fine). */
+  async function settle(page: Page): Promise<void> {
+    await page.waitForLoadState("load", { timeout: Math.min(o.settings().timeoutMs, 5000) }).catch(() => {})
+  }
+
+  async function close(): Promise<void> {
+    if (idle) clearTimeout(idle)
+    idle = undefined
+    const b = browser ?? (await launching?.catch(() => undefined))
+    browser = undefined
+    tabs.clear()
+    await b?.close().catch(() => {})
+    await proxy?.close()
+    proxy = undefined
+  }
+
+  return {
+    open(session, url, waitUntil = "load") {
+      return busyWhile(async () => {
+        const tab = await tabFor(session)
+        const since = seq
+        tab.failedNavigations = []
+        try {
+          if (!tab.page || tab.page.isClosed()) tab.page = await tab.context.newPage()
+          await tab.page.goto(url, { waitUntil })
+          return await after(tab.page, url, since)
+        } catch (err) {
+          // A failed navigation can leave the page on Chromium's error page, still navigating: the next open starts
+          // on a fresh page (the context, with its cookies, stays).
+          const failed = tab.page
+          const at = failed?.url()
+          tab.page = undefined
+          await failed?.close().catch(() => {})
+          explain(err, `Opening ${url}`, since, url, tab, at)
+        }
+      })
+    },
+
+    click(session, target) {
+      return busyWhile(async () => {
+        const page = await currentPage(session)
+        const tab = tabs.get(session)!
+        const before = page.url()
+        const since = seq
+        tab.failedNavigations = []
+        try {
+          const loc = target.selector ? page.locator(target.selector).first() : page.getByText(target.text!, { exact: false }).first()
+          await loc.click()
+          await settle(tab.page ?? page)
+          return await after(tab.page ?? page, before, since)
+        } catch (err) {
+          explain(
+            err,
+            `Clicking ${target.selector ? `selector ${target.selector}` : `the text "${target.text}"`}`,
+            since,
+            before,
+            tab,
+            (tab.page ?? page).url(),
+          )
+        }
+      })
+    },
+
+    type(session, selector, text, submit) {
+      return busyWhile(async () => {
+        const page = await currentPage(session)
+        const tab = tabs.get(session)!
+        const before = page.url()
+        const since = seq
+        tab.failedNavigations = []
+        try {
+          const loc = page.locator(selector).first()
+          await loc.fill(text)
+          if (submit) {
+            await loc.press("Enter")
+            await settle(page)
+          }
+          return await after(tab.page ?? page, before, since)
+        } catch (err) {
+          explain(err, `Typing into ${selector}`, since, before, tab, (tab.page ?? page).url())
+        }
+      })
+    },
+
+    snapshot(session) {
+      return busyWhile(async () => {
+        const page = await currentPage(session)
+        try {
+          const snapshot = await page.locator("body").ariaSnapshot()
+          return { url: page.url(), title: await page.title(), snapshot: snapshot.slice(0, o.settings().maxTextChars) }
+        } catch (err) {
+          explain(err, "Taking the page snapshot", seq, page.url())
+        }
+      })
+    },
+
+    screenshot(session, path, fullPage) {
+      return busyWhile(async () => {
+        const page = await currentPage(session)
+        try {
+          const png = await page.screenshot({ path, fullPage, type: "png" })
+          return { path, url: page.url(), title: await page.title(), bytes: png.byteLength }
+        } catch (err) {
+          explain(err, "Taking the screenshot", seq, page.url())
+        }
+      })
+    },
+
+    running: () => !!browser?.isConnected(),
+    close,
+  }
+}
