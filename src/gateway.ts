@@ -24,20 +24,29 @@ import { startupProblems } from "./config/startup-check.ts"
 import { asStateHomeError, checkStateHome, StateHomeError } from "./config/state-home.ts"
 import { buildHealth, HealthUpdated } from "./health.ts"
 import { MemoryService } from "./memory/service.ts"
+import { SkillsService } from "./skills/service.ts"
+import { systemClock, type Clock } from "./cron/clock.ts"
+import { HeartbeatService } from "./cron/heartbeat.ts"
+import { CronService } from "./cron/service.ts"
+import { CronRepo } from "./store/cron.ts"
 import { NodeRegistry } from "./nodes/registry.ts"
+import { DeviceService } from "./nodes/devices.ts"
 import { IdempotencyCache } from "./methods/idempotency.ts"
 import type { GatewayServices } from "./methods/index.ts"
 import { PING_INTERVAL_MS } from "./protocol/index.ts"
 import { createApp } from "./server/app.ts"
 import { AuthRateLimiter } from "./server/auth-rate-limit.ts"
 import { connectBroadcaster } from "./server/broadcaster.ts"
+import { checkUpgrade } from "./server/exposure.ts"
 import { listen, ListenError } from "./server/index.ts"
+import { ensureSelfSigned, loadTls, TlsError, type TlsMaterial } from "./server/tls-cert.ts"
 import { describePortHolder } from "./server/port-holder.ts"
 import { Router } from "./router/index.ts"
 import { PresenceRegistry } from "./server/presence.ts"
 import { WsHub } from "./server/ws.ts"
 import { ChannelRepo } from "./store/channels.ts"
 import { NodeRepo } from "./store/nodes.ts"
+import { DeviceRepo } from "./store/devices.ts"
 import { openStore, type Store } from "./store/index.ts"
 import { createLogger, type LogSink, type RootLogger } from "./util/log.ts"
 import { VERSION } from "./version.ts"
@@ -51,6 +60,8 @@ export interface StartOptions extends ConfigOverrides {
   validateEvents?: boolean
   /** Builds channel adapters instead of the real libraries (tests). */
   channelAdapters?: ChannelManagerDeps["createAdapter"]
+  /** The clock cron and the heartbeat schedule by (tests move a ManualClock). */
+  clock?: Clock
 }
 
 export interface StopOptions {
@@ -83,13 +94,21 @@ function logSink(config: Config, paths: Paths): LogSink {
 }
 
 /** Config keys the flags and variables override, and which of the two set each (for the runtime file). */
-const OVERRIDE_PATHS = { port: "gateway.port", bind: "gateway.bind", token: "gateway.auth.token", password: "gateway.auth.password" } as const
+const OVERRIDE_PATHS = {
+  port: "gateway.port",
+  bind: "gateway.bind",
+  token: "gateway.auth.token",
+  password: "gateway.auth.password",
+  tlsCert: "gateway.tls.certPath",
+  tlsKey: "gateway.tls.keyPath",
+  tlsSelfSigned: "gateway.tls.autoGenerate",
+} as const
 
 function overridesOf(opts: StartOptions, env: NodeJS.ProcessEnv): { overrides: ConfigOverrides; sources: Record<string, "flag" | "env"> } {
   const overrides: ConfigOverrides = { ...envOverrides(env) }
   const sources: Record<string, "flag" | "env"> = {}
   for (const k of Object.keys(overrides) as (keyof ConfigOverrides)[]) sources[OVERRIDE_PATHS[k]] = "env"
-  for (const k of ["port", "bind", "token", "password"] as const) {
+  for (const k of ["port", "bind", "token", "password", "tlsCert", "tlsKey", "tlsSelfSigned"] as const) {
     if (opts[k] === undefined) continue
     ;(overrides as Record<string, unknown>)[k] = opts[k]
     sources[OVERRIDE_PATHS[k]] = "flag"
@@ -215,7 +234,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   let channels: ChannelManager | undefined
   // The hub listens before the store, agent, router and channels exist: until ready it only sends challenges and
   // answers connect with a retryable UNAVAILABLE, so those (and the token) are filled in below, before setReady.
-  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels" | "memory" | "nodes"> = {
+  const early: Omit<GatewayServices, "store" | "agent" | "router" | "channels" | "memory" | "nodes" | "cron" | "heartbeat" | "skills" | "devices"> = {
     version: VERSION,
     bootId,
     startedAt,
@@ -258,11 +277,23 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     bus,
     chatCompletionsEnabled: () => config.current.http.chatCompletions.enabled,
     channels: () => services.channels,
+    gatewayConfig: () => config.current.gateway,
   })
   phase("app")
+  const tls = resolveTls(config.current.gateway.tls, paths)
   let server: ReturnType<typeof listen>
   try {
-    server = listen({ host: bind.host, port: config.current.gateway.port, maxPayloadBytes: listenMaxPayloadBytes }, app, hub)
+    server = listen(
+      {
+        host: bind.host,
+        port: config.current.gateway.port,
+        maxPayloadBytes: listenMaxPayloadBytes,
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        checkUpgrade: (req, remoteAddress) => checkUpgrade(req, remoteAddress, config.current.gateway),
+      },
+      app,
+      hub,
+    )
   } catch (err) {
     throw await explainListenError(err, { bind, plan, paths })
   }
@@ -285,14 +316,27 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   const memory = new MemoryService({ store, config: () => config.current.memory, workspace: paths.workspace, env, log: log.child("memory") })
   boot.undo.push(() => memory.stop())
   services.memory = memory
+  // Skills (SKILL.md folders): workspace > $GATEWAY_HOME/skills > bundled > skills.load.extraDirs; watched after listen.
+  const skills = new SkillsService({
+    config: () => config.current,
+    workspace: paths.workspace,
+    managedDir: join(paths.home, "skills"),
+    env,
+    log: log.child("skills"),
+  })
+  boot.undo.push(() => skills.stop())
+  services.skills = skills
   // Nodes connect only once the hub is ready (below), so the registry exists before the first one attaches.
   const nodes = new NodeRegistry(new NodeRepo(store.db), bus, log.child("nodes"))
   services.nodes = nodes
+  // Before ready: the handshake asks it about every connect that carries a signed device.
+  services.devices = new DeviceService(new DeviceRepo(store.db), bus, log.child("devices"))
 
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   const agent = createAgentSystem({
     messages: () => channels?.messageSender(),
     memory: () => memory,
+    skillsPrompt: () => skills.promptSection(),
     config,
     store,
     bus,
@@ -303,7 +347,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     accept: (inbound) => router!.accept(inbound),
   })
   boot.undo.push(() => agent.stop())
-  router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router") })
+  router = new Router({ runtime: agent.runtime, repo: agent.sessions, bus, log: log.child("router"), config: () => config.current })
   const channelManager = new ChannelManager({
     config: () => config.current,
     repo: new ChannelRepo(store.db),
@@ -319,6 +363,38 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   services.agent = agent
   services.router = router
   services.channels = channelManager
+  // Cron and the heartbeat reach the agent through the router; their timers start once recovery has run (below).
+  const cronRepo = new CronRepo(store.db)
+  const clock = opts.clock ?? systemClock
+  const waitRun = (runId: string, timeoutMs: number) => agent.runtime.wait(runId, timeoutMs)
+  const cron = new CronService({
+    repo: cronRepo,
+    clock,
+    bus,
+    log: log.child("cron"),
+    config: () => config.current,
+    accept: (inbound) => router!.accept(inbound),
+    wait: waitRun,
+    abort: (sessionKey, runId) => void agent.runtime.abort(sessionKey, runId),
+    storePath: paths.database,
+  })
+  const heartbeat = new HeartbeatService({
+    repo: cronRepo,
+    clock,
+    bus,
+    log: log.child("heartbeat"),
+    config: () => config.current,
+    workspace: paths.workspace,
+    accept: (inbound) => router!.accept(inbound),
+    wait: waitRun,
+    busy: (key) => agent.runtime.activeRunIds(key).length > 0,
+  })
+  boot.undo.push(() => {
+    cron.stop()
+    heartbeat.stop()
+  })
+  services.cron = cron
+  services.heartbeat = heartbeat
   phase("agent")
   const healthNow = () =>
     buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count(), channels: channelManager.status() })
@@ -352,6 +428,8 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
       if (change.changedPaths.some((p) => p === `channels.${id}` || p.startsWith(`channels.${id}.`))) void channelManager.restartChannel(id)
     }
     if (change.changedPaths.some((p) => p === "memory" || p.startsWith("memory."))) memory.configChanged()
+    if (change.changedPaths.some((p) => p === "skills" || p.startsWith("skills."))) skills.configChanged()
+    if (change.changedPaths.some((p) => p.startsWith("agents.defaults.heartbeat"))) heartbeat.reconfigure()
     if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {
       for (const t of timers.splice(0)) clearInterval(t)
       startTimers()
@@ -361,7 +439,8 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   if (config.current.gateway.reload.mode === "hybrid") config.watch(config.current.gateway.reload.debounceMs)
 
   const host = bind.host.includes(":") ? `[${bind.host}]` : bind.host
-  const url = `ws://${host}:${actualPort}`
+  const scheme = tls ? "wss" : "ws"
+  const url = `${scheme}://${host}:${actualPort}`
   // Where clients on this machine find it (wildcard binds are reached over loopback).
   const clientHost = bind.host === "0.0.0.0" ? "127.0.0.1" : bind.host === "::" ? "[::1]" : host
   const fileSetsPort = getPath(config.file.parsed, "gateway.port") !== undefined || getPath(loadConfig(paths.systemConfig).parsed, "gateway.port") !== undefined
@@ -373,7 +452,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
         : (sources[auth.mode === "password" ? "gateway.auth.password" : "gateway.auth.token"] ?? "config")
   const runtime: RuntimeInfo = {
     pid: process.pid,
-    url: `ws://${clientHost}:${actualPort}`,
+    url: `${scheme}://${clientHost}:${actualPort}`,
     port: actualPort,
     host: bind.host,
     bind: config.current.gateway.bind,
@@ -383,6 +462,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     configPath: paths.config,
     portSource: sources["gateway.port"] ?? (fileSetsPort ? "config" : "default"),
     authMode: auth.mode,
+    ...(tls ? { tls: { certPath: tls.certPath, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned } } : {}),
     authSource,
     overrides: sources,
   }
@@ -397,9 +477,13 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   // unreachable platform never holds up the gateway).
   void channelManager.start().catch((err) => log.error(`channels: ${(err as Error).message}`))
   agent.recover()
+  cron.start()
+  heartbeat.start()
   memory.start()
+  skills.start()
   // Start-up runs jitless (see above); once serving, let zod compile its fast parsers for the hot request schemas.
   setTimeout(() => z.config({ jitless: false }), 1000).unref()
+  if (tls) log.info(`TLS certificate ${tls.certPath}${tls.selfSigned ? " (self-signed)" : ""}, SHA-256 fingerprint ${tls.fingerprint}`)
   log.info(`listening on ${url}`, { startupMs: Date.now() - startedAt, auth: auth.mode, vec: store.vec.version, phases })
 
   let stopping: Promise<void> | undefined
@@ -410,9 +494,13 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
       // Runs are aborted first so their transcripts are closed cleanly before clients hear `shutdown`.
       // Stop taking chat messages first, then end the runs.
       await channelManager.stop()
+      // No new scheduled runs; a cron run cut off here is picked up again (same run) by the next start.
+      cron.stop()
+      heartbeat.stop()
       await agent.stop()
       nodes.stop()
       await memory.stop()
+      skills.stop()
       hub.shutdown(reason, o.restartExpectedMs)
       for (const t of timers) clearInterval(t)
       config.close()
@@ -463,4 +551,15 @@ export async function restartGateway(gw: RunningGateway, opts: StartOptions, sig
   log.info(`${signal}: restarting in place`)
   await gw.stop(`gateway restarting (${signal})`, { restartExpectedMs: 1500 })
   return startGateway(opts)
+}
+
+/** The listener's certificate: from gateway.tls.certPath/keyPath, or self-signed in <state dir>/tls when autoGenerate. */
+function resolveTls(tls: Config["gateway"]["tls"], paths: Paths): TlsMaterial | undefined {
+  if (!tls.enabled) return undefined
+  if (tls.certPath && tls.keyPath) return loadTls(tls.certPath, tls.keyPath)
+  if (tls.certPath || tls.keyPath) throw new TlsError({ message: "gateway.tls needs both certPath and keyPath (flags --tls-cert and --tls-key)" })
+  if (tls.autoGenerate) return ensureSelfSigned(join(paths.home, "tls"))
+  throw new TlsError({
+    message: "gateway.tls.enabled is true but no certificate is set: give gateway.tls.certPath and keyPath, or set gateway.tls.autoGenerate (flag --tls-self-signed)",
+  })
 }

@@ -10,7 +10,11 @@ import type { Store } from "../store/index.ts"
 import type { Router } from "../router/index.ts"
 import type { Logger } from "../util/log.ts"
 import type { MemoryService } from "../memory/service.ts"
+import type { SkillsService } from "../skills/service.ts"
+import type { CronService } from "../cron/service.ts"
+import type { HeartbeatService } from "../cron/heartbeat.ts"
 import type { NodeRegistry } from "../nodes/registry.ts"
+import type { DeviceService } from "../nodes/devices.ts"
 import type { AuthRateLimiter } from "../server/auth-rate-limit.ts"
 import type { IdempotencyCache } from "./idempotency.ts"
 
@@ -42,8 +46,16 @@ export interface GatewayServices {
   channels: ChannelManager
   /** The agent's memory index (Markdown files in the workspace): status, search, reindex. */
   memory: MemoryService
+  /** SKILL.md skills: status, install, invoke; their prompt section. */
+  skills: SkillsService
+  /** Scheduled jobs (cron.*). */
+  cron: CronService
+  /** The main session's heartbeat (last-heartbeat, set-heartbeats). */
+  heartbeat: HeartbeatService
   /** Connected and paired nodes, and the node.invoke relay. */
   nodes: NodeRegistry
+  /** Device identity and pairing: the handshake's device step and device.pair.* / device.token.*. */
+  devices: DeviceService
 }
 
 export interface CallerInfo {
@@ -53,6 +65,8 @@ export interface CallerInfo {
   client: ClientInfo
   caps: readonly string[]
   remoteAddress: string
+  /** The verified device (hex SHA-256 of its Ed25519 key) when the client presented a signed one. */
+  deviceId?: string
 }
 
 export interface MethodContext {

@@ -48,7 +48,10 @@ const connectParamsSchema = () =>
     pathEnv: z.string().optional(),
     role: z.string().optional(),
     scopes: z.array(z.string()).optional(),
-    device: z.object({ id: z.string(), publicKey: z.string(), signature: z.string(), signedAt: z.number(), nonce: z.string().optional() }).optional(),
+    // signature/signedAt optional: an unsigned block from a shared-secret holder counts as no device (OpenClaw §7).
+    device: z
+      .object({ id: z.string(), publicKey: z.string(), signature: z.string().optional(), signedAt: z.number().optional(), nonce: z.string().optional() })
+      .optional(),
     auth: ConnectAuth.optional(),
     locale: z.string().optional(),
     userAgent: z.string().optional(),

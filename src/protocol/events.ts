@@ -7,8 +7,10 @@ import { ConnectChallenge, PresenceEntry } from "./connect.ts"
 import { lazy, lazyTable, type Built } from "./lazy.ts"
 import { RunUsage } from "./methods/agent.ts"
 import { TextPart } from "./methods/chat.ts"
+import { CronEvent, HeartbeatEvent } from "./methods/cron.ts"
 import { HealthSummary } from "./methods/system.ts"
 import { ApprovalDecision } from "./methods/tools.ts"
+import { DevicePairRequestedEvent, DevicePairResolvedEvent } from "./methods/devices.ts"
 import { NodeInvokeRequestEvent, NodePairRequestedEvent, NodePairResolvedEvent } from "./methods/nodes.ts"
 
 export const TickEvent = lazy(() => z.object({ ts: z.number() }))
@@ -126,9 +128,13 @@ export const EVENTS = lazyTable({
   chat: ChatEvent,
   "exec.approval.requested": ExecApprovalRequested,
   "exec.approval.resolved": ExecApprovalResolved,
+  cron: CronEvent,
+  heartbeat: HeartbeatEvent,
   "node.invoke.request": NodeInvokeRequestEvent,
   "node.pair.requested": NodePairRequestedEvent,
   "node.pair.resolved": NodePairResolvedEvent,
+  "device.pair.requested": DevicePairRequestedEvent,
+  "device.pair.resolved": DevicePairResolvedEvent,
 })
 
 export type EventName = keyof typeof EVENTS

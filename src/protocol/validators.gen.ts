@@ -981,29 +981,51 @@ export const connectParams: Parser<ConnectParams> = Object.assign(
           const v65 = v61["publicKey"]
           if (typeof v65 !== "string") return INVALID
           const v66 = v61["signature"]
-          if (typeof v66 !== "string") return INVALID
-          const v67 = v61["signedAt"]
-          if (typeof v67 !== "number" || !Number.isFinite(v67)) return INVALID
-          const v68 = v61["nonce"]
-          let v69 = (() => {
-            let v70
-            if (v68 !== undefined) {
-              if (typeof v68 !== "string") return INVALID
-              v70 = v68
+          let v67 = (() => {
+            let v68
+            if (v66 !== undefined) {
+              if (typeof v66 !== "string") return INVALID
+              v68 = v66
             }
-            return v70
+            return v68
           })()
-          if (v69 === INVALID) {
-            if ("nonce" in v61) return INVALID
-            v69 = undefined
+          if (v67 === INVALID) {
+            if ("signature" in v61) return INVALID
+            v67 = undefined
           }
-          const v71 = {}
-          v71["id"] = v64
-          v71["publicKey"] = v65
-          v71["signature"] = v66
-          v71["signedAt"] = v67
-          if ("nonce" in v61) v71["nonce"] = v69
-          v63 = v71
+          const v69 = v61["signedAt"]
+          let v70 = (() => {
+            let v71
+            if (v69 !== undefined) {
+              if (typeof v69 !== "number" || !Number.isFinite(v69)) return INVALID
+              v71 = v69
+            }
+            return v71
+          })()
+          if (v70 === INVALID) {
+            if ("signedAt" in v61) return INVALID
+            v70 = undefined
+          }
+          const v72 = v61["nonce"]
+          let v73 = (() => {
+            let v74
+            if (v72 !== undefined) {
+              if (typeof v72 !== "string") return INVALID
+              v74 = v72
+            }
+            return v74
+          })()
+          if (v73 === INVALID) {
+            if ("nonce" in v61) return INVALID
+            v73 = undefined
+          }
+          const v75 = {}
+          v75["id"] = v64
+          v75["publicKey"] = v65
+          if ("signature" in v61) v75["signature"] = v67
+          if ("signedAt" in v61) v75["signedAt"] = v70
+          if ("nonce" in v61) v75["nonce"] = v73
+          v63 = v75
         }
         return v63
       })()
@@ -1011,117 +1033,117 @@ export const connectParams: Parser<ConnectParams> = Object.assign(
         if ("device" in input) return INVALID
         v62 = undefined
       }
-      const v72 = input["auth"]
-      let v73 = (() => {
-        let v74
-        if (v72 !== undefined) {
-          if (typeof v72 !== "object" || v72 === null || Array.isArray(v72)) return INVALID
-          const v75 = v72["token"]
-          let v76 = (() => {
-            let v77
-            if (v75 !== undefined) {
-              if (typeof v75 !== "string") return INVALID
-              v77 = v75
+      const v76 = input["auth"]
+      let v77 = (() => {
+        let v78
+        if (v76 !== undefined) {
+          if (typeof v76 !== "object" || v76 === null || Array.isArray(v76)) return INVALID
+          const v79 = v76["token"]
+          let v80 = (() => {
+            let v81
+            if (v79 !== undefined) {
+              if (typeof v79 !== "string") return INVALID
+              v81 = v79
             }
-            return v77
+            return v81
           })()
-          if (v76 === INVALID) {
-            if ("token" in v72) return INVALID
-            v76 = undefined
+          if (v80 === INVALID) {
+            if ("token" in v76) return INVALID
+            v80 = undefined
           }
-          const v78 = v72["password"]
-          let v79 = (() => {
-            let v80
-            if (v78 !== undefined) {
-              if (typeof v78 !== "string") return INVALID
-              v80 = v78
+          const v82 = v76["password"]
+          let v83 = (() => {
+            let v84
+            if (v82 !== undefined) {
+              if (typeof v82 !== "string") return INVALID
+              v84 = v82
             }
-            return v80
+            return v84
           })()
-          if (v79 === INVALID) {
-            if ("password" in v72) return INVALID
-            v79 = undefined
+          if (v83 === INVALID) {
+            if ("password" in v76) return INVALID
+            v83 = undefined
           }
-          const v81 = v72["deviceToken"]
-          let v82 = (() => {
-            let v83
-            if (v81 !== undefined) {
-              if (typeof v81 !== "string") return INVALID
-              v83 = v81
+          const v85 = v76["deviceToken"]
+          let v86 = (() => {
+            let v87
+            if (v85 !== undefined) {
+              if (typeof v85 !== "string") return INVALID
+              v87 = v85
             }
-            return v83
+            return v87
           })()
-          if (v82 === INVALID) {
-            if ("deviceToken" in v72) return INVALID
-            v82 = undefined
+          if (v86 === INVALID) {
+            if ("deviceToken" in v76) return INVALID
+            v86 = undefined
           }
-          const v84 = v72["bootstrapToken"]
-          let v85 = (() => {
-            let v86
-            if (v84 !== undefined) {
-              if (typeof v84 !== "string") return INVALID
-              v86 = v84
+          const v88 = v76["bootstrapToken"]
+          let v89 = (() => {
+            let v90
+            if (v88 !== undefined) {
+              if (typeof v88 !== "string") return INVALID
+              v90 = v88
             }
-            return v86
+            return v90
           })()
-          if (v85 === INVALID) {
-            if ("bootstrapToken" in v72) return INVALID
-            v85 = undefined
+          if (v89 === INVALID) {
+            if ("bootstrapToken" in v76) return INVALID
+            v89 = undefined
           }
-          const v87 = {}
-          if ("token" in v72) v87["token"] = v76
-          if ("password" in v72) v87["password"] = v79
-          if ("deviceToken" in v72) v87["deviceToken"] = v82
-          if ("bootstrapToken" in v72) v87["bootstrapToken"] = v85
-          v74 = v87
+          const v91 = {}
+          if ("token" in v76) v91["token"] = v80
+          if ("password" in v76) v91["password"] = v83
+          if ("deviceToken" in v76) v91["deviceToken"] = v86
+          if ("bootstrapToken" in v76) v91["bootstrapToken"] = v89
+          v78 = v91
         }
-        return v74
+        return v78
       })()
-      if (v73 === INVALID) {
+      if (v77 === INVALID) {
         if ("auth" in input) return INVALID
-        v73 = undefined
+        v77 = undefined
       }
-      const v88 = input["locale"]
-      let v89 = (() => {
-        let v90
-        if (v88 !== undefined) {
-          if (typeof v88 !== "string") return INVALID
-          v90 = v88
+      const v92 = input["locale"]
+      let v93 = (() => {
+        let v94
+        if (v92 !== undefined) {
+          if (typeof v92 !== "string") return INVALID
+          v94 = v92
         }
-        return v90
+        return v94
       })()
-      if (v89 === INVALID) {
+      if (v93 === INVALID) {
         if ("locale" in input) return INVALID
-        v89 = undefined
+        v93 = undefined
       }
-      const v91 = input["userAgent"]
-      let v92 = (() => {
-        let v93
-        if (v91 !== undefined) {
-          if (typeof v91 !== "string") return INVALID
-          v93 = v91
+      const v95 = input["userAgent"]
+      let v96 = (() => {
+        let v97
+        if (v95 !== undefined) {
+          if (typeof v95 !== "string") return INVALID
+          v97 = v95
         }
-        return v93
+        return v97
       })()
-      if (v92 === INVALID) {
+      if (v96 === INVALID) {
         if ("userAgent" in input) return INVALID
-        v92 = undefined
+        v96 = undefined
       }
-      const v94 = {}
-      v94["minProtocol"] = v0
-      v94["maxProtocol"] = v1
-      v94["client"] = v27
-      if ("caps" in input) v94["caps"] = v29
-      if ("commands" in input) v94["commands"] = v35
-      if ("permissions" in input) v94["permissions"] = v41
-      if ("pathEnv" in input) v94["pathEnv"] = v50
-      if ("role" in input) v94["role"] = v53
-      if ("scopes" in input) v94["scopes"] = v56
-      if ("device" in input) v94["device"] = v62
-      if ("auth" in input) v94["auth"] = v73
-      if ("locale" in input) v94["locale"] = v89
-      if ("userAgent" in input) v94["userAgent"] = v92
-      return v94
+      const v98 = {}
+      v98["minProtocol"] = v0
+      v98["maxProtocol"] = v1
+      v98["client"] = v27
+      if ("caps" in input) v98["caps"] = v29
+      if ("commands" in input) v98["commands"] = v35
+      if ("permissions" in input) v98["permissions"] = v41
+      if ("pathEnv" in input) v98["pathEnv"] = v50
+      if ("role" in input) v98["role"] = v53
+      if ("scopes" in input) v98["scopes"] = v56
+      if ("device" in input) v98["device"] = v62
+      if ("auth" in input) v98["auth"] = v77
+      if ("locale" in input) v98["locale"] = v93
+      if ("userAgent" in input) v98["userAgent"] = v96
+      return v98
     }
   })(),
   { definite: true },

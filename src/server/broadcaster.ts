@@ -5,8 +5,10 @@
 import { ApprovalRequested, ApprovalResolved, ChatUpdate, RunProgress } from "../agent/events.ts"
 import type { Bus } from "../bus/index.ts"
 import { ConfigChanged } from "../config/events.ts"
+import { CronChanged, HeartbeatBeat } from "../cron/events.ts"
 import { HealthUpdated } from "../health.ts"
 import { NodePairRequested, NodePairResolved } from "../nodes/events.ts"
+import { DevicePairRequested, DevicePairResolved } from "../nodes/device-events.ts"
 import type { EventName, EventPayload, Scope, StateVersion } from "../protocol/index.ts"
 
 /** One wire event to fan out, with its audience and slow-consumer policy. */
@@ -41,8 +43,13 @@ export function connectBroadcaster(bus: Bus, hub: BroadcastTarget): () => void {
     bus.subscribe(ApprovalResolved, (payload) => send({ event: "exec.approval.resolved", payload, scope: "operator.approvals" })),
     bus.subscribe(HealthUpdated, (payload) => send({ event: "health", payload, stateVersion: hub.nextHealthVersion(), dropIfSlow: true })),
     bus.subscribe(ConfigChanged, (payload) => send({ event: "config.changed", payload, scope: "operator.admin", dropIfSlow: true })),
+    bus.subscribe(CronChanged, (payload) => send({ event: "cron", payload, scope: "operator.read" })),
+    // Heartbeat events go to every connection, as in OpenClaw.
+    bus.subscribe(HeartbeatBeat, (payload) => send({ event: "heartbeat", payload, dropIfSlow: true })),
     bus.subscribe(NodePairRequested, (payload) => send({ event: "node.pair.requested", payload, scope: "operator.pairing" })),
     bus.subscribe(NodePairResolved, (payload) => send({ event: "node.pair.resolved", payload, scope: "operator.pairing" })),
+    bus.subscribe(DevicePairRequested, (payload) => send({ event: "device.pair.requested", payload, scope: "operator.pairing" })),
+    bus.subscribe(DevicePairResolved, (payload) => send({ event: "device.pair.resolved", payload, scope: "operator.pairing" })),
   ]
   return () => {
     for (const off of offs) off()

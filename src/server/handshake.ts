@@ -27,6 +27,12 @@ export interface HandshakeAccepted {
   client: ClientInfo
   caps: string[]
   authMethod: ResolvedAuth["mode"]
+  /** The parsed params (the device step reads device, auth and the scopes as signed). */
+  params: ConnectParams
+  /** The shared secret admitted the client; false only when a signed device may still authenticate with its token. */
+  sharedSecret: boolean
+  /** Why the shared secret did not admit the client (returned if the device token does not either). */
+  authError?: GatewayError
 }
 
 export interface HandshakeRejected {
@@ -126,11 +132,14 @@ export function runHandshake(
   }
 
   const authError = checkAuth(ctx.auth, params.auth, ctx.proxy)
-  if (authError) {
+  // A signed device may authenticate with its own device token instead; nodes/devices.ts decides after checking its
+  // signature, and records the outcome with the rate limiter.
+  const deviceMayAuth = !!authError && !!params.device?.signature && !!(params.auth?.deviceToken ?? params.auth?.token)
+  if (authError && !deviceMayAuth) {
     ctx.limiter.recordFailure(ctx.remoteAddress)
     return reject(authError)
   }
-  ctx.limiter.recordSuccess(ctx.remoteAddress)
+  if (!authError) ctx.limiter.recordSuccess(ctx.remoteAddress)
 
   // A shared-secret holder is fully trusted, so an operator gets the scopes it asks for (unknown ones dropped).
   // Nodes get none: they speak node.* methods, not the operator surface.
@@ -146,5 +155,8 @@ export function runHandshake(
     client: params.client,
     caps: params.caps ?? [],
     authMethod: ctx.auth.mode,
+    params,
+    sharedSecret: !authError,
+    ...(authError ? { authError } : {}),
   }
 }

@@ -18,16 +18,19 @@ import {
   type ClientInfo,
   type ConnectParams,
   type HelloOk,
+  type Scope,
   type StateVersion,
 } from "../protocol/index.ts"
 import { METHODS, EVENTS, hasScope } from "../protocol/index.ts"
 import type { Logger } from "../util/log.ts"
+import { isLoopbackAddress } from "../config/local-secrets.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
 import { dispatch } from "./dispatch.ts"
-import { runHandshake } from "./handshake.ts"
+import { runHandshake, type HandshakeAccepted } from "./handshake.ts"
 import type { WireBroadcast } from "./broadcaster.ts"
 import { sharedEvent, withSeq, type SharedEvent } from "./event-text.ts"
 import { PreauthGate, type Admission, type PreauthLimits } from "./preauth.ts"
+import type { ProxyIdentity } from "./exposure.ts"
 import { PresenceSchedule, type PresenceRegistry } from "./presence.ts"
 import type { CallerInfo } from "../methods/context.ts"
 
@@ -36,6 +39,8 @@ export interface SocketData {
   remoteAddress: string
   /** Admitted but queued (see preauth.ts): nothing is read from the socket until an earlier one frees its turn. */
   paused?: boolean
+  /** trusted-proxy mode: the user the proxy authenticated (checked before the upgrade, server/exposure.ts). */
+  proxy?: ProxyIdentity
 }
 
 interface Connection {
@@ -49,7 +54,14 @@ interface Connection {
   protocol?: number
   /** Requests still running, so a disconnect can abort them. */
   inflight: Map<string, AbortController>
+  /** The nonce of this connection's connect.challenge (a device signs it). */
+  nonce?: string
+  /** Frames that arrived while a device's connect was being checked (async); replayed after hello-ok. */
+  held?: (string | Buffer)[]
 }
+
+/** Frames a client may send while its device is checked; more closes the socket (nobody pipelines this much). */
+const MAX_HELD_FRAMES = 32
 
 /** Presence events are coalesced: the first change in a quiet period goes out at once, later ones once per window. */
 const PRESENCE_WINDOW_MS = 250
@@ -149,7 +161,7 @@ export class WsHub {
   }
 
   /** One warning per 10 s at most, with the count: a flood of refusals must not become a flood of log lines. */
-  private noteRefusal(remoteAddress: string, message: string): void {
+  noteRefusal(remoteAddress: string, message: string): void {
     this.refusals++
     const now = Date.now()
     if (now - this.refusalLogAt < 10_000) return
@@ -165,6 +177,7 @@ export class WsHub {
     this.conns.set(conn.id, conn)
     if (ws.data.paused) ws.pause()
     const nonce = crypto.randomUUID()
+    conn.nonce = nonce
     ws.send(JSON.stringify(eventFrame("connect.challenge", { nonce, ts: Date.now() })))
     conn.handshakeTimer = setTimeout(() => {
       if (conn.state !== "handshake") return
@@ -176,6 +189,11 @@ export class WsHub {
   message(ws: ServerWebSocket<SocketData>, message: string | Buffer): void {
     const conn = this.conns.get(ws.data.connId)
     if (!conn || conn.state === "closed") return
+    if (conn.held) {
+      if (conn.held.length >= MAX_HELD_FRAMES) return this.close(conn, CloseCode.policyViolation, "too many frames before hello-ok")
+      conn.held.push(message)
+      return
+    }
     if (conn.state === "handshake") this.onHandshakeFrame(conn, message)
     else this.onReadyFrame(conn, message)
   }
@@ -216,12 +234,63 @@ export class WsHub {
       return this.rejectHandshake(conn, f.id, err, CloseCode.tryAgainLater)
     }
 
-    const result = runHandshake(f.params, { auth: this.gw.auth, remoteAddress: conn.remoteAddress, limiter: this.limiter })
+    const result = runHandshake(f.params, { auth: this.gw.auth, remoteAddress: conn.remoteAddress, limiter: this.limiter, proxy: conn.ws.data.proxy })
     if (!result.ok) {
       this.log.warn(`connect rejected: ${result.error.message}`, { connId: conn.id, remoteAddress: conn.remoteAddress, code: result.error.details?.code })
       return this.rejectHandshake(conn, f.id, result.error, result.closeCode)
     }
+    // A signed device is checked asynchronously (WebCrypto) against its pairing; everyone else is answered at once.
+    if (result.params.device?.signature || !result.sharedSecret) return this.admitDevice(conn, f.id, result)
+    this.accept(conn, f.id, result)
+  }
 
+  private admitDevice(conn: Connection, id: string, result: HandshakeAccepted): void {
+    conn.held = []
+    const p = result.params
+    this.gw.devices
+      .admit({
+        device: p.device,
+        challengeNonce: conn.nonce ?? "",
+        client: p.client,
+        role: result.role,
+        signedScopes: p.scopes ?? [],
+        scopes: result.scopes,
+        auth: p.auth,
+        sharedSecret: result.sharedSecret,
+        authError: result.authError,
+        remoteAddress: conn.remoteAddress,
+        loopback: isLoopbackAddress(conn.remoteAddress) && !conn.ws.data.proxy,
+      })
+      .then(
+        (admitted) => {
+          if (conn.state !== "handshake") return
+          const held = conn.held ?? []
+          conn.held = undefined
+          if (!admitted.ok) {
+            if (admitted.authFailed) this.limiter.recordFailure(conn.remoteAddress)
+            this.log.warn(`connect rejected: ${admitted.error.message}`, {
+              connId: conn.id,
+              remoteAddress: conn.remoteAddress,
+              code: admitted.error.details?.code,
+            })
+            return this.rejectHandshake(conn, id, admitted.error, admitted.closeCode)
+          }
+          if (!result.sharedSecret) this.limiter.recordSuccess(conn.remoteAddress)
+          this.accept(conn, id, { ...result, scopes: admitted.scopes as Scope[] }, admitted)
+          for (const frame of held) this.message(conn.ws, frame)
+        },
+        (err) => {
+          this.log.error("device admission failed", { connId: conn.id, error: String(err) })
+          if (conn.state !== "handshake") return
+          const unavailable = new GatewayError("UNAVAILABLE", "device check failed; retry shortly", undefined, { retryable: true })
+          this.rejectHandshake(conn, id, unavailable, CloseCode.tryAgainLater)
+        },
+      )
+  }
+
+  /** hello-ok: the connection is ready. */
+  private accept(conn: Connection, id: string, result: HandshakeAccepted, device?: { deviceId?: string; deviceToken?: string; issuedAtMs?: number }): void {
+    const f = { id }
     clearTimeout(conn.handshakeTimer)
     this.release(conn.id)
     conn.state = "ready"
@@ -234,6 +303,7 @@ export class WsHub {
       client: result.client,
       caps: result.caps,
       remoteAddress: conn.remoteAddress,
+      ...(device?.deviceId ? { deviceId: device.deviceId } : {}),
     }
     const admin = hasScope(result.scopes, "operator.admin")
     const cfg = this.gw.config.current
@@ -258,7 +328,12 @@ export class WsHub {
         },
         ...(admin ? { configPath: this.gw.paths.config, stateDir: this.gw.paths.home, authMode: this.gw.auth.mode } : {}),
       },
-      auth: { method: result.authMethod, role: result.role, scopes: result.scopes },
+      auth: {
+        method: result.sharedSecret ? result.authMethod : "device-token",
+        role: result.role,
+        scopes: result.scopes,
+        ...(device?.deviceToken ? { deviceToken: device.deviceToken, issuedAtMs: device.issuedAtMs } : {}),
+      },
       policy: { maxPayload: limits.maxPayloadBytes, maxBufferedBytes: limits.maxBufferedBytes, tickIntervalMs: limits.tickIntervalMs },
     }
     this.sendRaw(conn, withPresence(JSON.stringify(okRes(f.id, hello)), this.presence.json()))
@@ -277,11 +352,12 @@ export class WsHub {
         roles: [result.role],
         scopes: result.scopes,
         connId: conn.id,
+        ...(device?.deviceId ? { deviceId: device.deviceId } : {}),
         ts: Date.now(),
       })
       this.presenceSchedule.changed()
     }
-    if (result.role === "node") this.attachNode(conn, f.params as ConnectParams, result.client, (result as { deviceId?: string }).deviceId)
+    if (result.role === "node") this.attachNode(conn, result.params, result.client, device?.deviceId)
   }
 
   /**

@@ -7,6 +7,7 @@ import m3 from "../../drizzle/0003_channels.sql" with { type: "text" }
 import m4 from "../../drizzle/0004_memory.sql" with { type: "text" }
 import m5 from "../../drizzle/0005_memory_fts.sql" with { type: "text" }
 import m6 from "../../drizzle/0006_colorful_the_renegades.sql" with { type: "text" }
+import m7 from "../../drizzle/0007_little_grandmaster.sql" with { type: "text" }
 
 export const MIGRATIONS: { tag: string; when: number; sql: string }[] = [
   { tag: "0000_init", when: 1795278724755, sql: m0 },
@@ -16,4 +17,5 @@ export const MIGRATIONS: { tag: string; when: number; sql: string }[] = [
   { tag: "0004_memory", when: 1796306498458, sql: m4 },
   { tag: "0005_memory_fts", when: 1796306498966, sql: m5 },
   { tag: "0006_colorful_the_renegades", when: 1796311443651, sql: m6 },
+  { tag: "0007_little_grandmaster", when: 1796311552317, sql: m7 },
 ]

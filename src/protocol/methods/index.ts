@@ -5,6 +5,7 @@
 import type { z } from "zod"
 import { agent, agentWait, wake } from "./agent.ts"
 import { agentIdentityGet, agentsList } from "./agent-info.ts"
+import { agentsCreate, agentsDelete, agentsFilesGet, agentsFilesList, agentsFilesSet, agentsUpdate } from "./agents-admin.ts"
 import { execApprovalGet, execApprovalsGet, execApprovalsResolve, execApprovalsSet } from "./approvals.ts"
 import {
   chatStartup,
@@ -19,8 +20,11 @@ import {
 } from "./ui.ts"
 import { usageCost, usageStatus } from "./usage.ts"
 import { chatAbort, chatHistory, chatInject, chatSend } from "./chat.ts"
+import { devicePairApprove, devicePairList, devicePairReject, devicePairRemove, devicePairRename, deviceTokenRevoke, deviceTokenRotate } from "./devices.ts"
 import { configGet, configPatch, configSchema, configSet } from "./config.ts"
 import { memoryReindex, memorySearch, memoryStatus } from "./memory.ts"
+import { cronAdd, cronList, cronRemove, cronRun, cronRuns, cronStatus, cronUpdate, lastHeartbeat, setHeartbeats } from "./cron.ts"
+import { skillsBins, skillsInstall, skillsInvoke, skillsStatus, skillsUpdate } from "./skills.ts"
 import { modelsList } from "./models.ts"
 import {
   nodeDescribe,
@@ -102,8 +106,28 @@ export const METHODS = {
   "memory.status": memoryStatus,
   "memory.search": memorySearch,
   "memory.reindex": memoryReindex,
+  "cron.list": cronList,
+  "cron.status": cronStatus,
+  "cron.add": cronAdd,
+  "cron.update": cronUpdate,
+  "cron.remove": cronRemove,
+  "cron.run": cronRun,
+  "cron.runs": cronRuns,
+  "last-heartbeat": lastHeartbeat,
+  "set-heartbeats": setHeartbeats,
+  "skills.status": skillsStatus,
+  "skills.bins": skillsBins,
+  "skills.install": skillsInstall,
+  "skills.update": skillsUpdate,
+  "skills.invoke": skillsInvoke,
   "agents.list": agentsList,
   "agent.identity.get": agentIdentityGet,
+  "agents.create": agentsCreate,
+  "agents.update": agentsUpdate,
+  "agents.delete": agentsDelete,
+  "agents.files.list": agentsFilesList,
+  "agents.files.get": agentsFilesGet,
+  "agents.files.set": agentsFilesSet,
   "exec.approvals.get": execApprovalsGet,
   "exec.approvals.set": execApprovalsSet,
   "exec.approval.get": execApprovalGet,
@@ -130,6 +154,13 @@ export const METHODS = {
   "node.invoke": nodeInvoke,
   "node.invoke.result": nodeInvokeResult,
   "node.exec.approval.request": nodeExecApprovalRequest,
+  "device.pair.list": devicePairList,
+  "device.pair.approve": devicePairApprove,
+  "device.pair.reject": devicePairReject,
+  "device.pair.remove": devicePairRemove,
+  "device.pair.rename": devicePairRename,
+  "device.token.rotate": deviceTokenRotate,
+  "device.token.revoke": deviceTokenRevoke,
 } as const
 
 export type MethodName = keyof typeof METHODS
@@ -140,13 +171,17 @@ export type MethodResult<M extends MethodName> = z.infer<(typeof METHODS)[M]["re
 export type { MethodDef, MethodScope } from "./define.ts"
 export * from "./agent.ts"
 export * from "./agent-info.ts"
+export * from "./agents-admin.ts"
 export * from "./approvals.ts"
 export * from "./ui.ts"
 export * from "./usage.ts"
 export * from "./channels.ts"
 export * from "./chat.ts"
 export * from "./config.ts"
+export * from "./devices.ts"
 export * from "./memory.ts"
+export * from "./cron.ts"
+export * from "./skills.ts"
 export * from "./models.ts"
 export * from "./nodes.ts"
 export * from "./sessions.ts"
