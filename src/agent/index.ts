@@ -12,6 +12,7 @@ import type { Accepted, Inbound } from "../router/inbound.ts"
 import { importEntry } from "../util/embedded.ts"
 import type { Logger } from "../util/log.ts"
 import type { MemoryService } from "../memory/service.ts"
+import { agentRuntimeConfig, type AgentRuntimeConfig } from "./agents.ts"
 import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
@@ -39,6 +40,8 @@ export interface AgentSystemDeps {
   messages?: () => MessageSender | undefined
   /** The memory index, for memory_search / memory_get (absent or disabled: no memory tools). */
   memory?: () => MemoryService | undefined
+  /** The skills section of the system prompt (SkillsService.promptSection). */
+  skillsPrompt?: () => string
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -52,8 +55,21 @@ declare const GATEWAY_LLM_ENTRY: string | undefined
 
 export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   const log = deps.log.child("agent")
-  const created = ensureWorkspace(deps.workspace)
-  if (created.length) log.info(`workspace ${deps.workspace}: created ${created.join(", ")}`)
+  // Each agent's workspace gets its bootstrap files the first time one of its sessions needs it (agents.list can
+  // grow at run time through agents.create).
+  const ensured = new Set<string>()
+  const ensure = (dir: string) => {
+    if (ensured.has(dir)) return
+    const created = ensureWorkspace(dir)
+    ensured.add(dir)
+    if (created.length) log.info(`workspace ${dir}: created ${created.join(", ")}`)
+  }
+  ensure(deps.workspace)
+  const agentFor = (agentId: string): AgentRuntimeConfig => {
+    const a = agentRuntimeConfig(cfg(), { workspace: deps.workspace }, agentId)
+    ensure(a.workspace)
+    return a
+  }
   const repo = new SessionRepo(deps.store.db)
   const cfg = () => deps.config.current
   const approvals = new ApprovalRegistry(deps.bus, () => cfg().tools.exec.approvalTimeoutMs)
@@ -61,31 +77,51 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   let llm: Promise<LlmModule> | undefined
   const loadLlm = () => (llm ??= importLlm())
 
-  // The built-in tools load on first use (a gateway that never runs an agent never builds their schemas). The
-  // registry reads the tools config through a getter, so policy changes apply on the next call, no rebuild.
-  let registryPromise: Promise<ToolRegistry> | undefined
-  let registryLoaded: ToolRegistry | undefined
-  const getRegistry = () =>
-    (registryPromise ??= import("./tools/registry.ts").then((m) => {
-      registryLoaded = m.createToolRegistry({
-        config: () => cfg().tools,
-        workspace: deps.workspace,
-        approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
+  // The built-in tools load on first use (a gateway that never runs an agent never builds their schemas). One
+  // registry per agent and workspace (its file roots and exec cwd); each reads its tools config (tools, narrowed by
+  // agents.list[].tools) through a getter, so policy changes apply on the next call, no rebuild.
+  const registries = new Map<string, Promise<ToolRegistry>>()
+  const registriesLoaded: ToolRegistry[] = []
+  const getRegistry = (agentId: string) => {
+    const a = agentFor(agentId)
+    const k = `${a.id}\0${a.workspace}`
+    let r = registries.get(k)
+    if (!r) {
+      r = import("./tools/registry.ts").then((m) => {
+        const loaded = m.createToolRegistry({
+          config: () => agentRuntimeConfig(cfg(), { workspace: deps.workspace }, a.id).tools,
+          workspace: a.workspace,
+          approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
+        })
+        registriesLoaded.push(loaded)
+        return loaded
       })
-      return registryLoaded
-    }))
+      registries.set(k, r)
+    }
+    return r
+  }
+  const defaultRegistry = () => getRegistry(agentRuntimeConfig(cfg(), { workspace: deps.workspace }, "").id)
 
   let runtime: AgentRuntime
-  let messageTool: ToolDef | undefined
+  const messageTools = new WeakMap<ToolRegistry, ToolDef>()
   let memoryTools: Promise<ToolDef[]> | undefined
   const sessionTools = createSessionTools({ runtime: () => runtime, accept: deps.accept, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
-    const registry = await getRegistry()
+    const agent = agentFor(agentIdOf(sessionKey))
+    const registry = await getRegistry(agent.id)
     const sender = deps.messages?.()
-    const channelTools =
-      sender && sender.channels().length > 0 ? [(messageTool ??= createMessageTool(sender, (path) => registry.policy.resolvePath(path)))] : []
+    let messageTool = messageTools.get(registry)
+    if (!messageTool && sender && sender.channels().length > 0) {
+      messageTool = createMessageTool(sender, (path) => registry.policy.resolvePath(path))
+      messageTools.set(registry, messageTool)
+    }
+    const channelTools = sender && sender.channels().length > 0 && messageTool ? [messageTool] : []
     const memory = deps.memory?.()
-    const memTools = memory && cfg().memory.enabled ? await (memoryTools ??= import("../memory/tools.ts").then((m) => m.createMemoryTools(memory))) : []
+    // The memory index covers the default workspace only: other agents do not search (or leak) its notes.
+    const memTools =
+      memory && cfg().memory.enabled && agent.workspace === deps.workspace
+        ? await (memoryTools ??= import("../memory/tools.ts").then((m) => m.createMemoryTools(memory)))
+        : []
     const extra = [...sessionTools(sessionKey), ...channelTools, ...memTools].filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
@@ -102,6 +138,8 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     resolveModel,
     streamModel,
     tools: toolsFor,
+    agentFor,
+    skillsPrompt: deps.skillsPrompt,
     price: (ref) => {
       const slash = ref.indexOf("/")
       const def = cfg().models.providers[ref.slice(0, slash)]?.models.find((m) => m.id === ref.slice(slash + 1))
@@ -134,14 +172,14 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
         runId: `invoke:${crypto.randomUUID()}`,
         toolCallId: crypto.randomUUID(),
         signal: signal ?? new AbortController().signal,
-        workspace: deps.workspace,
+        workspace: agentFor(agentIdOf(sessionKey)).workspace,
       })
       return { ...res, found: true }
     },
 
     async bash(command, workdir, timeoutMs, signal) {
       const [{ runCommand }, { prepareLaunch }] = await Promise.all([import("./tools/exec.ts"), import("./tools/exec-launch.ts")])
-      const policy = (await getRegistry()).policy
+      const policy = (await defaultRegistry()).policy
       if (!policy.isAllowed("exec")) return { stdout: "", stderr: "", exitCode: null, denied: "exec is not allowed by tools.allow/tools.deny" }
       let cwd = deps.workspace
       let badWorkdir: string | undefined
@@ -180,7 +218,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
     async compact(key) {
       const s = repo.get(key)
       if (!s) return false
-      const ref = s.model ?? cfg().agents.defaults.model ?? cfg().models.default
+      const ref = s.model ?? agentFor(s.agentId).model
       const done = await compactSession({
         repo,
         key,
@@ -208,15 +246,16 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
         model: c.agents.defaults.model ?? c.models.default ?? "(none)",
         perFileMax: c.agents.defaults.bootstrapMaxChars,
         totalMax: c.agents.defaults.bootstrapTotalMaxChars,
+        skills: deps.skillsPrompt?.(),
       }).report
     },
 
     async stop() {
       await runtime.stop()
       // Background commands started by exec must not outlive the gateway.
-      await registryLoaded?.processes.killAll()
+      await Promise.all(registriesLoaded.map((r) => r.processes.killAll()))
       // The shared headless browser (browser tool) must not outlive it either.
-      await registryLoaded?.close()
+      await Promise.all(registriesLoaded.map((r) => r.close()))
     },
   }
 }

@@ -76,6 +76,8 @@ export interface PromptOptions {
   perFileMax: number
   totalMax: number
   extra?: string
+  /** The skills section (src/skills/prompt.ts): a compact list; the model reads a SKILL.md with `read`. */
+  skills?: string
   now?: Date
 }
 
@@ -93,6 +95,7 @@ export function buildSystemPrompt(o: PromptOptions): { prompt: string; report: P
     lines.push("", "## Tools", ...o.tools.map((t) => `- ${t.name}: ${t.description.split("\n")[0]}`))
     lines.push("Call tools when they help; independent calls may run in parallel. Tool errors explain how to fix the call.")
   }
+  if (o.skills && !o.isSubagent) lines.push("", o.skills)
   lines.push("", "## Rules", "- Be concise. Do not invent facts or tool results.", "- Ask before destructive actions.")
   lines.push("", `## Runtime`, `workspace=${o.workspace} | session=${o.sessionKey} | model=${o.model} | time=${(o.now ?? new Date()).toISOString()}`)
   const files: PromptReport["files"] = []

@@ -38,6 +38,8 @@ export interface RunInput {
   source: string
   /** Picked up again after a crash. */
   resumed?: boolean
+  /** Light context: only this run's own rows reach the model, not the session's history (heartbeats). */
+  light?: boolean
 }
 
 export type RunStatus = "ok" | "error" | "aborted" | "timeout"
@@ -78,6 +80,10 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   takeSteered(sessionKey: string): InputMessage[]
   /** USD per token for a model ref, if priced in config. */
   price(ref: string): { input: number; output: number } | undefined
+  /** The session's agent (agents.list): its workspace and model; absent: deps.workspace and agents.defaults.model. */
+  agentFor?(agentId: string): { workspace: string; model?: string; fallbacks?: string[] }
+  /** The skills section of the system prompt (eligible, model-visible skills), read per model call so edits apply. */
+  skillsPrompt?(): string
 }
 
 interface StepResult {
@@ -91,8 +97,9 @@ interface StepResult {
 const BACKOFF_MS = [250, 1000, 3000]
 const MAX_RETRY_AFTER_MS = 30_000
 
-function candidatesFor(cfg: Config, sessionModel: string | null | undefined, override?: string): string[] {
-  const list = [override ?? sessionModel ?? cfg.agents.defaults.model ?? cfg.models.default, ...cfg.models.fallbacks].filter((m): m is string => !!m)
+function candidatesFor(cfg: Config, sessionModel: string | null | undefined, override?: string, agent?: { model?: string; fallbacks?: string[] }): string[] {
+  const primary = override ?? sessionModel ?? (agent ? agent.model : (cfg.agents.defaults.model ?? cfg.models.default))
+  const list = [primary, ...(agent?.fallbacks ?? cfg.models.fallbacks)].filter((m): m is string => !!m)
   return [...new Set(list)]
 }
 
@@ -101,6 +108,9 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   const session = deps.repo.get(input.sessionKey)
   if (!session) throw new Error(`session ${input.sessionKey} does not exist`)
   const startedAt = Date.now()
+  // The session's agent decides the workspace (bootstrap files, memory notes, file tools' root) and the model.
+  const agent = deps.agentFor?.(session.agentId)
+  const workspace = agent?.workspace ?? deps.workspace
   const em = new RunEmitter(
     deps.bus,
     { runId: input.runId, sessionKey: session.key, sessionId: session.sessionId, agentId: session.agentId },
@@ -133,7 +143,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
   })
 
   em.status("preparing_context")
-  const candidates = candidatesFor(cfg, session.model, input.model)
+  const candidates = candidatesFor(cfg, session.model, input.model, agent)
   let candidateIndex = 0
   let overflowCompactions = 0
 
@@ -182,7 +192,10 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       stepUsage && { ...stepUsage, contextTokens },
     )
 
-  const loadContext = () => contextOf(deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId) as StoredMessage<TranscriptMessage>[])
+  const loadContext = () => {
+    const rows = deps.repo.transcript<TranscriptMessage>(session.key, session.sessionId) as StoredMessage<TranscriptMessage>[]
+    return contextOf(input.light ? rows.filter((r) => r.runId === input.runId) : rows)
+  }
 
   /**
    * Summarises older turns with the current model; returns false when there was nothing to compact. With memory on
@@ -212,7 +225,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
                 streamModel: deps.streamModel,
                 transcript,
                 tools,
-                workspace: deps.workspace,
+                workspace,
                 sessionKey: session.key,
                 sessionId: session.sessionId,
                 compactionCount: deps.repo.get(session.key)?.compactionCount ?? 0,
@@ -261,7 +274,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
       em.agent("lifecycle", { phase: "model", provider: model.provider, model: model.modelId })
 
       const { prompt } = buildSystemPrompt({
-        workspace: deps.workspace,
+        workspace,
         tools,
         sessionKey: session.key,
         isSubagent: session.kind === "subagent",
@@ -270,6 +283,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         perFileMax: cfg.agents.defaults.bootstrapMaxChars,
         totalMax: cfg.agents.defaults.bootstrapTotalMaxChars,
         extra: input.extraSystemPrompt,
+        skills: session.kind === "subagent" ? undefined : deps.skillsPrompt?.(),
       })
       let messages = loadContext()
       const window = Math.min(model.contextWindow, cfg.agents.defaults.contextTokens ?? Number.POSITIVE_INFINITY)
@@ -367,7 +381,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
                 runId: input.runId,
                 toolCallId: call.toolCallId,
                 signal,
-                workspace: deps.workspace,
+                workspace,
                 update: (partial) => em.agent("tool", { phase: "update", name: call.toolName, toolCallId: call.toolCallId, partialResult: partial }),
               })
             : { output: `Unknown tool '${call.toolName}'. Available tools: ${tools.map((t) => t.name).join(", ") || "none"}.`, isError: true }

@@ -5,8 +5,13 @@
 import ipaddr from "ipaddr.js"
 import { z } from "zod"
 import { isHookVariable } from "../agent/tools/hook-env.ts"
+import { AgentsList, Bindings, checkBindings } from "./agents-schema.ts"
 import { Channels, Session } from "./channels-schema.ts"
+import { Cron, Heartbeat } from "./cron-schema.ts"
+import { ControlUi, Tls, TrustedProxies, TrustedProxyAuth } from "./exposure-schema.ts"
 import { Memory } from "./memory-schema.ts"
+import { NodeHost } from "./node-schema.ts"
+import { Skills } from "./skills-schema.ts"
 import { Browser, WebSearch } from "./web-schema.ts"
 
 export const DEFAULT_PORT = 18789
@@ -23,12 +28,15 @@ const RateLimit = z
 const GatewayAuth = z
   .strictObject({
     mode: z
-      .enum(["token", "password", "none"])
+      .enum(["token", "password", "none", "trusted-proxy"])
       .optional()
-      .describe("How clients authenticate. Default: token (a token is generated on first run for loopback binds). 'none' is only allowed on loopback"),
+      .describe(
+        "How clients authenticate. Default: token (a token is generated on first run for loopback binds). 'none' is only allowed on loopback; 'trusted-proxy' needs gateway.trustedProxies",
+      ),
     token: z.string().min(8).optional().describe("Shared token clients send in connect.auth.token (env GATEWAY_TOKEN overrides)"),
     password: z.string().min(1).optional().describe("Shared password clients send in connect.auth.password (env GATEWAY_PASSWORD overrides)"),
     rateLimit: RateLimit.prefault({}),
+    trustedProxy: TrustedProxyAuth.prefault({}),
   })
   .describe("Client authentication")
 
@@ -41,6 +49,9 @@ const Gateway = z
       .default("loopback")
       .describe("Where to listen: 'loopback' (127.0.0.1), 'lan' (0.0.0.0) or an IP address. Anything but loopback needs a token or password"),
     auth: GatewayAuth.prefault({}),
+    tls: Tls.prefault({}),
+    controlUi: ControlUi.prefault({}),
+    trustedProxies: TrustedProxies,
     handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(15_000).describe("Close sockets that have not completed connect within this time"),
     maxPayloadBytes: z
       .number()
@@ -191,10 +202,11 @@ const AgentDefaults = z
         maxChildren: z.number().int().min(0).default(5).describe("Concurrent sub-agents per parent session"),
       })
       .prefault({}),
+    heartbeat: Heartbeat.prefault({}),
   })
   .describe("Defaults for every agent")
 
-const Agents = z.strictObject({ defaults: AgentDefaults.prefault({}) }).describe("Agents")
+const Agents = z.strictObject({ defaults: AgentDefaults.prefault({}), list: AgentsList }).describe("Agents")
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
 
@@ -303,7 +315,12 @@ export const ConfigSchema = z
     channels: Channels.prefault({}),
     session: Session.prefault({}),
     memory: Memory.prefault({}),
+    node: NodeHost.prefault({}),
+    cron: Cron.prefault({}),
+    skills: Skills.prefault({}),
+    bindings: Bindings,
   })
+  .superRefine(checkBindings)
   .describe("gateway.json")
 
 export type Config = z.infer<typeof ConfigSchema>
@@ -316,6 +333,9 @@ export const RESTART_PATHS = [
   "gateway.auth.mode",
   "gateway.auth.token",
   "gateway.auth.password",
+  "gateway.auth.trustedProxy",
+  "gateway.tls",
+  "gateway.trustedProxies",
   "gateway.maxPayloadBytes",
   "gateway.reload",
 ]

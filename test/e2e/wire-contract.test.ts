@@ -149,6 +149,29 @@ describe("every method's reply matches its result schema", () => {
     expect((await call("memory.search", { query: "contract note" })).results[0]).toMatchObject({ path: "memory/contract.md", startLine: 1 })
   })
 
+  test("skills: status, bins, install (a folder; an install hint as a dry run), update, invoke", async () => {
+    const src = `${gw.home}/contract-skill`
+    await Bun.write(
+      `${src}/SKILL.md`,
+      "---\nname: contract-ls\ndescription: Lists the workspace.\ncommand-dispatch: tool\ncommand-tool: ls\nmetadata:\n  openclaw:\n    install:\n      - kind: npm\n        package: left-pad\n---\n",
+    )
+    const installed = await call("skills.install", { source: src })
+    expect(installed).toMatchObject({ ok: true, name: "contract-ls", sourceKind: "dir", files: 1 })
+    expect(await call("skills.install", { name: "contract-ls", installId: "npm", dryRun: true })).toMatchObject({
+      dryRun: true,
+      command: ["npm", "install", "-g", "left-pad"],
+    })
+    expect((await call("skills.update", { name: "contract-ls" })).results[0]).toMatchObject({ ok: true, unchanged: true, sha256: installed.sha256 })
+    const status = await call("skills.status", {})
+    expect(status.skills.find((s: { name: string }) => s.name === "contract-ls")).toMatchObject({
+      source: "openclaw-managed",
+      eligible: true,
+      sha256: installed.sha256,
+    })
+    await call("skills.bins", {})
+    expect(await call("skills.invoke", { skill: "contract-ls", args: {} })).toMatchObject({ ok: true, tool: "ls", isError: false })
+  })
+
   test("no advertised method went uncalled", () => {
     expect([...answered].sort()).toEqual(Object.keys(METHODS).sort())
   })
