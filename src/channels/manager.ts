@@ -364,6 +364,7 @@ export class ChannelManager {
           channel: msg.channel,
           accountId: msg.accountId,
           chatId: msg.chatId,
+          chatType: msg.chatType,
           senderId: msg.senderId,
           ...(msg.threadId ? { threadId: msg.threadId } : {}),
           messageId: msg.messageId,

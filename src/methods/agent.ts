@@ -2,9 +2,9 @@
 import { RunRejected } from "../agent/errors.ts"
 import type { RunOutcome } from "../agent/run.ts"
 import { reportedUsage } from "../agent/types.ts"
-import { DEFAULT_AGENT } from "../agent/session-key.ts"
+import { agentIdOf } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
-import { IdempotencyConflict, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "../router/index.ts"
+import { IdempotencyConflict, UnknownAgent, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "../router/index.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
 
@@ -40,6 +40,7 @@ export function finalPayload(o: RunOutcome) {
 export function rejectionError(err: unknown): never {
   if (RunRejected.isInstance(err)) throw new GatewayError("UNAVAILABLE", err.message, { code: err.data.kind === "budget" ? "BUDGET_EXCEEDED" : "RUN_REJECTED" })
   if (IdempotencyConflict.isInstance(err)) throw new GatewayError("INVALID_REQUEST", err.message, { code: "IDEMPOTENCY_CONFLICT", fields: err.data.fields })
+  if (UnknownAgent.isInstance(err)) throw new GatewayError("INVALID_REQUEST", err.message, { code: "UNKNOWN_AGENT", known: err.data.known })
   throw err
 }
 
@@ -95,7 +96,8 @@ function storedFinal(runId: string, row: { status: string; text?: string | null;
 export const agentHandlers = {
   agent: async (p, ctx) => {
     const { gw, interim } = ctx
-    const agentId = p.agentId ?? DEFAULT_AGENT
+    // No agent id: the router picks the default agent (agents.list).
+    const agentId = p.agentId
     // OpenClaw: an explicit session wins; an agent id alone means its main session; neither: a session of its own.
     const session: SessionSpec = p.sessionKey
       ? { kind: "key", key: p.sessionKey, agentId }
@@ -112,7 +114,7 @@ export const agentHandlers = {
     })
     const runId = accepted.runId
     if (accepted.state !== "duplicate" || !isTerminal(accepted.existing?.status)) {
-      interim?.({ runId, agentId, sessionKey: accepted.sessionKey, status: "accepted", acceptedAt: accepted.acceptedAt })
+      interim?.({ runId, agentId: agentIdOf(accepted.sessionKey), sessionKey: accepted.sessionKey, status: "accepted", acceptedAt: accepted.acceptedAt })
     }
     const outcome = await gw.agent.runtime.wait(runId, MAX_WAIT_MS)
     if (outcome && "usage" in outcome) return finalOrError(outcome)
@@ -139,7 +141,7 @@ export const agentHandlers = {
   wake: (p, ctx) => {
     const accepted = accept(ctx.gw, {
       origin: wsOrigin(ctx, "ws.wake"),
-      session: { kind: "key", key: p.sessionKey ?? "main", agentId: p.agentId ?? DEFAULT_AGENT },
+      session: { kind: "key", key: p.sessionKey ?? "main", agentId: p.agentId },
       message: `[wake] ${p.text}`,
       idempotencyKey: p.idempotencyKey,
       delivery: { kind: "none" },

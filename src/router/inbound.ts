@@ -38,6 +38,8 @@ export const originSchema = once(() =>
     channel: z.string().optional(),
     accountId: z.string().optional(),
     chatId: z.string().optional(),
+    /** direct, group or channel: which conversation a binding's peer names. */
+    chatType: z.enum(["direct", "group", "channel"]).optional(),
     senderId: z.string().optional(),
     threadId: z.string().optional(),
     messageId: z.string().optional(),
@@ -92,6 +94,8 @@ export interface RunOptions {
   depth?: number
   /** Wait this long for more messages to the same session before running; they join this run (chat bursts). */
   debounceMs?: number
+  /** Light context: the model sees only this run's own messages, not the session's history (heartbeats). */
+  light?: boolean
 }
 
 export interface Inbound {

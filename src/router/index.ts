@@ -4,17 +4,20 @@
  * idempotency, stores origin and delivery target with the message and admits it to the runtime, all before the door
  * acknowledges anything. When a run ends the router publishes where its reply should go.
  */
+import { agentIds } from "../agent/agents.ts"
 import type { RunOutcome } from "../agent/run.ts"
 import type { AgentRuntime } from "../agent/runtime.ts"
 import type { Bus } from "../bus/index.ts"
+import type { Config } from "../config/schema.ts"
 import type { RunRow, SessionRepo } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
-import { IdempotencyConflict } from "./errors.ts"
+import { boundAgent } from "./bindings.ts"
+import { IdempotencyConflict, UnknownAgent } from "./errors.ts"
 import { InboundAccepted, ReplyReady, RunFinished } from "./events.ts"
 import { deliveryTargetSchema, originSchema, type Accepted, type DeliveryTarget, type Inbound, type Origin, type SessionSpec } from "./inbound.ts"
 import { resolveSessionKey } from "./session-keys.ts"
 
-export { IdempotencyConflict } from "./errors.ts"
+export { IdempotencyConflict, UnknownAgent } from "./errors.ts"
 export type { Accepted, DeliveryTarget, Inbound, Origin, SessionSpec } from "./inbound.ts"
 export { resolveSessionKey } from "./session-keys.ts"
 
@@ -23,6 +26,8 @@ export interface RouterDeps {
   repo: SessionRepo
   bus: Bus
   log: Logger
+  /** agents.list and bindings: which agent a message goes to. Without it every message goes to "main". */
+  config?: () => Config
 }
 
 /** Specs whose key is chosen afresh per message: a retry cannot be checked against the key. */
@@ -48,7 +53,7 @@ export class Router {
     const runId = inbound.idempotencyKey ?? crypto.randomUUID()
     const stored = this.deps.repo.getRun(runId)
     if (stored) return this.duplicate(stored, inbound)
-    const sessionKey = resolveSessionKey(inbound.session)
+    const sessionKey = this.sessionKeyOf(inbound)
     const delivery: DeliveryTarget = inbound.delivery ?? (inbound.origin.connId ? { kind: "connection", connId: inbound.origin.connId } : { kind: "none" })
     const admitted = this.deps.runtime.admit({
       runId,
@@ -73,6 +78,22 @@ export class Router {
   }
 
   /**
+   * The agent picks the key's first segment: the door's explicit agent id (which must be configured), else a
+   * binding matching the channel message's origin, else the default agent. A full `agent:<id>:…` key keeps its id.
+   */
+  private sessionKeyOf(inbound: Inbound): string {
+    const cfg = this.deps.config?.()
+    if (!cfg) return resolveSessionKey(inbound.session)
+    const { ids, defaultId } = agentIds(cfg)
+    const explicit = inbound.session.agentId
+    if (explicit !== undefined && !ids.includes(explicit)) {
+      throw new UnknownAgent({ message: `unknown agent id '${explicit}' (agents.list has ${ids.join(", ")})`, agentId: explicit, known: ids })
+    }
+    const agentId = explicit ?? boundAgent(cfg.bindings, inbound.origin) ?? defaultId
+    return resolveSessionKey({ ...inbound.session, agentId })
+  }
+
+  /**
    * A known key: the same message again is answered with what became of it; a different message or session under
    * the same key is refused and changes nothing.
    */
@@ -80,7 +101,7 @@ export class Router {
     const before = parseJson(stored.input, (v) => v as { message?: string; model?: string; extraSystemPrompt?: string }) ?? {}
     const conflicts: string[] = []
     if (before.message !== inbound.message) conflicts.push("message")
-    if (!keyIsRandom(inbound.session) && resolveSessionKey(inbound.session) !== stored.sessionKey) conflicts.push("session")
+    if (!keyIsRandom(inbound.session) && this.sessionKeyOf(inbound) !== stored.sessionKey) conflicts.push("session")
     if ((before.model ?? undefined) !== (inbound.run?.model ?? undefined)) conflicts.push("model")
     if (conflicts.length) {
       throw new IdempotencyConflict({
