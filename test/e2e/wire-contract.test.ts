@@ -172,6 +172,47 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("skills.invoke", { skill: "contract-ls", args: {} })).toMatchObject({ ok: true, tool: "ls", isError: false })
   })
 
+  test("agents, approvals policy, usage and the UI's reads", async () => {
+    expect((await call("agents.list", {})).defaultId).toBe("main")
+    await call("agent.identity.get", {})
+    const snap = await call("exec.approvals.get", {})
+    await call("exec.approvals.set", { file: snap.file as MethodParams<"exec.approvals.set">["file"], baseHash: snap.hash })
+    const command = `echo alias-${uid()}`
+    const bash = call("exec.bash", { command })
+    const ev = await sock.waitFor(
+      (f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command === command,
+    )
+    const id = (ev.payload as { id: string }).id
+    await call("exec.approval.get", { id })
+    expect(await call("exec.approvals.resolve", { requestId: id, decision: "approve" })).toEqual({ requestId: id, resolved: true })
+    await bash
+    await call("usage.status", {})
+    await call("usage.cost", { days: 7 })
+    const key = `contract-${uid()}`
+    const sent = await call("chat.send", { sessionKey: "main", message: "hello receipts", idempotencyKey: key })
+    await waitEvent(sock, "chat", (p) => p.runId === sent.runId && p.state === "final")
+    expect((await call("chat.history", { sessionKey: "main", inputRunIds: [key] })).inputReceipts[0].state).toBe("consumed")
+    await call("chat.startup", { sessionKey: "main" })
+    await call("sessions.subscribe", {})
+    await call("sessions.messages.subscribe", { key: "main" })
+    await call("sessions.observer.visibility", { visible: true })
+    await call("sessions.preview", { keys: ["main", "agent:main:none"] })
+    await call("sessions.describe", { key: "main", includeLastMessage: true })
+    await call("question.list", {})
+    await call("models.authStatus", {})
+    await call("diagnostics.lanes", {})
+  })
+
+  test("several agents: create, update, files, delete", async () => {
+    const created = await call("agents.create", { name: "Contract Agent", emoji: "🧪" })
+    expect(created.agentId).toBe("contract-agent")
+    await call("agents.update", { agentId: "contract-agent", name: "Contract" })
+    expect((await call("agents.files.list", { agentId: "contract-agent" })).files.length).toBeGreaterThan(0)
+    await call("agents.files.set", { agentId: "contract-agent", name: "USER.md", content: "# USER.md\n\nA contract test.\n" })
+    expect((await call("agents.files.get", { agentId: "contract-agent", name: "USER.md" })).file.content).toContain("A contract test.")
+    expect(await call("agents.delete", { agentId: "contract-agent", deleteFiles: true })).toEqual({ ok: true, agentId: "contract-agent", removedBindings: 0 })
+  })
+
   test("no advertised method went uncalled", () => {
     expect([...answered].sort()).toEqual(Object.keys(METHODS).sort())
   })
