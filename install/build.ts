@@ -16,6 +16,7 @@ import { createHash } from "node:crypto"
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, relative, resolve, sep } from "node:path"
 import type { BunPlugin } from "bun"
+import { buildWeb } from "../src/web/build.ts"
 
 const root = resolve(import.meta.dir, "..")
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }
@@ -109,6 +110,24 @@ function generatedValidators(): BunPlugin {
   }
 }
 
+/**
+ * Swaps src/web/assets.ts (which reads dist/web from disk) for a module carrying the web page Vite just built, so
+ * the binary serves it with no files beside it.
+ */
+function embedWeb(dir: string): BunPlugin {
+  return {
+    name: "embed-web",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]web[\\/]assets\.ts$/ }, async () => {
+        const { readAssetTable } = await import("../src/web/asset-table.ts")
+        const table = readAssetTable(dir)
+        if (!table) throw new Error(`the web build left no index.html in ${dir}`)
+        return { loader: "ts", contents: `const TABLE = ${JSON.stringify(table)}\nexport function webAssets() { return TABLE }\n` }
+      })
+    },
+  }
+}
+
 function gitRev(): string {
   const r = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" })
   return r.exitCode === 0 ? r.stdout.toString().trim() : "nogit"
@@ -116,6 +135,8 @@ function gitRev(): string {
 
 export async function buildTarget(t: Target, outfile: string): Promise<string> {
   const buildId = `${pkg.version}-${gitRev()}-${t.os}-${t.arch}`
+  // The web page first (Vite, src/web/vite.config.ts): its output is embedded below.
+  const webDir = await buildWeb()
   const result = await Bun.build({
     // src/agent/llm.ts (the AI SDK and its providers) is a second embedded entry point, imported by path on the first
     // model call, so the daemon's own bundle stays small: less to load at start, less resident memory.
@@ -147,7 +168,7 @@ export async function buildTarget(t: Target, outfile: string): Promise<string> {
       GATEWAY_DISCORD_ENTRY: JSON.stringify("src/channels/discord/adapter.js"),
       GATEWAY_BROWSER_ENTRY: JSON.stringify("src/agent/tools/browser/engine.js"),
     },
-    plugins: [embedVec0(t), esmForRequire(), generatedValidators()],
+    plugins: [embedVec0(t), esmForRequire(), generatedValidators(), embedWeb(webDir)],
   })
   if (!result.success) {
     for (const log of result.logs) console.error(log)

@@ -5,11 +5,16 @@ import type { AgentFacade } from "../agent/facade.ts"
 import type { ChannelManager } from "../channels/manager.ts"
 import type { Bus } from "../bus/index.ts"
 import type { ResolvedAuth } from "../config/auth.ts"
+import type { Config } from "../config/schema.ts"
 import type { Router } from "../router/index.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
+import { CanvasWatcher } from "../canvas/watch.ts"
+import { webAssets } from "../web/assets.ts"
 import { bearerAuth } from "./http-auth.ts"
+import { canvasRoutes } from "./http-canvas.ts"
 import { openAiRoutes } from "./http-openai.ts"
 import { toolsRoutes } from "./http-tools.ts"
+import { webRoutes } from "./http-web.ts"
 
 export interface AppDeps {
   isReady(): boolean
@@ -21,6 +26,8 @@ export interface AppDeps {
   router(): Router
   bus: Bus
   chatCompletionsEnabled(): boolean
+  /** The listener's config (trusted-proxy auth reads gateway.trustedProxies and gateway.auth.trustedProxy). */
+  gatewayConfig?(): Config["gateway"]
   /** Chat channels, for platform webhooks (Telegram in webhook mode); undefined until they exist. */
   channels?(): Pick<ChannelManager, "webhook"> | undefined
 }
@@ -33,12 +40,19 @@ export function createApp(deps: AppDeps): Hono {
   const ready = (c: Context) => (deps.isReady() ? c.json({ ok: true, status: "ready" }) : c.json({ ok: false, status: "starting" }, 503))
   app.get("/readyz", ready)
   app.get("/ready", ready)
-  app.get("/", (c) => c.text(`gateway ${deps.version}\nWebSocket clients connect here (OpenClaw gateway protocol v4).\nProbes: /healthz /readyz\n`))
+  // The web page (src/web/app, embedded by the build) at `/`; plain text when this run has no build of it.
+  app.route("/", webRoutes({ assets: webAssets, version: deps.version }))
 
-  app.use("/v1/*", bearerAuth(deps.auth, deps.authLimiter))
+  app.use("/v1/*", bearerAuth(deps.auth, deps.authLimiter, deps.gatewayConfig))
   app.route("/v1", openAiRoutes({ enabled: deps.chatCompletionsEnabled, agent: deps.agent, router: deps.router, bus: deps.bus }))
-  app.use("/tools/*", bearerAuth(deps.auth, deps.authLimiter))
+  app.use("/tools/*", bearerAuth(deps.auth, deps.authLimiter, deps.gatewayConfig))
   app.route("/tools", toolsRoutes(deps.agent))
+  // The canvas host (OpenClaw's path): pages the agent's canvas tool wrote, live-reloaded; off loopback, the token.
+  app.get("/__openclaw__/canvas", (c) => c.redirect("/__openclaw__/canvas/"))
+  app.route(
+    "/__openclaw__/canvas",
+    canvasRoutes({ workspace: () => deps.agent().workspace, watcher: new CanvasWatcher(() => deps.agent().workspace), auth: bearerAuth(deps.auth, deps.authLimiter, deps.gatewayConfig) }),
+  )
   // Telegram's webhook: authenticated by the secret token Telegram echoes (it cannot send our Bearer token).
   app.post("/telegram/webhook", bodyLimit({ maxSize: 1024 * 1024 }), async (c) => {
     let update: unknown

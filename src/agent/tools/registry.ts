@@ -5,6 +5,7 @@
  * the lot to the model, tools.catalog and tools.invoke.
  */
 import { createApplyPatchTool } from "./apply-patch.ts"
+import { createCanvasTool } from "./canvas.ts"
 import { createBrowserTool } from "./browser/index.ts"
 import { createExecTool, type ApproveFn } from "./exec.ts"
 import { createEditTool, createLsTool, createReadTool, createWriteTool } from "./fs-tools.ts"
