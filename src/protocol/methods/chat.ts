@@ -60,23 +60,21 @@ export const chatSend = method(
 export const chatHistory = method(
   "chat.history",
   "operator.read",
+  // Strict like OpenClaw's (a misspelt field is named), but the limit is clamped rather than refused.
   () =>
-    z
-      .object({
-        sessionKey: z.string().min(1),
-        agentId: z.string().optional(),
-        limit: z.number().int().min(1).optional().describe("At most 1000 messages whatever is asked"),
-        maxChars: z.number().int().positive().optional(),
-        inputRunIds: z
-          .array(z.string().min(1))
-          .max(200)
-          .optional()
-          .describe(
-            "chat.send idempotency keys whose fate the client wants to know (inputReceipts): a send whose acknowledgement was lost is confirmed, not retried",
-          ),
-      })
-      // A read: fields newer clients add (cursors, views) are ignored rather than refused.
-      .loose(),
+    z.strictObject({
+      sessionKey: z.string().min(1),
+      agentId: z.string().optional(),
+      limit: z.number().int().min(1).optional().describe("At most 1000 messages whatever is asked"),
+      maxChars: z.number().int().positive().optional(),
+      inputRunIds: z
+        .array(z.string().min(1))
+        .max(200)
+        .optional()
+        .describe(
+          "chat.send idempotency keys whose fate the client wants to know (inputReceipts): a send whose acknowledgement was lost is confirmed, not retried",
+        ),
+    }),
   // OpenClaw adds defaults, pending inputs and much more session info; clients accept what they don't know.
   () =>
     z
