@@ -213,6 +213,16 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("agents.delete", { agentId: "contract-agent", deleteFiles: true })).toEqual({ ok: true, agentId: "contract-agent", removedBindings: 0 })
   })
 
+  test("several agents: create, update, files, delete", async () => {
+    const created = await call("agents.create", { name: "Contract Agent", emoji: "🧪" })
+    expect(created.agentId).toBe("contract-agent")
+    await call("agents.update", { agentId: "contract-agent", name: "Contract" })
+    expect((await call("agents.files.list", { agentId: "contract-agent" })).files.length).toBeGreaterThan(0)
+    await call("agents.files.set", { agentId: "contract-agent", name: "USER.md", content: "# USER.md\n\nA contract test.\n" })
+    expect((await call("agents.files.get", { agentId: "contract-agent", name: "USER.md" })).file.content).toContain("A contract test.")
+    expect(await call("agents.delete", { agentId: "contract-agent", deleteFiles: true })).toEqual({ ok: true, agentId: "contract-agent", removedBindings: 0 })
+  })
+
   test("no advertised method went uncalled", () => {
     expect([...answered].sort()).toEqual(Object.keys(METHODS).sort())
   })
