@@ -36,6 +36,10 @@ export interface ConnectOptions {
   mode?: ClientMode
   displayName?: string
   caps?: string[]
+  /** Node connections: the commands they offer (node.invoke.request names them). */
+  commands?: string[]
+  /** Default: a fresh id per connection; a node host sends its stable node id. */
+  instanceId?: string
   minProtocol?: number
   maxProtocol?: number
   /** How long to wait for the socket, the challenge and hello-ok together. */
@@ -247,9 +251,10 @@ export class GatewayClient {
         platform: process.platform,
         deviceFamily: process.platform === "linux" ? "Linux" : process.platform,
         mode: o.mode ?? "cli",
-        instanceId: crypto.randomUUID(),
+        instanceId: o.instanceId ?? crypto.randomUUID(),
       },
       caps: o.caps ?? [],
+      ...(o.commands ? { commands: o.commands } : {}),
       auth,
       role: o.role ?? "operator",
       scopes: [...(o.scopes ?? SCOPES)],

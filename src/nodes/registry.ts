@@ -34,7 +34,8 @@ export interface NodeConnection extends NodeDeclared {
   send(request: NodeInvokeRequest): boolean
 }
 
-export interface NodeInvokeResult {
+/** A type, not an interface: it is passed where the loose wire schema expects an index signature. */
+export type NodeInvokeResult = {
   id: string
   nodeId: string
   ok: boolean
