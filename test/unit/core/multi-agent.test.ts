@@ -67,6 +67,9 @@ describe("two agents", () => {
     expect(two.accepted).toMatchObject({ agentId: "second", sessionKey: "agent:second:main" })
     const chat = await c.call("chat.send", { sessionKey: "agent:second:side", message: "via chat", idempotencyKey: "chat-1" })
     await c.chatEnd(chat.runId)
+    // chat.send's agentId puts a short key under that agent.
+    const chat2 = await c.call("chat.send", { sessionKey: "notes", agentId: "second", message: "by id", idempotencyKey: "chat-2" })
+    await c.chatEnd(chat2.runId)
 
     // OpenClaw: neither session nor agent means a session of its own, under the default agent.
     expect(model.calls[0]!.model).toBe("fake/main-model")
@@ -74,6 +77,7 @@ describe("two agents", () => {
     expect(model.calls.slice(1).map((x) => [x.model, sessionOf(x.system)])).toEqual([
       ["fake/second-model", "agent:second:main"],
       ["fake/second-model", "agent:second:side"],
+      ["fake/second-model", "agent:second:notes"],
     ])
     expect(model.calls[0]!.system).toContain(`workspace=${join(gw.home, "workspace")}`)
     expect(model.calls[0]!.system).not.toContain("SECOND agent")
@@ -92,7 +96,7 @@ describe("two agents", () => {
     // An agent id nobody configured is refused, and nothing runs.
     const bad = await c.request("agent", { message: "x", agentId: "ghost", idempotencyKey: "ghost-1" })
     expect(bad.error).toMatchObject({ code: "INVALID_REQUEST", details: { code: "UNKNOWN_AGENT" } })
-    expect(model.calls.length).toBe(3)
+    expect(model.calls.length).toBe(4)
   })
 
   test("a per-agent tool policy narrows the global one for that agent only", async () => {
