@@ -31,6 +31,8 @@ export interface RunSpec {
   parentKey?: string
   depth?: number
   label?: string
+  /** Light context: the model sees only this run's own messages (heartbeats, light cron turns). */
+  light?: boolean
 }
 
 export interface AdmitRequest extends RunSpec {
@@ -265,6 +267,7 @@ export class AgentRuntime {
       extraSystemPrompt: t.spec.extraSystemPrompt,
       source: t.spec.source,
       resumed: t.resumed,
+      ...(t.spec.light ? { light: true } : {}),
     }
   }
 
