@@ -1,5 +1,5 @@
 /**
- * The built-in tools of one agent: read, write, edit, ls, apply_patch, exec, process, web_fetch, web_search and browser, sharing one
+ * The built-in tools of one agent: read, write, edit, ls, apply_patch, exec, process, web_fetch, web_search, browser and canvas, sharing one
  * ToolPolicy (tools.allow / tools.deny, file roots, exec mode) and one process registry. list() is what the policy
  * allows; the agent (agent/index.ts) adds its per-session tools (sessions_*), filtered by the same policy, and offers
  * the lot to the model, tools.catalog and tools.invoke.
@@ -51,6 +51,7 @@ export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
     createWebFetchTool({ policy }),
     createWebSearchTool({ policy }),
     browser,
+    createCanvasTool(),
   ] as ToolDef[]
   const byName = new Map<string, ToolDef>()
   for (const t of builtins) byName.set(t.name.toLowerCase(), t)

@@ -4,7 +4,7 @@ import { toolJsonSchema } from "../../../src/agent/tools/tool.ts"
 import type { ConfigInput } from "../../../src/config/schema.ts"
 import { call, tempDir, toolsConfig } from "./helpers.ts"
 
-const BUILTINS = ["read", "write", "edit", "ls", "apply_patch", "exec", "process", "web_fetch", "web_search", "browser"]
+const BUILTINS = ["read", "write", "edit", "ls", "apply_patch", "exec", "process", "web_fetch", "web_search", "browser", "canvas"]
 
 function registry(tools: NonNullable<ConfigInput["tools"]> = {}) {
   const ws = tempDir()
