@@ -17,7 +17,6 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
   memory: () => load(import("./memory.ts")),
-  node: () => load(import("./node.ts")),
   skills: () => load(import("./skills.ts")),
   node: () => load(import("./node.ts")),
   devices: () => load(import("./devices.ts")),

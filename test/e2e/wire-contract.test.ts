@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { METHODS, type MethodName, type MethodParams } from "../../src/protocol/index.ts"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts"
+import { generateDeviceKey } from "../../src/nodes/device-sign.ts"
+import { deviceConnect } from "../harness/device-connect.ts"
 import { agentTwoStage, uid, waitEvent } from "./agent-helpers.ts"
 import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
 
@@ -172,6 +174,26 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("skills.invoke", { skill: "contract-ls", args: {} })).toMatchObject({ ok: true, tool: "ls", isError: false })
   })
 
+  test("devices: list, reject, approve (a scope upgrade asked with a device token), rename, token rotate and revoke, remove", async () => {
+    const { key } = await generateDeviceKey()
+    // Loopback with the shared secret: approved silently, with a device token in hello-ok.
+    const first = await deviceConnect(gw.url, { key, token: E2E_TOKEN, scopes: ["operator.read"] })
+    const deviceToken = first.res.payload.auth.deviceToken as string
+    first.client.close()
+    // The device token asking for more than was approved waits for an operator, even on loopback.
+    const upgrade = async () => (await deviceConnect(gw.url, { key, deviceToken, scopes: ["operator.read", "operator.write"] })).res.error?.details?.requestId as string
+    const rejected = await upgrade()
+    await sock.waitFor((f) => f.type === "event" && f.event === "device.pair.requested" && (f.payload as { requestId?: string }).requestId === rejected)
+    expect((await call("device.pair.list", {})).pending.map((r: { requestId: string }) => r.requestId)).toContain(rejected)
+    expect(await call("device.pair.reject", { requestId: rejected })).toEqual({ requestId: rejected, deviceId: key.deviceId })
+    const approved = await upgrade()
+    expect((await call("device.pair.approve", { requestId: approved })).device.scopes).toEqual(["operator.read", "operator.write"])
+    await call("device.pair.rename", { deviceId: key.deviceId, displayName: "contract device" })
+    expect((await call("device.token.rotate", { deviceId: key.deviceId, role: "operator" })).token).toBeString()
+    await call("device.token.revoke", { deviceId: key.deviceId, role: "operator" })
+    await call("device.pair.remove", { deviceId: key.deviceId })
+  })
+
   test("agents, approvals policy, usage and the UI's reads", async () => {
     expect((await call("agents.list", {})).defaultId).toBe("main")
     await call("agent.identity.get", {})
@@ -213,14 +235,47 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("agents.delete", { agentId: "contract-agent", deleteFiles: true })).toEqual({ ok: true, agentId: "contract-agent", removedBindings: 0 })
   })
 
-  test("several agents: create, update, files, delete", async () => {
-    const created = await call("agents.create", { name: "Contract Agent", emoji: "🧪" })
-    expect(created.agentId).toBe("contract-agent")
-    await call("agents.update", { agentId: "contract-agent", name: "Contract" })
-    expect((await call("agents.files.list", { agentId: "contract-agent" })).files.length).toBeGreaterThan(0)
-    await call("agents.files.set", { agentId: "contract-agent", name: "USER.md", content: "# USER.md\n\nA contract test.\n" })
-    expect((await call("agents.files.get", { agentId: "contract-agent", name: "USER.md" })).file.content).toContain("A contract test.")
-    expect(await call("agents.delete", { agentId: "contract-agent", deleteFiles: true })).toEqual({ ok: true, agentId: "contract-agent", removedBindings: 0 })
+  test("nodes: a node connection, node.list / describe / rename, pairing, invoke relayed both ways, an approval asked by the node", async () => {
+    const node = (
+      await connected(gw.url, {
+        role: "node",
+        scopes: [],
+        client: { id: "node-host", version: "test", platform: "linux", mode: "node", instanceId: "contract-node", displayName: "contract node" },
+        commands: ["system.run"],
+      })
+    ).sock
+    /** A node-role call, counted like the operator's. */
+    const nodeCall = async <M extends MethodName>(method: M, params: MethodParams<M>) => {
+      const res = await node.request(method, params, 15_000)
+      if (!res.ok) throw new Error(`${method} failed: ${JSON.stringify(res.error)}`)
+      answered.add(method)
+      return res.payload as Record<string, any>
+    }
+    expect((await call("node.list", {})).nodes.find((n: { nodeId: string }) => n.nodeId === "contract-node")).toMatchObject({ connected: true })
+    await call("node.describe", { nodeId: "contract-node" })
+    await call("node.rename", { nodeId: "contract-node", displayName: "Contract node" })
+    const invoked = call("node.invoke", { nodeId: "contract-node", command: "system.run", params: { command: ["echo", "hi"] }, idempotencyKey: uid() })
+    const req = (await node.waitFor((f) => f.type === "event" && f.event === "node.invoke.request")).payload as { id: string; nodeId: string }
+    expect(await nodeCall("node.invoke.result", { id: req.id, nodeId: req.nodeId, ok: true, payload: { stdout: "hi\n", stderr: "", exitCode: 0, timedOut: false } })).toEqual({
+      ok: true,
+      accepted: true,
+    })
+    expect((await invoked).payload).toMatchObject({ stdout: "hi\n" })
+    const asked = nodeCall("node.exec.approval.request", { command: "rm -rf /tmp/contract", cwd: "/tmp" })
+    const ev = await sock.waitFor(
+      (f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command.includes("rm -rf /tmp/contract"),
+    )
+    await call("exec.approval.resolve", { id: (ev.payload as { id: string }).id, decision: "deny" })
+    expect(await asked).toEqual({ approved: false })
+    const request = (await call("node.pair.request", { nodeId: "contract-phone", displayName: "Phone" })).request.requestId as string
+    await sock.waitFor((f) => f.type === "event" && f.event === "node.pair.requested")
+    expect((await call("node.pair.list", {})).pending.map((r: { requestId: string }) => r.requestId)).toContain(request)
+    await call("node.pair.approve", { requestId: request })
+    await sock.waitFor((f) => f.type === "event" && f.event === "node.pair.resolved")
+    const second = (await call("node.pair.request", { nodeId: "contract-tablet" })).request.requestId as string
+    await call("node.pair.reject", { requestId: second })
+    expect(await call("node.pair.remove", { nodeId: "contract-phone" })).toEqual({ nodeId: "contract-phone", removed: true })
+    node.close()
   })
 
   test("no advertised method went uncalled", () => {
