@@ -142,6 +142,23 @@ describe.skipIf(!ip)("device pairing (in process)", () => {
     expect(await c.call("health", {})).toBeTruthy()
   })
 
+  test("src/client presents a device (v3 and v2) and hands back hello-ok's device token", async () => {
+    const { GatewayClient } = await import("../../../src/client/index.ts")
+    const { key } = await generateDeviceKey()
+    const c = await GatewayClient.connect({ url: gw.url, token: gw.token, device: key, scopes: ["operator.read"] })
+    expect(c.hello.auth.deviceToken).toBeString()
+    c.close()
+    const byToken = await GatewayClient.connect({
+      url: gw.url,
+      device: key,
+      deviceToken: c.hello.auth.deviceToken,
+      scopes: ["operator.read"],
+      devicePayloadVersion: "v2",
+    })
+    expect(byToken.hello.auth).toMatchObject({ method: "device-token", scopes: ["operator.read"] })
+    byToken.close()
+  })
+
   test("the v2 payload is accepted", async () => {
     const { key } = await generateDeviceKey()
     const r = await deviceConnect(gw.url, { key, token: gw.token, version: "v2" })
