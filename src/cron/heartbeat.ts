@@ -126,6 +126,17 @@ export class HeartbeatService {
     }
   }
 
+  /** Today's (UTC) heartbeat spend, for usage.status. */
+  spendToday(): { runs: number; totalTokens: number; totalCost: number; dailyTokenBudget?: number } {
+    const used = this.deps.repo.heartbeatUsageSince(dayStartUtc(this.deps.clock.now()))
+    return {
+      runs: used.beats,
+      totalTokens: used.tokens,
+      totalCost: used.cost,
+      ...(this.cfg.dailyTokenBudget ? { dailyTokenBudget: this.cfg.dailyTokenBudget } : {}),
+    }
+  }
+
   last(): HeartbeatEvent | null {
     const row = this.deps.repo.lastBeat()
     return row ? toEvent(row) : null

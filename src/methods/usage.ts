@@ -49,7 +49,8 @@ export const usageHandlers = {
         ...(budget.dailyTokens !== undefined ? { dailyTokens: budget.dailyTokens } : {}),
         ...(budget.dailyCostUsd !== undefined ? { dailyCostUsd: budget.dailyCostUsd } : {}),
       },
-      // `heartbeat` (heartbeat runs' share) is added here by the heartbeat service once it records its runs.
+      // Heartbeat turns (run ids heartbeat:<ms>) counted apart: their share of today's spend.
+      ...(gw.heartbeat ? { heartbeat: gw.heartbeat.spendToday() } : {}),
     }
   },
 

@@ -99,6 +99,10 @@ describe("heartbeat", () => {
         .every((b) => b.status === "skipped" && b.reason === "budget"),
     ).toBe(true)
     expect((await c.call("cron.status", {})).heartbeat).toMatchObject({ tokensToday: 60, dailyTokenBudget: 50 })
+    // usage.status shows the heartbeat's share apart from the day's total.
+    const usage = await c.call("usage.status", {})
+    expect(usage.heartbeat).toMatchObject({ runs: 2, totalTokens: 60, dailyTokenBudget: 50 })
+    expect(usage.today.totalTokens).toBeGreaterThanOrEqual(60)
   })
 
   test("a wake for the next heartbeat waits for the beat and is carried into it", async () => {
