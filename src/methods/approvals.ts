@@ -1,10 +1,10 @@
 /**
- * exec.approvals.get|set: tools.exec (mode + allowlist) seen as OpenClaw's approvals file, with a hash of that view
+ * exec.approvals.get|set: tools.exec (mode + allowlist, per agent) seen as OpenClaw's approvals file, with a hash of that view
  * for optimistic concurrency; a set is written through config.patch, so validation, hot reload and the config's own
  * baseHash apply. exec.approval.get and the exec.approvals.resolve alias read and decide pending requests.
  */
 import { createHash } from "node:crypto"
-import { defaultAgentId } from "../agent/agents.ts"
+import { agentToolsConfig, listAgents } from "../agent/agents.ts"
 import type { Config } from "../config/schema.ts"
 import { GatewayError, type MethodParams, type MethodResult } from "../protocol/index.ts"
 import { guardWrite } from "./config.ts"
@@ -13,7 +13,6 @@ import type { PartialHandlers } from "./registry.ts"
 
 type ExecMode = Config["tools"]["exec"]["mode"]
 type ApprovalsFile = MethodParams<"exec.approvals.set">["file"]
-type AgentPolicy = NonNullable<ApprovalsFile["agents"]>[string]
 
 /** Our mode as OpenClaw's security + ask pair (ask = allowlisted programs run, others wait for an operator). */
 const AS_OPENCLAW: Record<ExecMode, { security: string; ask: string }> = {
@@ -23,15 +22,61 @@ const AS_OPENCLAW: Record<ExecMode, { security: string; ask: string }> = {
   full: { security: "full", ask: "off" },
 }
 
+/**
+ * The view: defaults = the top-level tools.exec; one entry per agent with the policy it runs with (agents.list[].tools.exec
+ * narrows the top level, see agentToolsConfig).
+ */
 export function approvalsFile(config: Config, workspace: string): ApprovalsFile {
-  const exec = config.tools.exec
-  const policy = { ...AS_OPENCLAW[exec.mode], askFallback: "deny" }
-  const defaultId = defaultAgentId(config, { workspace })
-  return {
-    version: 1,
-    defaults: policy,
-    agents: { [defaultId]: { ...policy, allowlist: exec.allowlist.map((pattern) => ({ pattern })) } },
+  const agents: NonNullable<ApprovalsFile["agents"]> = {}
+  for (const a of listAgents(config, { workspace })) {
+    const exec = agentToolsConfig(config, a).exec
+    agents[a.id] = { ...AS_OPENCLAW[exec.mode], askFallback: "deny", allowlist: exec.allowlist.map((pattern) => ({ pattern })) }
   }
+  return { version: 1, defaults: { ...AS_OPENCLAW[config.tools.exec.mode], askFallback: "deny" }, agents }
+}
+
+/**
+ * The config patch a set amounts to. Without agents.list the one agent's policy is the top-level tools.exec; with
+ * it, defaults set the top-level mode and each named agent gets its own agents.list[].tools.exec (the list is
+ * rewritten whole from the file on disk, as a merge patch replaces arrays).
+ */
+export function approvalsPatch(file: ApprovalsFile, config: Config, workspace: string, diskParsed: unknown): Record<string, unknown> {
+  const agents = listAgents(config, { workspace })
+  const entries = Object.entries(file.agents ?? {})
+  for (const [id] of entries) {
+    if (id !== "*" && !agents.some((a) => a.id === id))
+      throw new GatewayError("INVALID_REQUEST", `unknown agent "${id}" in exec approvals (agents: ${agents.map((a) => a.id).join(", ")})`, {
+        code: "INVALID_EXEC_APPROVALS",
+      })
+  }
+  const star = file.agents?.["*"]
+  if (config.agents.list.length === 0) {
+    const agent = file.agents?.[agents[0]!.id] ?? star
+    const mode = modeOf({ ...stripUndefined(file.defaults ?? {}), ...stripUndefined(agent ?? {}) }, config.tools.exec.mode)
+    const allowlist = agent?.allowlist ? patterns(agent.allowlist) : config.tools.exec.allowlist
+    return { tools: { exec: { mode, allowlist } } }
+  }
+  const globalMode = modeOf(stripUndefined(file.defaults ?? {}), config.tools.exec.mode)
+  const onDisk = (diskParsed as { agents?: { list?: Record<string, unknown>[] } } | null)?.agents?.list ?? []
+  const list = onDisk.map((raw) => {
+    const id = raw.id as string
+    const policy = file.agents?.[id] ?? star
+    if (!policy) return raw
+    const a = agents.find((x) => x.id === id)!
+    const current = agentToolsConfig(config, a).exec
+    const tools = (raw.tools ?? {}) as Record<string, unknown>
+    const exec = {
+      ...((tools.exec ?? {}) as Record<string, unknown>),
+      mode: modeOf(stripUndefined(policy), current.mode),
+      ...(policy.allowlist ? { allowlist: patterns(policy.allowlist) } : {}),
+    }
+    return { ...raw, tools: { ...tools, exec } }
+  })
+  return { tools: { exec: { mode: globalMode } }, agents: { list } }
+}
+
+function patterns(list: { pattern: string }[]): string[] {
+  return [...new Set(list.map((e) => e.pattern))]
 }
 
 function hashOf(file: ApprovalsFile): string {
@@ -66,14 +111,9 @@ export const approvalsHandlers = {
       throw new GatewayError("INVALID_REQUEST", "exec approvals changed since they were read (baseHash does not match); call exec.approvals.get and retry", {
         code: "EXEC_APPROVALS_BASE_HASH_MISMATCH",
       })
-    const cfg = ctx.gw.config.current
-    const defaultId = defaultAgentId(cfg, { workspace: ctx.gw.paths.workspace })
-    // This gateway has one exec policy: the default agent's entry wins over the defaults, "*" over both.
-    const agent: AgentPolicy | undefined = p.file.agents?.[defaultId] ?? p.file.agents?.["*"]
-    const mode = modeOf({ ...p.file.defaults, ...stripUndefined(agent ?? {}) }, cfg.tools.exec.mode)
-    const allowlist = agent?.allowlist ? [...new Set(agent.allowlist.map((e) => e.pattern))] : cfg.tools.exec.allowlist
     const disk = ctx.gw.config.onDisk()
-    guardWrite(ctx, () => ctx.gw.config.patch({ tools: { exec: { mode, allowlist } } }, disk.exists ? disk.hash : undefined))
+    const patch = approvalsPatch(p.file, ctx.gw.config.current, ctx.gw.paths.workspace, disk.parsed)
+    guardWrite(ctx, () => ctx.gw.config.patch(patch, disk.exists ? disk.hash : undefined))
     return snapshot(ctx)
   },
 

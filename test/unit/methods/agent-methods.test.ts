@@ -159,7 +159,8 @@ describe("sessions, usage and chat", () => {
     const status = await call("usage.status")
     expect(status.providers.map((p: { provider: string }) => p.provider)).toContain("fake")
     expect(status.today.totalTokens).toBe(cost.daily.at(-1).totalTokens)
-    expect(status.heartbeat).toBeUndefined()
+    // No heartbeat ran: its share of the spend is nothing.
+    expect(status.heartbeat?.runs ?? 0).toBe(0)
   })
 
   test("chat.startup has the chat.history shape; chat.history receipts confirm a send instead of duplicating it", async () => {
@@ -223,5 +224,49 @@ describe("UI reads", () => {
     expect(file.models.providers.fake.apiKey).toBe("sk-secret-value")
     await call("config.patch", { raw: JSON.stringify({ models: { providers: { fake: { apiKey: REDACTED } } } }), baseHash: set.hash })
     expect(JSON.parse(await Bun.file(join(gw.home, "gateway.json")).text()).models.providers.fake.apiKey).toBe("sk-secret-value")
+  })
+})
+
+describe("exec approvals with several agents", () => {
+  let multi: InProcessGateway
+  let mc: TestClient
+  beforeAll(async () => {
+    multi = await startInProcess({
+      models: fakeModel([]),
+      config: {
+        agents: {
+          list: [
+            { id: "main", default: true },
+            { id: "ops", tools: { exec: { mode: "deny" } } },
+          ],
+        },
+        tools: { exec: { mode: "ask" } },
+      },
+    })
+    mc = await multi.connect()
+  })
+  afterAll(async () => {
+    await multi?.stop()
+  })
+
+  test("each agent shows the policy it runs with; a set writes agents.list[].tools.exec and keeps the rest of the entry", async () => {
+    const snap = await mc.call("exec.approvals.get")
+    expect(METHODS["exec.approvals.get"].result.safeParse(snap).success).toBe(true)
+    expect(snap.file.defaults).toMatchObject({ security: "allowlist", ask: "on-miss" })
+    expect(snap.file.agents.main).toMatchObject({ security: "allowlist", ask: "on-miss" })
+    expect(snap.file.agents.ops).toMatchObject({ security: "deny" })
+    const set = await mc.call("exec.approvals.set", {
+      file: { version: 1, agents: { ops: { security: "allowlist", ask: "off", allowlist: [{ pattern: "uptime" }] } } },
+      baseHash: snap.hash,
+    })
+    expect(set.file.agents.ops).toMatchObject({ security: "allowlist", ask: "off", allowlist: [{ pattern: "uptime" }] })
+    expect(set.file.agents.main).toMatchObject({ security: "allowlist", ask: "on-miss" })
+    const file = JSON.parse(await Bun.file(join(multi.home, "gateway.json")).text())
+    expect(file.agents.list).toEqual([
+      { id: "main", default: true },
+      { id: "ops", tools: { exec: { mode: "allowlist", allowlist: ["uptime"] } } },
+    ])
+    const unknown = await mc.request("exec.approvals.set", { file: { version: 1, agents: { nobody: { security: "full" } } } })
+    expect(unknown.error?.details?.code).toBe("INVALID_EXEC_APPROVALS")
   })
 })
