@@ -11,7 +11,7 @@ import { GatewayError } from "../protocol/core.ts"
 import type { PairedDevice } from "../protocol/methods/devices.ts"
 import type { DeviceRepo, DeviceRow, PairRequestRow } from "../store/devices.ts"
 import type { Logger } from "../util/log.ts"
-import { DevicePairRequested, DevicePairResolved } from "./device-events.ts"
+import { DeviceAccessRevoked, DevicePairRequested, DevicePairResolved } from "./device-events.ts"
 import { verifyDeviceIdentity, type DeviceBlockInput } from "./device-identity.ts"
 
 export { verifyDeviceIdentity } from "./device-identity.ts"
@@ -213,6 +213,7 @@ export class DeviceService {
 
   remove(deviceId: string): { deviceId: string; removedAtMs: number } {
     if (!this.repo.remove(deviceId)) throw this.unknownDevice(deviceId)
+    this.bus.publish(DeviceAccessRevoked, { deviceId, reason: "removed" })
     return { deviceId, removedAtMs: Date.now() }
   }
 
@@ -233,12 +234,14 @@ export class DeviceService {
     const beyond = wanted.filter((s) => !granted.includes(s))
     if (beyond.length) throw new GatewayError("INVALID_REQUEST", `scopes not approved for this device: ${beyond.join(", ")}`)
     const issued = this.issue(deviceId, role, wanted)
+    this.bus.publish(DeviceAccessRevoked, { deviceId, role, reason: "rotated" })
     return { deviceId, role, token: issued.token, scopes: wanted, rotatedAtMs: issued.issuedAt }
   }
 
   revoke(deviceId: string, role: string): { deviceId: string; role: string; revokedAtMs: number } {
     if (!this.repo.get(deviceId)) throw this.unknownDevice(deviceId)
     if (!this.repo.revokeToken(deviceId, role)) throw new GatewayError("INVALID_REQUEST", `device ${deviceId} has no token for role ${role}`)
+    this.bus.publish(DeviceAccessRevoked, { deviceId, role, reason: "revoked" })
     return { deviceId, role, revokedAtMs: Date.now() }
   }
 

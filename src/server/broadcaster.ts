@@ -8,7 +8,7 @@ import { ConfigChanged } from "../config/events.ts"
 import { CronChanged, HeartbeatBeat } from "../cron/events.ts"
 import { HealthUpdated } from "../health.ts"
 import { NodePairRequested, NodePairResolved } from "../nodes/events.ts"
-import { DevicePairRequested, DevicePairResolved } from "../nodes/device-events.ts"
+import { DeviceAccessRevoked, DevicePairRequested, DevicePairResolved } from "../nodes/device-events.ts"
 import type { EventName, EventPayload, Scope, StateVersion } from "../protocol/index.ts"
 
 /** One wire event to fan out, with its audience and slow-consumer policy. */
@@ -28,6 +28,8 @@ export interface WireBroadcast<E extends EventName = EventName> {
 export interface BroadcastTarget {
   broadcast(msg: WireBroadcast): void
   nextHealthVersion(): StateVersion
+  /** Closes the connections of a device that lost access (removed, or the token they used revoked). */
+  closeDevice?(deviceId: string, opts: { role?: string; tokenOnly: boolean; reason: string }): void
 }
 
 /** Subscribes the hub to the bus; returns the unsubscribe. */
@@ -50,6 +52,9 @@ export function connectBroadcaster(bus: Bus, hub: BroadcastTarget): () => void {
     bus.subscribe(NodePairResolved, (payload) => send({ event: "node.pair.resolved", payload, scope: "operator.pairing" })),
     bus.subscribe(DevicePairRequested, (payload) => send({ event: "device.pair.requested", payload, scope: "operator.pairing" })),
     bus.subscribe(DevicePairResolved, (payload) => send({ event: "device.pair.resolved", payload, scope: "operator.pairing" })),
+    bus.subscribe(DeviceAccessRevoked, ({ deviceId, role, reason }) =>
+      hub.closeDevice?.(deviceId, { role, tokenOnly: reason !== "removed", reason: reason === "removed" ? "device removed" : "device token revoked" }),
+    ),
   ]
   return () => {
     for (const off of offs) off()

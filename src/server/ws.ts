@@ -6,6 +6,7 @@
  * written per connection; presence changes are coalesced into at most one presence event per PRESENCE_WINDOW_MS;
  * a connect or a close does O(1) work besides the hello-ok it sends.
  */
+import { agentIds } from "../agent/agents.ts"
 import type { ServerWebSocket } from "bun"
 import type { GatewayServices } from "../methods/index.ts"
 import {
@@ -58,6 +59,8 @@ interface Connection {
   nonce?: string
   /** Frames that arrived while a device's connect was being checked (async); replayed after hello-ok. */
   held?: (string | Buffer)[]
+  /** Admitted by its device token rather than the shared secret (revoking the token closes it). */
+  byDeviceToken?: boolean
 }
 
 /** Frames a client may send while its device is checked; more closes the socket (nobody pipelines this much). */
@@ -305,9 +308,11 @@ export class WsHub {
       remoteAddress: conn.remoteAddress,
       ...(device?.deviceId ? { deviceId: device.deviceId } : {}),
     }
+    conn.byDeviceToken = !result.sharedSecret
     const admin = hasScope(result.scopes, "operator.admin")
     const cfg = this.gw.config.current
     const limits = this.limits()
+    const defaultAgent = agentIds(cfg).defaultId
     const hello: HelloOk = {
       type: "hello-ok",
       protocol: result.protocol,
@@ -320,10 +325,10 @@ export class WsHub {
         stateVersion: this.stateVersion(),
         uptimeMs: Date.now() - this.gw.startedAt,
         sessionDefaults: {
-          defaultAgentId: "main",
+          defaultAgentId: defaultAgent,
           modelConfigured: !!cfg.models.default,
           mainKey: "main",
-          mainSessionKey: "agent:main:main",
+          mainSessionKey: `agent:${defaultAgent}:main`,
           scope: "per-sender",
         },
         ...(admin ? { configPath: this.gw.paths.config, stateDir: this.gw.paths.home, authMode: this.gw.auth.mode } : {}),
@@ -515,6 +520,16 @@ export class WsHub {
   }
 
   /** Keepalive tick on the gateway-wide beat. */
+  /** A device lost access (nodes/devices.ts): its connections (or those that used the revoked token) close with 1008. */
+  closeDevice(deviceId: string, opts: { role?: string; tokenOnly: boolean; reason: string }): void {
+    for (const conn of [...this.readyConns]) {
+      const c = conn.caller
+      if (c?.deviceId !== deviceId || (opts.role && c.role !== opts.role) || (opts.tokenOnly && !conn.byDeviceToken)) continue
+      this.log.info("closing a connection of a device that lost access", { connId: conn.id, deviceId, reason: opts.reason })
+      this.close(conn, CloseCode.policyViolation, opts.reason)
+    }
+  }
+
   tick(): void {
     this.broadcast({ event: "tick", payload: { ts: Date.now() }, dropIfSlow: true })
   }

@@ -159,6 +159,21 @@ describe.skipIf(!ip)("device pairing (in process)", () => {
     byToken.close()
   })
 
+  test("revoking a token closes the connections that used it (1008); removing the device closes all of its connections", async () => {
+    const { key } = await generateDeviceKey()
+    const bySecret = await deviceConnect(gw.url, { key, token: gw.token })
+    const deviceToken = bySecret.res.payload.auth.deviceToken as string
+    const byToken = await deviceConnect(gw.url, { key, deviceToken })
+    expect(byToken.res.ok).toBe(true)
+    await operator.call("device.token.revoke", { deviceId: key.deviceId, role: "operator" })
+    expect(await byToken.client.closed()).toEqual({ code: 1008, reason: "device token revoked" })
+    // The shared-secret connection did not depend on the token.
+    expect(await bySecret.client.call("health", {})).toBeTruthy()
+    await operator.call("device.pair.remove", { deviceId: key.deviceId })
+    expect(await bySecret.client.closed()).toEqual({ code: 1008, reason: "device removed" })
+    expect(operator.isOpen).toBe(true)
+  })
+
   test("the v2 payload is accepted", async () => {
     const { key } = await generateDeviceKey()
     const r = await deviceConnect(gw.url, { key, token: gw.token, version: "v2" })
