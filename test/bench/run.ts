@@ -34,6 +34,7 @@ import type { LoadConfig, LoadResult } from "./load-client.ts"
 import { BENCH_TOKEN, handshake, median, round } from "./wire.ts"
 
 import { benchAgentTurns } from "./agent-turns.ts"
+import { benchBrowser } from "./browser.ts"
 import { benchCli, buildFloors, CLI_TARGETS } from "./cli-process.ts"
 import { benchChannels } from "./channels.ts"
 import { benchConnections, benchFuzz, benchSoak, type StartFn } from "./hostile.ts"
@@ -687,6 +688,18 @@ async function main(): Promise<void> {
   progress(`memory: index and search on a synthetic corpus (${QUICK ? "10k chunks, 384 dims" : "10k and 100k chunks, 384 and 1536 dims"})`)
   const memory = await benchMemory({ quick: QUICK })
   progress(`memory: ${JSON.stringify("rows" in memory ? memory.rows?.map((r) => [r.dims, r.chunks, r.ratioP50]) : memory)}`)
+  progress("browser: cold and warm browser open of a loopback page (floor: playwright-core driving the same Chromium directly)")
+  const browser = await benchBrowser(GW, {
+    quick: QUICK,
+    start: async (binary, home) => {
+      homes.add(home)
+      const s = await start(binary, home)
+      return { url: s.url, stop: () => stop(s) }
+    },
+  })
+  progress(
+    `browser: ${browser.skipped ? browser.reason : `cold ${browser.coldMs.gateway.median} ms (floor ${browser.coldMs.floor.median} ms), warm ${browser.warmMs.gateway.median} ms (floor ${browser.warmMs.floor.median} ms)`}`,
+  )
   const pass = {
     agentOverheadP50: agentTurns.pass.overheadP50,
     memorySearch: "pass" in memory ? memory.pass : null,
@@ -781,6 +794,7 @@ async function main(): Promise<void> {
     agentTurns,
     channels,
     memory,
+    browser,
     connections,
     fuzz: fuzzed,
     soak: soaked ?? { skipped: true },
