@@ -8,6 +8,7 @@
 import type { Hono } from "hono"
 import { join } from "node:path"
 import { z } from "zod"
+import { agentIds } from "./agent/agents.ts"
 import { createAgentSystem } from "./agent/index.ts"
 import type { ModelLayer } from "./agent/model-types.ts"
 import { ChannelManager, type ChannelManagerDeps } from "./channels/manager.ts"
@@ -337,6 +338,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     messages: () => channels?.messageSender(),
     memory: () => memory,
     skillsPrompt: () => skills.promptSection(),
+    skillsReadRoots: () => skills.readRoots(),
     config,
     store,
     bus,
@@ -397,7 +399,13 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   services.heartbeat = heartbeat
   phase("agent")
   const healthNow = () =>
-    buildHealth({ databasePath: paths.database, heartbeatSeconds: 0, sessionCount: agent.sessions.count(), channels: channelManager.status() })
+    buildHealth({
+      databasePath: paths.database,
+      heartbeatSeconds: 0,
+      sessionCount: agent.sessions.count(),
+      channels: channelManager.status(),
+      agents: agentIds(config.current),
+    })
   health = healthNow()
 
   // Timers are gateway-wide (as in OpenClaw): every connection sees ticks on the same beat.
@@ -560,6 +568,7 @@ function resolveTls(tls: Config["gateway"]["tls"], paths: Paths): TlsMaterial | 
   if (tls.certPath || tls.keyPath) throw new TlsError({ message: "gateway.tls needs both certPath and keyPath (flags --tls-cert and --tls-key)" })
   if (tls.autoGenerate) return ensureSelfSigned(join(paths.home, "tls"))
   throw new TlsError({
-    message: "gateway.tls.enabled is true but no certificate is set: give gateway.tls.certPath and keyPath, or set gateway.tls.autoGenerate (flag --tls-self-signed)",
+    message:
+      "gateway.tls.enabled is true but no certificate is set: give gateway.tls.certPath and keyPath, or set gateway.tls.autoGenerate (flag --tls-self-signed)",
   })
 }

@@ -42,6 +42,8 @@ export interface AgentSystemDeps {
   memory?: () => MemoryService | undefined
   /** The skills section of the system prompt (SkillsService.promptSection). */
   skillsPrompt?: () => string
+  /** Folders of the skills listed in the prompt: the read tool may read them (SkillsService.readRoots). */
+  skillsReadRoots?: () => string[]
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -92,6 +94,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
           config: () => agentRuntimeConfig(cfg(), { workspace: deps.workspace }, a.id).tools,
           workspace: a.workspace,
           approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
+          readRoots: deps.skillsReadRoots,
         })
         registriesLoaded.push(loaded)
         return loaded

@@ -170,7 +170,7 @@ export function createReadTool(policy: ToolPolicy): ToolDef<typeof ReadParams> {
     parameters: ReadParams,
     maxOutputChars: READ_MAX_BYTES + 1000,
     async execute(args) {
-      const abs = policy.resolvePath(args.path)
+      const abs = policy.resolveReadPath(args.path)
       const shown = policy.display(abs)
       const st = statOrUndefined(abs)
       if (!st) throw new ToolError({ message: `${shown} does not exist. Check the path (ls lists a directory).` })

@@ -27,6 +27,8 @@ export type ExecDecision = {
 export interface ToolPolicyOptions {
   /** The commands' HOME (default: defaultExecHome of the workspace, i.e. <state home>/exec-home for the daemon). */
   execHome?: string
+  /** Folders the read tool may read besides the roots (the folders of eligible skills, whose SKILL.md the prompt lists). */
+  readRoots?: () => string[]
 }
 
 /** Tool groups usable in tools.allow / tools.deny (OpenClaw's names). */
@@ -178,6 +180,24 @@ export class ToolPolicy {
     }
     refuseHardLinked(p, real)
     return real
+  }
+
+  /**
+   * resolvePath for reading: also inside readRoots (skill folders outside tools.fs.roots), symlinks resolved the same
+   * way, so a skill's SKILL.md and its files can be read but never written.
+   */
+  resolveReadPath(p: string): string {
+    try {
+      return this.resolvePath(p)
+    } catch (err) {
+      const extra = this.options.readRoots?.() ?? []
+      if (!extra.length || typeof p !== "string" || p.includes("\0")) throw err
+      const real = realpathDeep(resolve(this.workspace, expandHome(p.trim())))
+      const realExtra = extra.map((r) => (existsSync(r) ? realpathSync(r) : r))
+      if (!realExtra.some((r) => isInside(real, r))) throw err
+      refuseHardLinked(p, real)
+      return real
+    }
   }
 
   /**

@@ -22,6 +22,8 @@ export interface ToolRegistryOptions {
   workspace: string
   /** Operator approval for exec in ask mode. */
   approve: ApproveFn
+  /** Folders read may read besides the roots (eligible skills' folders). */
+  readRoots?: () => string[]
 }
 
 export interface ToolRegistry {
@@ -37,7 +39,7 @@ export interface ToolRegistry {
 }
 
 export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
-  const policy = new ToolPolicy(o.config, o.workspace)
+  const policy = new ToolPolicy(o.config, o.workspace, { readRoots: o.readRoots })
   const processes = new ProcessRegistry()
   const browser = createBrowserTool({ policy })
   const builtins: ToolDef[] = [

@@ -98,6 +98,34 @@ describe("prompt", () => {
   })
 })
 
+describe("reading a skill outside the workspace", () => {
+  test("read may open an eligible managed skill's SKILL.md (listed in the prompt); write may not, nor may read elsewhere", async () => {
+    const dir = join(gw.home, "skills", "managed-one")
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, "SKILL.md"), "---\nname: managed-one\ndescription: Installed by hand.\n---\nStep 1: be kind.\n")
+    mkdirSync(join(gw.home, "skills", "hidden-one"), { recursive: true })
+    writeFileSync(
+      join(gw.home, "skills", "hidden-one", "SKILL.md"),
+      "---\nname: hidden-one\ndescription: d\nrequires:\n  bins: [no-such-bin-zz]\n---\nsecret\n",
+    )
+    const c = await gw.connect()
+    // The watcher picks both up.
+    for (let i = 0; i < 100; i++) {
+      const names = (await c.call("skills.status", {})).skills.map((k: { name: string }) => k.name)
+      if (names.includes("managed-one") && names.includes("hidden-one")) break
+      await Bun.sleep(30)
+    }
+    const read = await c.call("tools.invoke", { name: "read", args: { path: join(dir, "SKILL.md") } })
+    expect(read.result).toContain("Step 1: be kind.")
+    const write = await c.call("tools.invoke", { name: "write", args: { path: join(dir, "SKILL.md"), content: "x" } })
+    expect(write).toMatchObject({ isError: true })
+    // An ineligible skill is not listed, so its folder is not readable either.
+    const hidden = await c.call("tools.invoke", { name: "read", args: { path: join(gw.home, "skills", "hidden-one", "SKILL.md") } })
+    expect(hidden).toMatchObject({ isError: true })
+    expect(hidden.result).toContain("outside the allowed directories")
+  })
+})
+
 describe("skills.update in OpenClaw's form", () => {
   test("{skillKey, enabled: false} writes skills.entries and disables the skill", async () => {
     const c = await gw.connect()
