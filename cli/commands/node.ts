@@ -45,7 +45,10 @@ const run = defineCommand({
 })
 
 const install = defineCommand({
-  meta: { name: "install", description: "Install the node host as a systemd user service (gateway-node.service); the token goes into its 0600 environment file" },
+  meta: {
+    name: "install",
+    description: "Install the node host as a systemd user service (gateway-node.service); the token goes into its 0600 environment file",
+  },
   args: {
     ...nodeArgs,
     "dry-run": { type: "boolean", description: "Print the unit and environment file (token masked) and the commands; change nothing", default: false },

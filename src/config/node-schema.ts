@@ -15,7 +15,10 @@ export const NodeHost = z
           .describe(
             "system.run policy: deny: never; allowlist: only node.exec.allowlist programs, no shell operators, path arguments inside node.exec.roots; ask: allowlisted commands run, others wait for an operator's approval through the gateway (exec.approval.resolve); full: anything",
           ),
-        allowlist: z.array(z.string()).default([]).describe("Program names (or absolute paths) system.run may run without asking (same matcher as tools.exec.allowlist)"),
+        allowlist: z
+          .array(z.string())
+          .default([])
+          .describe("Program names (or absolute paths) system.run may run without asking (same matcher as tools.exec.allowlist)"),
         roots: z.array(z.string()).optional().describe("Directories commands may name paths in and run from (default: the node's workspace)"),
         timeoutSeconds: z.number().int().min(1).default(1800).describe("Kill a command after this long when the call gives no timeoutMs"),
         maxOutputBytes: z.number().int().min(1024).default(1_048_576).describe("stdout and stderr are each cut after this many bytes"),

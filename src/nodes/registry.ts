@@ -102,9 +102,7 @@ export class NodeRegistry {
     this.repo.touch(conn.nodeId)
     for (const [id, p] of this.pending) {
       if (p.connId !== connId) continue
-      this.settle(id)?.reject(
-        unavailable(`node ${conn.nodeId} disconnected before answering ${p.command}`, "NODE_DISCONNECTED", { nodeId: conn.nodeId }),
-      )
+      this.settle(id)?.reject(unavailable(`node ${conn.nodeId} disconnected before answering ${p.command}`, "NODE_DISCONNECTED", { nodeId: conn.nodeId }))
     }
     this.log.info("node disconnected", { nodeId: conn.nodeId, connId })
   }
@@ -227,7 +225,9 @@ export class NodeRegistry {
     const id = crypto.randomUUID()
     return new Promise<InvokeOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.settle(id)?.reject(unavailable(`node ${req.nodeId} did not answer ${req.command} within ${timeoutMs} ms`, "TIMEOUT", { nodeId: req.nodeId, timeoutMs }))
+        this.settle(id)?.reject(
+          unavailable(`node ${req.nodeId} did not answer ${req.command} within ${timeoutMs} ms`, "TIMEOUT", { nodeId: req.nodeId, timeoutMs }),
+        )
       }, timeoutMs)
       this.pending.set(id, { nodeId: req.nodeId, connId: conn.connId, command: req.command, resolve, reject, timer })
       const request: NodeInvokeRequest = { id, nodeId: req.nodeId, command: req.command, timeoutMs }
@@ -247,9 +247,7 @@ export class NodeRegistry {
     const settled = this.settle(r.id)!
     if (!r.ok) {
       const code = r.error?.code ?? "NODE_ERROR"
-      settled.reject(
-        unavailable(`node ${r.nodeId}: ${p.command} failed: ${r.error?.message ?? code}`, code, { nodeId: r.nodeId, nodeError: r.error ?? {} }),
-      )
+      settled.reject(unavailable(`node ${r.nodeId}: ${p.command} failed: ${r.error?.message ?? code}`, code, { nodeId: r.nodeId, nodeError: r.error ?? {} }))
       return true
     }
     let payload = r.payload

@@ -80,22 +80,39 @@ describe("node host from the compiled binary", () => {
   })
 
   test("node.invoke system.run [echo, hi] → stdout 'hi\\n'; system.which finds sh", async () => {
-    const res = await op.request("node.invoke", { nodeId: node.nodeId(), command: "system.run", params: { command: ["echo", "hi"] }, idempotencyKey: "e-echo" }, 15_000)
+    const res = await op.request(
+      "node.invoke",
+      { nodeId: node.nodeId(), command: "system.run", params: { command: ["echo", "hi"] }, idempotencyKey: "e-echo" },
+      15_000,
+    )
     expect(res.ok).toBe(true)
     expect((res.payload as any).payload).toEqual({ stdout: "hi\n", stderr: "", exitCode: 0, timedOut: false })
-    const which = await op.request("node.invoke", { nodeId: node.nodeId(), command: "system.which", params: { bins: ["sh", "no-such-bin-x"] }, idempotencyKey: "e-which" })
+    const which = await op.request("node.invoke", {
+      nodeId: node.nodeId(),
+      command: "system.which",
+      params: { bins: ["sh", "no-such-bin-x"] },
+      idempotencyKey: "e-which",
+    })
     expect(Object.keys((which.payload as any).payload.bins)).toEqual(["sh"])
   })
 
   test("system.run's own timeout kills the command and says so", async () => {
-    const res = await op.request("node.invoke", { nodeId: node.nodeId(), command: "system.run", params: { command: ["sleep", "10"], timeoutMs: 300 }, idempotencyKey: "e-to" }, 15_000)
+    const res = await op.request(
+      "node.invoke",
+      { nodeId: node.nodeId(), command: "system.run", params: { command: ["sleep", "10"], timeoutMs: 300 }, idempotencyKey: "e-to" },
+      15_000,
+    )
     expect(res.ok).toBe(true)
     expect((res.payload as any).payload).toMatchObject({ timedOut: true })
   })
 
   test("an invoke past its timeoutMs fails with UNAVAILABLE / TIMEOUT", async () => {
     const t0 = Date.now()
-    const res = await op.request("node.invoke", { nodeId: node.nodeId(), command: "system.run", params: { command: ["sleep", "5"] }, timeoutMs: 400, idempotencyKey: "e-gto" }, 15_000)
+    const res = await op.request(
+      "node.invoke",
+      { nodeId: node.nodeId(), command: "system.run", params: { command: ["sleep", "5"] }, timeoutMs: 400, idempotencyKey: "e-gto" },
+      15_000,
+    )
     expect(res.ok).toBe(false)
     expect((res.error as any).code).toBe("UNAVAILABLE")
     expect((res.error as any).details.code).toBe("TIMEOUT")
@@ -125,7 +142,11 @@ describe("node host from the compiled binary", () => {
 
   test("the node killed mid-invoke: the caller gets NODE_DISCONNECTED at once; node.list keeps it as disconnected", async () => {
     const id = node.nodeId()
-    const pending = op.request("node.invoke", { nodeId: id, command: "system.run", params: { command: ["sleep", "20"] }, timeoutMs: 20_000, idempotencyKey: "e-kill" }, 25_000)
+    const pending = op.request(
+      "node.invoke",
+      { nodeId: id, command: "system.run", params: { command: ["sleep", "20"] }, timeoutMs: 20_000, idempotencyKey: "e-kill" },
+      25_000,
+    )
     // The request is on the node's socket well within this; the command itself runs 20 s.
     await Bun.sleep(500)
     const t0 = Date.now()
@@ -148,7 +169,11 @@ describe("the node's own policy", () => {
       const id = strict.nodeId()
       const ok = await op.request("node.invoke", { nodeId: id, command: "system.run", params: { command: ["echo", "a;b"] }, idempotencyKey: "s-ok" }, 15_000)
       expect((ok.payload as any).payload.stdout).toBe("a;b\n")
-      const denied = await op.request("node.invoke", { nodeId: id, command: "system.run", params: { command: ["bash", "-lc", "id"] }, idempotencyKey: "s-no" }, 15_000)
+      const denied = await op.request(
+        "node.invoke",
+        { nodeId: id, command: "system.run", params: { command: ["bash", "-lc", "id"] }, idempotencyKey: "s-no" },
+        15_000,
+      )
       expect(denied.ok).toBe(false)
       expect((denied.error as any).details.code).toBe("SYSTEM_RUN_DENIED")
       expect((denied.error as any).message).toContain("node.exec.allowlist")

@@ -256,15 +256,15 @@ describe("every method's reply matches its result schema", () => {
     await call("node.rename", { nodeId: "contract-node", displayName: "Contract node" })
     const invoked = call("node.invoke", { nodeId: "contract-node", command: "system.run", params: { command: ["echo", "hi"] }, idempotencyKey: uid() })
     const req = (await node.waitFor((f) => f.type === "event" && f.event === "node.invoke.request")).payload as { id: string; nodeId: string }
-    expect(await nodeCall("node.invoke.result", { id: req.id, nodeId: req.nodeId, ok: true, payload: { stdout: "hi\n", stderr: "", exitCode: 0, timedOut: false } })).toEqual({
-      ok: true,
-      accepted: true,
-    })
+    const result = { id: req.id, nodeId: req.nodeId, ok: true, payload: { stdout: "hi\n", stderr: "", exitCode: 0, timedOut: false } }
+    expect(await nodeCall("node.invoke.result", result)).toEqual({ ok: true, accepted: true })
     expect((await invoked).payload).toMatchObject({ stdout: "hi\n" })
     const asked = nodeCall("node.exec.approval.request", { command: "rm -rf /tmp/contract", cwd: "/tmp" })
-    const ev = await sock.waitFor(
-      (f) => f.type === "event" && f.event === "exec.approval.requested" && (f.payload as { request: { command: string } }).request.command.includes("rm -rf /tmp/contract"),
-    )
+    const asksFor = (f: { type: string; event?: unknown; payload?: unknown }) =>
+      f.type === "event" &&
+      f.event === "exec.approval.requested" &&
+      (f.payload as { request: { command: string } }).request.command.includes("rm -rf /tmp/contract")
+    const ev = await sock.waitFor(asksFor)
     await call("exec.approval.resolve", { id: (ev.payload as { id: string }).id, decision: "deny" })
     expect(await asked).toEqual({ approved: false })
     const request = (await call("node.pair.request", { nodeId: "contract-phone", displayName: "Phone" })).request.requestId as string

@@ -37,7 +37,8 @@ export interface CommandContext {
 
 function parse<T extends z.ZodType>(schema: T, command: string, params: unknown): z.infer<T> {
   const r = schema.safeParse(params ?? {})
-  if (!r.success) throw new NodeCommandError("INVALID_PARAMS", `${command}: ${r.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ")}`)
+  if (!r.success)
+    throw new NodeCommandError("INVALID_PARAMS", `${command}: ${r.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ")}`)
   return r.data
 }
 

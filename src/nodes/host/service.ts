@@ -45,7 +45,10 @@ export function nodeServiceFiles(o: NodeServiceOptions): NodeServiceFiles {
     PATH: servicePath({ binaryDir: dirname(program[0]!), home: userHome(env), platform: process.platform }),
     GATEWAY_NODE_TOKEN: o.token,
   }
-  const envFile = renderEnvironmentFile(vars, `Environment of ${NODE_SERVICE_NAME}.service, written by \`gateway node install\` (mode 0600: may hold GATEWAY_NODE_TOKEN).`)
+  const envFile = renderEnvironmentFile(
+    vars,
+    `Environment of ${NODE_SERVICE_NAME}.service, written by \`gateway node install\` (mode 0600: may hold GATEWAY_NODE_TOKEN).`,
+  )
   return {
     unitPath,
     unit,

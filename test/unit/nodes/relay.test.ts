@@ -49,7 +49,14 @@ describe("node registry", () => {
     const node = await connectNode("n-list")
     const { nodes } = await op.call("node.list")
     const entry = nodes.find((n: any) => n.nodeId === "n-list")
-    expect(entry).toMatchObject({ displayName: "box-n-list", platform: "linux", connected: true, paired: true, commands: ["system.run", "system.which"], caps: ["system"] })
+    expect(entry).toMatchObject({
+      displayName: "box-n-list",
+      platform: "linux",
+      connected: true,
+      paired: true,
+      commands: ["system.run", "system.which"],
+      caps: ["system"],
+    })
     expect(typeof entry.connectedAtMs).toBe("number")
     node.close()
     await node.closed()
