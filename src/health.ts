@@ -14,11 +14,14 @@ export interface HealthInputs {
   sessionCount: number
   /** Configured chat channels only: an unconfigured one is not part of the gateway's health. */
   channels?: ChannelHealth[]
+  /** agents.list's ids and default (src/agent/agents.ts agentIds); default: the single "main". */
+  agents?: { ids: string[]; defaultId: string }
 }
 
 export function buildHealth(inputs: HealthInputs): HealthSummary {
   const started = performance.now()
   const configured = (inputs.channels ?? []).filter((c) => c.configured)
+  const agents = inputs.agents ?? { ids: ["main"], defaultId: "main" }
   const sessions = { path: inputs.databasePath, count: inputs.sessionCount, recent: [] as unknown[] }
   const summary: HealthSummary = {
     ok: true,
@@ -28,15 +31,13 @@ export function buildHealth(inputs: HealthInputs): HealthSummary {
     channelOrder: configured.map((c) => c.channel),
     channelLabels: Object.fromEntries(configured.map((c) => [c.channel, LABELS[c.channel] ?? c.channel])),
     heartbeatSeconds: inputs.heartbeatSeconds,
-    defaultAgentId: "main",
-    agents: [
-      {
-        agentId: "main",
-        isDefault: true,
-        heartbeat: { enabled: inputs.heartbeatSeconds > 0, every: `${Math.round(inputs.heartbeatSeconds / 60)}m`, everyMs: inputs.heartbeatSeconds * 1000 },
-        sessions,
-      },
-    ],
+    defaultAgentId: agents.defaultId,
+    agents: agents.ids.map((agentId) => ({
+      agentId,
+      isDefault: agentId === agents.defaultId,
+      heartbeat: { enabled: inputs.heartbeatSeconds > 0, every: `${Math.round(inputs.heartbeatSeconds / 60)}m`, everyMs: inputs.heartbeatSeconds * 1000 },
+      sessions,
+    })),
     sessions,
   }
   summary.durationMs = Math.round((performance.now() - started) * 1000) / 1000

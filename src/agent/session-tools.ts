@@ -71,7 +71,8 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
           timeoutSeconds: z.number().min(0).max(600).default(60).describe("0 = do not wait for a reply"),
         }),
         async execute(args, ctx) {
-          const target = normalizeSessionKey(args.sessionKey)
+          // A short key names a session of the caller's own agent.
+          const target = normalizeSessionKey(args.sessionKey, agentIdOf(ctx.sessionKey))
           if (target === ctx.sessionKey) throw new ToolError({ message: "A session cannot send to itself; reply directly instead." })
           const { runId } = deps.accept({
             origin: { door: "tool.sessions_send", fromSessionKey: ctx.sessionKey, fromRunId: ctx.runId },
@@ -102,8 +103,8 @@ function build(deps: SessionToolDeps): { spawn: ToolDef; others: ToolDef[] } {
         name: "sessions_history",
         description: "Read the recent user and assistant messages of a session.",
         parameters: z.object({ sessionKey: z.string(), limit: z.number().int().min(1).max(200).default(20) }),
-        async execute(args) {
-          const key = normalizeSessionKey(args.sessionKey)
+        async execute(args, ctx) {
+          const key = normalizeSessionKey(args.sessionKey, agentIdOf(ctx.sessionKey))
           const s = deps.repo.get(key)
           if (!s) throw new ToolError({ message: `No session ${key}. Use sessions_list to see the available keys.` })
           const msgs = deps.repo

@@ -1,6 +1,6 @@
 /** sessions.*: list, inspect, reset, delete, compact, patch, abort; spawn and transcript for agents in other processes. */
 import { listAgents } from "../agent/agents.ts"
-import { DEFAULT_AGENT, normalizeSessionKey } from "../agent/session-key.ts"
+import { normalizeSessionKey } from "../agent/session-key.ts"
 import { UsageRepo } from "../store/usage.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError } from "../protocol/index.ts"
@@ -137,7 +137,8 @@ export const sessionsHandlers = {
   "sessions.spawn": (p, ctx) => {
     const { runId, sessionKey } = accept(ctx.gw, {
       origin: wsOrigin(ctx, "ws.sessions.spawn"),
-      session: { kind: "subagent", agentId: p.agentId ?? DEFAULT_AGENT },
+      // No agent id: the router picks the default agent.
+      session: { kind: "subagent", agentId: p.agentId },
       message: p.task,
       delivery: { kind: "connection", connId: ctx.caller.connId },
       run: { model: p.model, label: p.label, depth: 1, timeoutMs: p.timeoutSeconds ? p.timeoutSeconds * 1000 : undefined },

@@ -56,7 +56,8 @@ export function openAiRoutes(deps: { enabled(): boolean; agent(): AgentFacade; r
     if (!lastUser || !text(lastUser.content)) return c.json(oaiError("messages must contain a user message with text"), 400)
 
     // model "gateway", "openclaw" or "openclaw/<agentId>" selects the agent; anything else is a model override.
-    const agentId = c.req.header("x-openclaw-agent-id") ?? (/^(openclaw|gateway)[/:]/.test(body.model) ? body.model.split(/[/:]/)[1] : undefined) ?? "main"
+    // Neither: the router picks the default agent (agents.list).
+    const agentId = c.req.header("x-openclaw-agent-id") ?? (/^(openclaw|gateway)[/:]/.test(body.model) ? body.model.split(/[/:]/)[1] : undefined)
     const modelOverride = c.req.header("x-openclaw-model") ?? (/^(openclaw|gateway)([/:].*)?$/.test(body.model) ? undefined : body.model)
     const headerKey = c.req.header("x-openclaw-session-key")
     // Without a `user` the request gets a session of its own: chosen here, so we know it is new.

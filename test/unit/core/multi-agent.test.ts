@@ -99,6 +99,23 @@ describe("two agents", () => {
     expect(model.calls.length).toBe(4)
   })
 
+  test("a default agent other than main: hello, health and requests naming no agent follow it", async () => {
+    const { c, model } = await start({ agents: { list: [{ id: "main" }, { id: "work", default: true, model: "fake/work-model" }] } })
+    expect(c.hello.snapshot.sessionDefaults).toMatchObject({ defaultAgentId: "work", mainSessionKey: "agent:work:main" })
+    const health = await c.call("health", {})
+    expect(health.defaultAgentId).toBe("work")
+    expect(health.agents.map((a: { agentId: string; isDefault: boolean }) => [a.agentId, a.isDefault])).toEqual([
+      ["main", false],
+      ["work", true],
+    ])
+    const r = await ask(c, { message: "hi" })
+    expect(r.accepted.sessionKey).toStartWith("agent:work:explicit:")
+    const spawned = await c.call("sessions.spawn", { task: "sub task" })
+    expect(spawned.sessionKey).toStartWith("agent:work:subagent:")
+    await c.call("agent.wait", { runId: spawned.runId, timeoutMs: 5000 })
+    expect(model.calls.map((x) => x.model)).toEqual(["fake/work-model", "fake/work-model"])
+  })
+
   test("a per-agent tool policy narrows the global one for that agent only", async () => {
     const { c, model } = await start({
       agents: { list: [{ id: "main" }, { id: "reader", tools: { allow: ["read", "ls"] } }] },
