@@ -9,6 +9,8 @@ export const agentInfoHandlers = {
     const agents = listAgents(gw.config.current, { workspace: gw.paths.workspace })
     return {
       defaultId: agents.find((a) => a.isDefault)?.id ?? agents[0]!.id,
+      ownership: "sole",
+      selectionRequired: false,
       mainKey: "main",
       // Direct messages from each sender get their own session, as OpenClaw's default dmScope does.
       scope: "per-sender",
@@ -20,7 +22,7 @@ export const agentInfoHandlers = {
           workspace: a.workspace,
           default: a.isDefault,
           identity: { name: identity.name, ...(identity.emoji ? { emoji: identity.emoji } : {}), ...(identity.avatar ? { avatar: identity.avatar } : {}) },
-          ...(a.model ? { model: { primary: a.model } } : {}),
+          ...(a.model ? { model: { primary: a.model, ...(a.fallbacks ? { fallbacks: a.fallbacks } : {}) } } : {}),
         }
       }),
     }

@@ -20,7 +20,10 @@ export const AgentRow = lazy(() =>
       workspace: z.string(),
       default: z.boolean().describe("The agent a request without agentId or session key runs as"),
       identity: AgentIdentity().optional(),
-      model: z.object({ primary: z.string() }).optional().describe("provider/model this agent uses"),
+      model: z
+        .object({ primary: z.string(), fallbacks: z.array(z.string()).optional() })
+        .optional()
+        .describe("provider/model this agent uses, and its own fallbacks when it has any"),
     })
     .loose(),
 )
@@ -34,6 +37,8 @@ export const agentsList = method(
     z
       .object({
         defaultId: z.string(),
+        ownership: z.string().describe("sole: this gateway alone runs these agents"),
+        selectionRequired: z.boolean().describe("false: a request without agentId goes to defaultId"),
         mainKey: z.string().describe('The main session\'s key suffix: "main" = agent:<id>:main'),
         scope: z.string().describe("per-sender: each direct-message sender gets a session of its own"),
         agents: z.array(AgentRow()),
