@@ -57,13 +57,16 @@ export function nextRunAfter(s: Schedule, after: number, anchor: number): number
   }
 }
 
-/** The first run of a new (or re-enabled, or rescheduled) job: an `at` in the past still runs once, now. */
+/**
+ * The first run of a new (or re-enabled, or rescheduled) job: an `at` in the past still runs once, now; `every`
+ * first runs one interval after its anchor (or at a future anchor), not at once.
+ */
 export function firstRun(s: Schedule, now: number, anchor: number): number | undefined {
   if (s.kind === "at") {
     const t = atMs(s.at)
     return Number.isNaN(t) ? undefined : Math.max(t, now)
   }
-  return nextRunAfter(s, now - 1, anchor)
+  return nextRunAfter(s, s.kind === "every" ? now : now - 1, anchor)
 }
 
 /** "10m", "2h", "1d", "90s", "500ms" or plain milliseconds → milliseconds (undefined when unreadable). */

@@ -35,7 +35,7 @@ export const cronHandlers = {
     const limit = p.limit ?? 100
     const jobs = all.slice(offset, offset + limit)
     const hasMore = offset + jobs.length < all.length
-    return { jobs, total: all.length, offset, limit, hasMore, ...(hasMore ? { nextOffset: offset + jobs.length } : {}) }
+    return { jobs, total: all.length, offset, limit, hasMore, nextOffset: hasMore ? offset + jobs.length : null }
   },
   "cron.status": (_p, ctx) => ({ ...cronOf(ctx).status(), heartbeat: heartbeatOf(ctx).status() }),
   "cron.add": (p, ctx) => checked(() => cronOf(ctx).add(p)),

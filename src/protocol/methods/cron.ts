@@ -66,7 +66,7 @@ export const CronJob = lazy(() =>
       id: z.string(),
       name: z.string(),
       description: z.string().optional(),
-      agentId: z.string(),
+      agentId: z.string().optional().describe("OpenClaw leaves it out for jobs of the default agent; ours always carry it"),
       effectiveAgentId: z.string().optional(),
       enabled: z.boolean(),
       createdAtMs: z.number(),
@@ -185,7 +185,7 @@ export const cronList = method(
       offset: z.number().int(),
       limit: z.number().int(),
       hasMore: z.boolean(),
-      nextOffset: z.number().int().optional(),
+      nextOffset: z.number().int().nullable().describe("Offset of the next page; null on the last one (as OpenClaw)"),
     }),
 )
 

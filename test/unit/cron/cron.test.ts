@@ -66,17 +66,18 @@ describe("cron", () => {
     const { c } = await start({ clock, models: model })
     const job = await c.call("cron.add", { name: "ping", schedule: { kind: "every", everyMs: 10 * MIN }, payload: turn("check the build") })
     expect(job.sessionTarget).toBe("isolated")
-    expect(job.state.nextRunAtMs).toBe(clock.now())
-    await clock.advance(0)
+    const t0 = clock.now()
+    expect(job.state.nextRunAtMs).toBe(t0 + 10 * MIN)
+    await clock.advance(10 * MIN)
     await finished(c, job.id)
     await clock.advance(10 * MIN)
     await finished(c, job.id, 2)
     expect(model.calls.length).toBe(2)
     expect(model.calls[0]!.lastUser).toContain("check the build")
     const { entries } = await c.call("cron.runs", { id: job.id })
-    expect(entries.map((e: any) => [e.status, e.runAtMs - Date.parse("2026-03-07T12:00:00Z")])).toEqual([
+    expect(entries.map((e: any) => [e.status, e.runAtMs - t0])).toEqual([
+      ["ok", 20 * MIN],
       ["ok", 10 * MIN],
-      ["ok", 0],
     ])
     expect(entries[0].summary).toBe("build is green")
     const session = await c.call("sessions.get", { key: `cron:${job.id}` }).catch(() => undefined)
@@ -117,7 +118,7 @@ describe("cron", () => {
     const model = fakeModel([{ error: { kind: "unknown", retryable: false, message: "provider exploded" } }, { text: "fine again" }])
     const { c } = await start({ clock, models: model })
     const job = await c.call("cron.add", { name: "flaky", schedule: { kind: "every", everyMs: HOUR }, payload: turn("go") })
-    await clock.advance(0)
+    await clock.advance(HOUR)
     await finished(c, job.id)
     let [entry] = (await c.call("cron.runs", { id: job.id })).entries
     expect(entry.status).toBe("error")
@@ -135,7 +136,7 @@ describe("cron", () => {
     const model = fakeModel([{ text: "slow", until: hold.promise }])
     const { c } = await start({ clock, models: model })
     const job = await c.call("cron.add", { name: "every minute", schedule: { kind: "every", everyMs: MIN }, payload: turn("tick") })
-    await clock.advance(0)
+    await clock.advance(MIN)
     await model.waitForCalls(1)
     for (let i = 0; i < 3; i++) await clock.advance(MIN)
     expect((await c.call("cron.status", {})).running).toEqual([job.id])
@@ -154,7 +155,7 @@ describe("cron", () => {
     const model = fakeModel([{ text: "never finishes", hang: true }])
     const { gw, c } = await start({ clock, models: model })
     const job = await c.call("cron.add", { name: "doomed", schedule: { kind: "every", everyMs: MIN }, payload: turn("work") })
-    await clock.advance(0)
+    await clock.advance(MIN)
     await model.waitForCalls(1)
     expect(await c.call("cron.remove", { id: job.id })).toEqual({ ok: true, removed: true })
     await c.waitFor(() => model.calls[0]!.outcome === "aborted", 5000, "the run aborted")
@@ -221,7 +222,7 @@ describe("cron", () => {
       payload: turn("announce the standup"),
       delivery: { mode: "announce", channel: "telegram", to: String(DEFAULT_USER.id) },
     })
-    await clock.advance(0)
+    await clock.advance(24 * HOUR)
     await model.waitForCalls(1)
     // Stopped mid-run: the run is cut off; the next start picks the same scheduled run up again.
     await stop(a.gw)
@@ -237,7 +238,7 @@ describe("cron", () => {
     expect(sends[0]!.params.text).toContain("Standup in 5 minutes")
     const { entries } = await c.c.call("cron.runs", { id: job.id })
     expect(entries).toHaveLength(1)
-    expect(entries[0]).toMatchObject({ status: "ok", runAtMs: t0 })
+    expect(entries[0]).toMatchObject({ status: "ok", runAtMs: t0 + 24 * HOUR })
     expect(model.calls.length).toBe(2)
   })
 

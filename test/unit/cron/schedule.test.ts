@@ -54,7 +54,7 @@ describe("every and at", () => {
     expect(nextRunAfter(s, 1_234_567, 0)).toBe(1_801_000)
     // Without an anchor, the job's creation time anchors it.
     expect(nextRunAfter({ kind: "every", everyMs: 60_000 }, 100_000, 70_000)).toBe(130_000)
-    expect(firstRun({ kind: "every", everyMs: 60_000 }, 70_000, 70_000)).toBe(70_000)
+    expect(firstRun({ kind: "every", everyMs: 60_000 }, 70_000, 70_000)).toBe(130_000)
   })
 
   test("at: offsets honoured, no offset is UTC, a past time runs once now, nothing after it", () => {
