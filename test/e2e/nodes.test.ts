@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
-import { BINARY, connected, E2E_TOKEN, startBinary, waitUntil, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { BINARY, connected, E2E_TOKEN, runBinary, startBinary, waitUntil, type GatewayProcess, type RawSocket } from "./harness.ts"
 
 interface NodeProcess {
   proc: ReturnType<typeof Bun.spawn>
@@ -181,6 +181,30 @@ describe("the node's own policy", () => {
       strict.proc.kill("SIGKILL")
     }
   }, 30_000)
+})
+
+describe("gateway node install", () => {
+  test("--dry-run --json: a gateway-node user unit running `<binary> node run --url …`, the token only in the 0600 environment file", async () => {
+    const token = "node-install-secret-1234"
+    const home = mkdtempSync(join(tmpdir(), "gw-node-install-"))
+    cleanup.push(home)
+    const r = await runBinary(["node", "install", "--url", "ws://gw.example:18789", "--token", token, "--name", "box", "--dry-run", "--json"], {
+      home,
+      env: { XDG_CONFIG_HOME: join(home, "xdg") },
+    })
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.unitPath).toBe(join(home, "xdg", "systemd", "user", "gateway-node.service"))
+    expect(out.unit).toContain(`ExecStart=${BINARY} node run --url ws://gw.example:18789 --name box`)
+    expect(out.unit).toContain(`EnvironmentFile=${join(home, "xdg", "gateway", "gateway-node.env")}`)
+    expect(r.stdout).not.toContain(token)
+    expect(out.envFile).toContain("GATEWAY_NODE_TOKEN=********")
+    expect(out.commands).toEqual([
+      ["systemctl", "--user", "daemon-reload"],
+      ["systemctl", "--user", "enable", "--now", "gateway-node.service"],
+    ])
+    expect(existsSync(out.unitPath)).toBe(false)
+  })
 })
 
 // OpenClaw's CLI, where ../shared/tools/openclaw installed it (as openclaw-cli.test.ts).
