@@ -96,6 +96,28 @@ const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsS
 if (!available) console.warn(`agent-methods.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
 
 describe.skipIf(!available)("OpenClaw 2026.9.6 CLI", () => {
+  async function oc(args: string[]) {
+    const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
+    const p = Bun.spawn([openclaw, ...args], {
+      env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 60_000,
+    })
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    return { code, out, err }
+  }
+
+  test("openclaw gateway call agents.list and sessions.list with the params its UI sends", async () => {
+    const list = await oc(["gateway", "call", "agents.list", "--url", gw.url, "--token", E2E_TOKEN, "--json"])
+    expect(list.code).toBe(0)
+    expect(JSON.parse(list.out)).toMatchObject({ defaultId: "main", agents: [{ id: "main" }] })
+    const params = JSON.stringify({ limit: 5000, configuredAgentsOnly: true, includeDerivedTitles: true })
+    const sessions = await oc(["gateway", "call", "sessions.list", "--url", gw.url, "--token", E2E_TOKEN, "--params", params, "--json"])
+    expect(sessions.code).toBe(0)
+    expect(JSON.parse(sessions.out).sessions.find((s: { key: string }) => s.key === "agent:main:main")).toMatchObject({ label: "main" })
+  }, 120_000)
+
   test("openclaw agent -m hi --json (no session key) asks agents.list, then runs a turn in agent:main:main", async () => {
     const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
     const before = fake.requests.length
