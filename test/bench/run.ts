@@ -39,6 +39,7 @@ import { benchCli, buildFloors, CLI_TARGETS } from "./cli-process.ts"
 import { benchChannels } from "./channels.ts"
 import { benchConnections, benchFuzz, benchSoak, type StartFn } from "./hostile.ts"
 import { benchMemory } from "./memory.ts"
+import { benchWebPage } from "./web-page.ts"
 const root = resolve(import.meta.dir, "../..")
 const DEFAULT_GATEWAY_BIN = join(root, "dist/gateway")
 const FLOOR_BIN = join(root, "dist/bench-floor")
@@ -700,6 +701,16 @@ async function main(): Promise<void> {
   progress(
     `browser: ${browser.skipped ? browser.reason : `cold ${browser.coldMs.gateway.median} ms (floor ${browser.coldMs.floor.median} ms), warm ${browser.warmMs.gateway.median} ms (floor ${browser.warmMs.floor.median} ms)`}`,
   )
+  progress("web page: / and its assets as the gateway serves them, gzipped (target < 150 KB)")
+  const webPage = await benchWebPage(GW, {
+    quick: QUICK,
+    start: async (binary, home) => {
+      homes.add(home)
+      const s = await start(binary, home)
+      return { url: s.url, stop: () => stop(s) }
+    },
+  })
+  progress(`web page: ${"skipped" in webPage ? webPage.reason : `${webPage.totalGzipKB} KB gzipped (${webPage.totalKB} KB plain), / in ${webPage.indexFetchMs.p50} ms`}`)
   const pass = {
     agentOverheadP50: agentTurns.pass.overheadP50,
     memorySearch: "pass" in memory ? memory.pass : null,
@@ -708,6 +719,7 @@ async function main(): Promise<void> {
     connectionsRssReturn: connections.pass.rssReturn,
     connectionsHoldingRss: connections.pass.holdingRss,
     fuzz: fuzzed.pass,
+    webPage: "pass" in webPage ? webPage.pass : null,
     soak: soaked ? soaked.pass.rss && soaked.pass.fds && soaked.pass.errors : null,
     coldStart: ratios.coldStartFresh !== null && ratios.coldStartFresh <= 3,
     coldStartWarm: ratios.coldStartWarm !== null && ratios.coldStartWarm <= 3,
@@ -795,6 +807,7 @@ async function main(): Promise<void> {
     channels,
     memory,
     browser,
+    webPage,
     connections,
     fuzz: fuzzed,
     soak: soaked ?? { skipped: true },

@@ -68,6 +68,17 @@ beforeAll(async () => {
       scopes: ["operator.read", "operator.write", "operator.approvals", "operator.pairing"],
     })
   ).sock
+  // A cron job for the status view to list (cron.add needs operator.admin, which the page never asks for).
+  const admin = (await connected(`ws://127.0.0.1:${gw.port}`, { auth: { token: TOKEN }, scopes: ["operator.admin"] })).sock
+  ok(
+    await admin.request("cron.add", {
+      name: "standup",
+      schedule: { kind: "cron", expr: "0 9 * * 1-5", tz: "Asia/Seoul" },
+      payload: { kind: "systemEvent", text: "What is on my calendar today?" },
+      enabled: false,
+    }),
+  )
+  admin.close()
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })
 }, 60_000)
 
@@ -190,6 +201,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
         await tab(page, "Status")
         await page.locator("#health dd", { hasText: "yes" }).first().waitFor()
         await page.locator("#channels th", { hasText: "telegram" }).waitFor()
+        await page.locator("#cron tr", { hasText: "standup" }).filter({ hasText: "0 9 * * 1-5 (Asia/Seoul)" }).waitFor()
         await shot(page, `${vp.name}-9-status`)
         await tab(page, "Logs")
         await page.waitForFunction(() => (document.getElementById("logs")?.textContent ?? "").trim().length > 0)

@@ -528,6 +528,10 @@ async function loadStatus(): Promise<void> {
             ),
           ),
         )
+      if (res.jobs.length === 0)
+        $("cron")
+          .querySelector("tbody")!
+          .append(h("tr", {}, h("td", { text: "No cron jobs.", attrs: { colspan: "5" } })))
     } catch {}
   }
 }
