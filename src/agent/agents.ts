@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import type { Config } from "../config/schema.ts"
-import { DEFAULT_AGENT } from "./session-key.ts"
+import { DEFAULT_AGENT, normalizeSessionKey } from "./session-key.ts"
 import type { ToolsConfig } from "./tools/policy.ts"
 
 type AgentConfig = Config["agents"]["list"][number]
@@ -47,6 +47,11 @@ function expandHome(p: string): string {
 export function agentWorkspace(entry: { id: string; workspace?: string }, isDefault: boolean, opts: ListAgentsOptions): string {
   if (entry.workspace) return resolve(dirname(opts.workspace), expandHome(entry.workspace))
   return isDefault ? opts.workspace : join(dirname(opts.workspace), `workspace-${entry.id}`)
+}
+
+/** A client's session key in full: a short key ("main", "notes") belongs to the named agent, else the default one. */
+export function fullSessionKey(config: Config, raw: string, agentId?: string): string {
+  return normalizeSessionKey(raw, agentId ?? agentIds(config).defaultId)
 }
 
 /** The configured ids and the default one, without touching the disk (the router asks on every message). */

@@ -1,5 +1,5 @@
 /** chat.send / history / abort / inject: the chat view of sessions, in OpenClaw's message shapes. */
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { fullSessionKey } from "../agent/agents.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError, type MethodResult } from "../protocol/index.ts"
 import type { StoredMessage } from "../store/sessions.ts"
@@ -36,7 +36,7 @@ export function chatHistoryPayload(
   gw: GatewayServices,
   p: { sessionKey: string; agentId?: string; limit?: number; maxChars?: number; inputRunIds?: string[] },
 ) {
-  const sessionKey = normalizeSessionKey(p.sessionKey, p.agentId)
+  const sessionKey = fullSessionKey(gw.config.current, p.sessionKey, p.agentId)
   const session = gw.agent.sessions.get(sessionKey)
   // Receipts answer "did my send land?" even before the session exists (a lost acknowledgement of the first send).
   const receipts = p.inputRunIds?.length ? { inputReceipts: new UsageRepo(gw.store.db).receipts(p.inputRunIds) } : {}
@@ -96,12 +96,12 @@ export const chatHandlers = {
   "chat.history": (p, { gw }) => chatHistoryPayload(gw, p),
 
   "chat.abort": (p, { gw }) => {
-    const runIds = gw.agent.runtime.abort(normalizeSessionKey(p.sessionKey), p.runId)
+    const runIds = gw.agent.runtime.abort(fullSessionKey(gw.config.current, p.sessionKey), p.runId)
     return { ok: true, aborted: runIds.length > 0, runIds }
   },
 
   "chat.inject": (p, { gw }) => {
-    const sessionKey = normalizeSessionKey(p.sessionKey)
+    const sessionKey = fullSessionKey(gw.config.current, p.sessionKey)
     const session = gw.agent.sessions.ensure({ key: sessionKey, agentId: sessionKey.split(":")[1] ?? "main", kind: "main" })
     if (gw.agent.runtime.activeRunIds(sessionKey).length)
       throw new GatewayError("INVALID_REQUEST", "session has an active run; inject after it ends or abort it")

@@ -1,6 +1,6 @@
 /** sessions.*: list, inspect, reset, delete, compact, patch, abort; spawn and transcript for agents in other processes. */
 import { listAgents } from "../agent/agents.ts"
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { fullSessionKey } from "../agent/agents.ts"
 import { UsageRepo } from "../store/usage.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { GatewayError } from "../protocol/index.ts"
@@ -41,7 +41,7 @@ export function entry(s: SessionRow, ctx: MethodContext) {
 }
 
 function mustGet(ctx: MethodContext, rawKey: string): SessionRow {
-  const s = ctx.gw.agent.sessions.get(normalizeSessionKey(rawKey))
+  const s = ctx.gw.agent.sessions.get(fullSessionKey(ctx.gw.config.current, rawKey))
   if (!s) throw new GatewayError("INVALID_REQUEST", `no session ${rawKey}`, { code: "SESSION_NOT_FOUND" })
   return s
 }
@@ -64,7 +64,7 @@ export const sessionsHandlers = {
       activeSince: p.activeMinutes ? Date.now() - p.activeMinutes * 60_000 : undefined,
     })
     if (p.spawnedBy !== undefined) {
-      const parent = normalizeSessionKey(p.spawnedBy)
+      const parent = fullSessionKey(ctx.gw.config.current, p.spawnedBy)
       rows = rows.filter((r) => r.parentKey === parent)
     }
     if (p.configuredAgentsOnly) {
@@ -107,7 +107,7 @@ export const sessionsHandlers = {
   },
 
   "sessions.delete": (p, ctx) => {
-    const key = normalizeSessionKey(p.key)
+    const key = fullSessionKey(ctx.gw.config.current, p.key)
     ctx.gw.agent.runtime.abort(key)
     return { ok: true, key, deleted: ctx.gw.agent.sessions.delete(key, p.deleteTranscript ?? false) }
   },
@@ -130,7 +130,7 @@ export const sessionsHandlers = {
   },
 
   "sessions.abort": (p, ctx) => {
-    const runIds = ctx.gw.agent.runtime.abort(normalizeSessionKey(p.key), p.runId)
+    const runIds = ctx.gw.agent.runtime.abort(fullSessionKey(ctx.gw.config.current, p.key), p.runId)
     return { ok: true, aborted: runIds.length > 0, runIds }
   },
 

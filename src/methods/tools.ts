@@ -1,6 +1,6 @@
 /** tools.catalog / tools.invoke, exec.bash (for agents in other processes), and exec approvals. */
 import { GatewayError } from "../protocol/index.ts"
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { fullSessionKey } from "../agent/agents.ts"
 import { rejectionError } from "./agent.ts"
 import type { PartialHandlers } from "./registry.ts"
 
@@ -8,7 +8,7 @@ export const toolsHandlers = {
   "tools.catalog": async (_p, { gw }) => ({ tools: await gw.agent.catalog() }),
 
   "tools.invoke": async (p, { gw, signal }) => {
-    const sessionKey = normalizeSessionKey(p.sessionKey ?? "main")
+    const sessionKey = fullSessionKey(gw.config.current, p.sessionKey ?? "main")
     const invoke = () => gw.agent.invoke(p.name, p.args ?? {}, sessionKey, signal)
     // With an idempotency key a retried call returns the first call's result instead of running the tool again.
     let res: Awaited<ReturnType<typeof invoke>>

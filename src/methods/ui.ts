@@ -4,7 +4,7 @@
  * to all operators), so there is nothing to switch on.
  */
 import { providerAuthStatus } from "../agent/providers.ts"
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { fullSessionKey } from "../agent/agents.ts"
 import { messageText, type TranscriptMessage } from "../agent/types.ts"
 import { UsageRepo } from "../store/usage.ts"
 import { chatHistoryPayload } from "./chat.ts"
@@ -24,11 +24,16 @@ function clip(text: string, max: number): string {
 
 export const uiHandlers = {
   "chat.startup": (p, { gw }) =>
-    chatHistoryPayload(gw, { sessionKey: p.sessionKey ?? normalizeSessionKey("main", p.agentId), agentId: p.agentId, limit: p.limit, maxChars: p.maxChars }),
+    chatHistoryPayload(gw, {
+      sessionKey: p.sessionKey ?? fullSessionKey(gw.config.current, "main", p.agentId),
+      agentId: p.agentId,
+      limit: p.limit,
+      maxChars: p.maxChars,
+    }),
 
   "sessions.subscribe": () => ({ subscribed: true }),
 
-  "sessions.messages.subscribe": (p) => ({ key: normalizeSessionKey(p.key), subscribed: true }),
+  "sessions.messages.subscribe": (p, { gw }) => ({ key: fullSessionKey(gw.config.current, p.key), subscribed: true }),
 
   "sessions.observer.visibility": (p) => ({ ok: true, visible: p.visible ?? true }),
 
@@ -36,7 +41,7 @@ export const uiHandlers = {
     const limit = Math.min(p.limit ?? PREVIEW_ITEMS, PREVIEW_MAX_ITEMS)
     const maxChars = p.maxChars ?? PREVIEW_CHARS
     const previews = p.keys.map((raw) => {
-      const key = normalizeSessionKey(raw)
+      const key = fullSessionKey(gw.config.current, raw)
       const s = gw.agent.sessions.get(key)
       if (!s) return { key: raw, status: "missing" as const, items: [] }
       try {
@@ -55,7 +60,7 @@ export const uiHandlers = {
   },
 
   "sessions.describe": (p, ctx) => {
-    const key = normalizeSessionKey(p.key)
+    const key = fullSessionKey(ctx.gw.config.current, p.key)
     const s = ctx.gw.agent.sessions.get(key)
     if (!s) return { ts: Date.now(), key, found: false }
     const messageCount = new UsageRepo(ctx.gw.store.db).messageCounts([s]).get(key) ?? 0

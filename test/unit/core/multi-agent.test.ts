@@ -113,7 +113,13 @@ describe("two agents", () => {
     const spawned = await c.call("sessions.spawn", { task: "sub task" })
     expect(spawned.sessionKey).toStartWith("agent:work:subagent:")
     await c.call("agent.wait", { runId: spawned.runId, timeoutMs: 5000 })
-    expect(model.calls.map((x) => x.model)).toEqual(["fake/work-model", "fake/work-model"])
+    // Short keys in reads and writes belong to the default agent too.
+    const sent = await c.call("chat.send", { sessionKey: "main", message: "short key", idempotencyKey: "short-1" })
+    await c.chatEnd(sent.runId)
+    const history = await c.call("chat.history", { sessionKey: "main" })
+    expect(history.messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant"])
+    expect(model.calls.map((x) => x.model)).toEqual(["fake/work-model", "fake/work-model", "fake/work-model"])
+    expect(sessionOf(model.calls[2]!.system)).toBe("agent:work:main")
   })
 
   test("a per-agent tool policy narrows the global one for that agent only", async () => {
