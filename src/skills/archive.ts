@@ -5,7 +5,7 @@
  * `..`, no NUL); links, devices and FIFOs are refused, never written; the file count and the unpacked bytes are capped
  * while unpacking, so a zip or gzip bomb stops at the limit.
  */
-import { Gunzip, unzipSync } from "fflate"
+import { Gunzip, Unzip, UnzipInflate } from "fflate"
 
 export interface ArchiveLimits {
   maxBytes: number
@@ -179,32 +179,36 @@ function zipModes(zip: Uint8Array): Map<string, number> {
   return modes
 }
 
-/** Plain files of a zip archive. */
+/**
+ * Plain files of a zip archive. Entries are inflated as a stream fed 1 KB at a time, so the unpacked bytes are counted
+ * as they come and a bomb (or an entry that lies about its size) stops at the cap instead of being inflated to the end.
+ */
 export function readZip(zip: Uint8Array, limits: ArchiveLimits): ArchiveFile[] {
   const modes = zipModes(zip)
-  const budget = new Budget(limits)
   for (const [name, mode] of modes) {
     const kind = mode & 0o170000
     if (kind === 0o120000) throw new UnsafeArchiveError(`link entry in archive: ${name} (links are not allowed in skills)`)
     if (kind !== 0 && kind !== 0o100000 && kind !== 0o040000) throw new UnsafeArchiveError(`special file in archive: ${name}`)
     safeEntryPath(name)
   }
-  let declared = 0
-  const out = unzipSync(zip, {
-    filter(f) {
-      if (f.name.endsWith("/")) return false
-      declared += f.originalSize
-      budget.file(f.name, 0)
-      if (declared > limits.maxBytes) throw new UnsafeArchiveError(`unpacked size over ${limits.maxBytes} bytes at ${f.name} (skills.install.maxBytes)`)
-      return true
-    },
+  const budget = new Budget(limits)
+  const parts = new Map<string, Uint8Array[]>()
+  const uz = new Unzip((file) => {
+    if (file.name.endsWith("/")) return
+    const path = safeEntryPath(file.name)
+    if (!modes.has(file.name)) throw new UnsafeArchiveError(`zip entry ${file.name} is not in the central directory`)
+    budget.file(path, 0)
+    const chunks: Uint8Array[] = []
+    parts.set(file.name, chunks)
+    file.ondata = (err, chunk) => {
+      if (err) throw new UnsafeArchiveError(`cannot unpack ${file.name}: ${err.message}`)
+      budget.add(chunk.length, file.name)
+      chunks.push(chunk)
+    }
+    file.start()
   })
-  const files: ArchiveFile[] = []
-  let actual = 0
-  for (const [name, data] of Object.entries(out)) {
-    actual += data.length
-    if (actual > limits.maxBytes) throw new UnsafeArchiveError(`unpacked size over ${limits.maxBytes} bytes (skills.install.maxBytes)`)
-    files.push({ path: safeEntryPath(name), data, mode: (modes.get(name) ?? 0) & 0o777 })
-  }
-  return files
+  uz.register(UnzipInflate)
+  const STEP = 1024
+  for (let i = 0; i < zip.length; i += STEP) uz.push(zip.subarray(i, i + STEP), i + STEP >= zip.length)
+  return [...parts].map(([name, chunks]) => ({ path: safeEntryPath(name), data: Buffer.concat(chunks), mode: (modes.get(name) ?? 0) & 0o777 }))
 }

@@ -89,7 +89,10 @@ export function classifySource(source: string): SourceKind {
   if (/^git\+/.test(source) || /^(git|ssh):\/\//.test(source) || /^[\w.-]+@[\w.-]+:/.test(source)) return "git"
   if (/^(https?|file):\/\//.test(source)) {
     const path = source.replace(/[?#].*$/, "")
-    return /\.git\/?$/.test(path) ? "git" : "archive"
+    if (/\.git\/?$/.test(path)) return "git"
+    // A repository page on a well-known forge (https://github.com/owner/repo) is a git URL, not a download.
+    const m = /^https:\/\/(github\.com|gitlab\.com|codeberg\.org|bitbucket\.org)\/[^/]+\/[^/]+\/?$/.exec(path)
+    return m && !/\.(tar\.gz|tgz|zip)$/i.test(path) ? "git" : "archive"
   }
   if (/\.(tar\.gz|tgz|zip)$/i.test(source)) return "archive"
   return "dir"

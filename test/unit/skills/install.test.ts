@@ -173,6 +173,21 @@ describe("good sources", () => {
   })
 })
 
+describe("source kinds", () => {
+  test.each([
+    ["https://example.com/s.tar.gz", "archive"],
+    ["https://example.com/dl?id=3", "archive"],
+    ["/tmp/x.zip", "archive"],
+    ["https://github.com/owner/repo", "git"],
+    ["https://github.com/owner/repo/archive/main.zip", "archive"],
+    ["https://example.com/r.git", "git"],
+    ["git+https://example.com/r", "git"],
+    ["git@github.com:owner/repo", "git"],
+    ["ssh://git@host/r", "git"],
+    ["./my-skill", "dir"],
+  ])("%s is %s", (src, kind) => expect(classifySource(src)).toBe(kind as never))
+})
+
 describe("refused", () => {
   test.each([
     [
@@ -265,6 +280,16 @@ describe("refused", () => {
     ])
     expect(files["/bomb.tgz"]!.length).toBeLessThan(LIMITS.maxBytes)
     await expect(install(`${base}/bomb.tgz`)).rejects.toThrow("skills.install.maxBytes")
+    // A zip bomb whose headers claim a 10-byte entry: unpacking stops at the cap, it is not inflated to the end.
+    const zbomb = zipSync({ "SKILL.md": new TextEncoder().encode(SKILL_MD), bomb: new Uint8Array(8 * 1024 * 1024) })
+    const dv = new DataView(zbomb.buffer)
+    for (let i = 0; i < zbomb.length - 30; i++) {
+      const sig = dv.getUint32(i, true)
+      if (sig === 0x04034b50 && dv.getUint32(i + 22, true) === 8 * 1024 * 1024) dv.setUint32(i + 22, 10, true)
+      if (sig === 0x02014b50 && dv.getUint32(i + 24, true) === 8 * 1024 * 1024) dv.setUint32(i + 24, 10, true)
+    }
+    files["/bomb.zip"] = zbomb
+    await expect(install(`${base}/bomb.zip`)).rejects.toThrow("unpacked size over 262144 bytes at bomb (skills.install.maxBytes)")
     files["/many.tgz"] = tgz([{ name: "SKILL.md", data: SKILL_MD }, ...Array.from({ length: 25 }, (_, i) => ({ name: `f${i}.txt`, data: "x" }))])
     await expect(install(`${base}/many.tgz`)).rejects.toThrow("more than 20 files (skills.install.maxFiles)")
     expect(leftovers()).toEqual([])
