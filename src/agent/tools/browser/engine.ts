@@ -173,9 +173,21 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     return launching
   }
 
-  async function tabFor(session: string): Promise<Tab> {
+  const opening = new Map<string, Promise<Tab>>()
+
+  /** The session's tab; concurrent first calls of one session share one context. */
+  function tabFor(session: string): Promise<Tab> {
     const existing = tabs.get(session)
-    if (existing) return existing
+    if (existing) return Promise.resolve(existing)
+    let p = opening.get(session)
+    if (!p) {
+      p = newTab(session).finally(() => opening.delete(session))
+      opening.set(session, p)
+    }
+    return p
+  }
+
+  async function newTab(session: string): Promise<Tab> {
     const b = await launch()
     const s = o.settings()
     // Service workers could make requests no page asked for (and outlive it); downloads would write files.
