@@ -17,6 +17,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   agent: () => load(import("./agent.ts")),
   sessions: () => load(import("./sessions.ts")),
   memory: () => load(import("./memory.ts")),
+  cron: () => load(import("./cron.ts")),
   skills: () => load(import("./skills.ts")),
   node: () => load(import("./node.ts")),
   devices: () => load(import("./devices.ts")),

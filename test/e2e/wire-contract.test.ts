@@ -110,6 +110,27 @@ describe("every method's reply matches its result schema", () => {
     expect(await call("wake", { mode: "next-heartbeat", text: "later", idempotencyKey: `wake-${uid()}` })).toMatchObject({ queued: true })
   })
 
+  test("cron and heartbeat: add, list, status, update, run, runs, remove, last-heartbeat, set-heartbeats", async () => {
+    const job = await call("cron.add", {
+      name: "contract",
+      schedule: { kind: "every", everyMs: 3_600_000 },
+      payload: { kind: "agentTurn", message: "contract cron" },
+    })
+    expect((await call("cron.list", {})).jobs.map((j: { id: string }) => j.id)).toContain(job.id)
+    expect((await call("cron.status", {})).jobs).toBeGreaterThanOrEqual(1)
+    expect(await call("cron.update", { id: job.id, patch: { name: "contract-renamed" } })).toMatchObject({ name: "contract-renamed" })
+    expect(await call("cron.run", { id: job.id })).toMatchObject({ ok: true, ran: true })
+    let entries: { status: string }[] = []
+    for (let i = 0; i < 100 && entries.length === 0; i++) {
+      entries = (await call("cron.runs", { id: job.id })).entries
+      if (!entries.length) await Bun.sleep(100)
+    }
+    expect(entries[0]).toMatchObject({ status: "ok" })
+    await call("last-heartbeat", {})
+    expect(await call("set-heartbeats", { enabled: true })).toEqual({ ok: true, enabled: true })
+    expect(await call("cron.remove", { id: job.id })).toEqual({ ok: true, removed: true })
+  })
+
   test("tools.invoke, and exec.bash through an approval", async () => {
     expect(await call("tools.invoke", { name: "write", args: { path: "contract.txt", content: "x" } })).toMatchObject({ ok: true })
     const command = `echo contract-${uid()}`
@@ -259,6 +280,7 @@ describe("every method's reply matches its result schema", () => {
     const result = { id: req.id, nodeId: req.nodeId, ok: true, payload: { stdout: "hi\n", stderr: "", exitCode: 0, timedOut: false } }
     expect(await nodeCall("node.invoke.result", result)).toEqual({ ok: true, accepted: true })
     expect((await invoked).payload).toMatchObject({ stdout: "hi\n" })
+    expect(await nodeCall("node.event", { event: "exec.finished", payloadJSON: "{}" })).toEqual({ ok: true })
     const asked = nodeCall("node.exec.approval.request", { command: "rm -rf /tmp/contract", cwd: "/tmp" })
     const asksFor = (f: { type: string; event?: unknown; payload?: unknown }) =>
       f.type === "event" &&
