@@ -96,11 +96,14 @@ export class SkillsService {
       () => skillRootDirs(this.roots()).map((r) => r.dir),
       load.watchDebounceMs,
       () => {
+        const before = this.cache
         this.cache = undefined
         this.watcher?.rearm()
         const { skills, errors } = this.load()
-        this.deps.log.info(`skills reloaded: ${skills.length} skills${errors.length ? `, ${errors.length} with errors` : ""}`)
-        for (const e of errors) this.deps.log.warn(`skill ${e.filePath}: ${e.message}`)
+        const names = (r: LoadResult | undefined) => JSON.stringify(r?.skills.map((s) => [s.name, s.source]))
+        if (names(before) !== names(this.cache)) this.deps.log.info(`skills reloaded: ${skills.map((s) => s.name).join(", ") || "none"}`)
+        const known = new Set(before?.errors.map((e) => `${e.filePath}\0${e.message}`))
+        for (const e of errors) if (!known.has(`${e.filePath}\0${e.message}`)) this.deps.log.warn(`skill ${e.filePath}: ${e.message}`)
       },
     )
   }

@@ -4,7 +4,7 @@
  * reload re-arms the watches, so `mkdir workspace/skills` after start is picked up too.
  */
 import { existsSync, type FSWatcher, watch } from "node:fs"
-import { dirname } from "node:path"
+import { basename, dirname } from "node:path"
 
 export interface SkillsWatcher {
   /** Re-creates the watches (after a reload: roots may have appeared or vanished). */
@@ -24,9 +24,14 @@ export function watchSkillRoots(roots: () => string[], debounceMs: number, onCha
       if (!closed) onChange()
     }, debounceMs)
   }
-  const add = (dir: string, recursive: boolean) => {
+  /** `only`: for a parent watched in place of a missing root, react to that root's name only (the state home's
+   * database and logs change all the time). */
+  const add = (dir: string, recursive: boolean, only?: Set<string>) => {
     try {
-      const w = watch(dir, { recursive, persistent: false }, fire)
+      const w = watch(dir, { recursive, persistent: false }, (_event, name) => {
+        if (only && (typeof name !== "string" || !only.has(name))) return
+        fire()
+      })
       w.on("error", () => {
         // A root removed while watched: the next rearm watches its parent instead.
         fire()
@@ -41,17 +46,25 @@ export function watchSkillRoots(roots: () => string[], debounceMs: number, onCha
     watchers = []
     if (closed) return
     const seen = new Set<string>()
+    const parents = new Map<string, Set<string>>()
     for (const root of roots()) {
       if (existsSync(root)) {
         if (!seen.has(root)) add(root, true)
         seen.add(root)
         continue
       }
+      // The nearest existing ancestor, watched for the first missing path component only.
+      let child = root
       let parent = dirname(root)
-      while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent)
-      if (!seen.has(`p:${parent}`)) add(parent, false)
-      seen.add(`p:${parent}`)
+      while (!existsSync(parent) && dirname(parent) !== parent) {
+        child = parent
+        parent = dirname(parent)
+      }
+      const names = parents.get(parent) ?? new Set<string>()
+      names.add(basename(child))
+      parents.set(parent, names)
     }
+    for (const [parent, names] of parents) add(parent, false, names)
   }
   rearm()
   return {

@@ -193,6 +193,11 @@ describe("watcher", () => {
     try {
       expect(svc.get("late")).toBeUndefined()
       const v0 = svc.snapshotVersion
+      // Other files beside the missing root (the workspace's notes, the state home's database) do not reload skills.
+      writeFileSync(join(workspace, "notes.md"), "busy\n")
+      await Bun.sleep(150)
+      svc.get("late")
+      expect(svc.snapshotVersion).toBe(v0)
       mkdirSync(join(workspace, "skills"))
       await Bun.sleep(150)
       skill(join(workspace, "skills"), "late", "arrived later")
