@@ -7,8 +7,8 @@ export default defineCommand({
   meta: { name: "agent", description: "Run one agent turn and stream the reply (tool calls shown as they run)" },
   args: {
     message: { type: "string", alias: "m", description: "The message to send", required: true },
-    session: { type: "string", description: "Session key (default: the main session, agent:main:main)", valueHint: "key" },
-    agent: { type: "string", description: "Agent id (default main)" },
+    session: { type: "string", description: "Session key (default: the agent's main session, agent:<id>:main)", valueHint: "key" },
+    agent: { type: "string", description: "Agent id from agents.list (default: the default agent)", valueHint: "id" },
     model: { type: "string", description: "Model for this run, as provider/model" },
     "run-timeout": { type: "string", description: "Abort the run after this many seconds (default: agents.defaults.timeoutSeconds)" },
     ...connectionArgs,
@@ -16,7 +16,8 @@ export default defineCommand({
   async run({ args }) {
     let client: GatewayClient | undefined
     const runId = crypto.randomUUID()
-    const sessionKey = args.session ?? `agent:${args.agent ?? "main"}:main`
+    // "main" without an agent: the gateway resolves it to the default agent's main session.
+    const sessionKey = args.session ?? (args.agent ? `agent:${args.agent}:main` : "main")
     try {
       client = await connect(args, ["operator.read", "operator.write"], { caps: ["tool-events"] })
       const c = client

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import type { FakeRequestBody } from "../fakes/common.ts"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
 import { agentTwoStage } from "./agent-helpers.ts"
-import { connected, directedModel, E2E_TOKEN, startBinary, wireText, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { cliEnv, connected, directedModel, E2E_TOKEN, runCli, startBinary, wireText, type GatewayProcess, type RawSocket } from "./harness.ts"
 
 let fake: FakeServer
 let gw: GatewayProcess
@@ -24,7 +24,12 @@ beforeAll(async () => {
         default: "fake/main-model",
         providers: { fake: { baseUrl: fake.url, apiKey: "sk-fake-local", models: [{ id: "main-model" }, { id: "second-model" }, { id: "ops-model" }] } },
       },
-      agents: { list: [{ id: "main", default: true }, { id: "second", model: "fake/second-model" }] },
+      agents: {
+        list: [
+          { id: "main", default: true },
+          { id: "second", model: "fake/second-model" },
+        ],
+      },
     },
   })
   sock = (await connected(gw.url, { scopes: ["operator.admin"] })).sock
@@ -69,6 +74,17 @@ describe("several agents in the binary", () => {
     expect(main.sessionKey).toBe("agent:main:main")
     expect(main.body.model).toBe("main-model")
     expect(systemOf(main.body)).toContain(`workspace=${join(gw.home, "workspace")} `)
+  })
+
+  test("gateway agent --agent ID runs in that agent's main session; without it, in the default agent's", async () => {
+    const from = fake.requests.length
+    const second = await runCli(["agent", "--message", "cli to second", "--agent", "second", "--json"], cliEnv(gw))
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.out).result.meta.agentMeta.sessionKey).toBe("agent:second:main")
+    const main = await runCli(["agent", "--message", "cli to default", "--json"], cliEnv(gw))
+    expect(main.code).toBe(0)
+    expect(JSON.parse(main.out).result.meta.agentMeta.sessionKey).toBe("agent:main:main")
+    expect(fake.requests.slice(from).map((b) => b.model)).toEqual(["second-model", "main-model"])
   })
 
   test("agents.create writes gateway.json and the new agent answers; its files shape its prompt", async () => {
