@@ -17,6 +17,9 @@ import { deviceConnect, nonLoopbackAddress } from "../harness/device-connect.ts"
 import { providerFor, scriptedFake, type ScriptedFake } from "./agent-helpers.ts"
 import { connected, lastUserText, startBinary, wireText, type GatewayProcess, type RawFrame, type RawSocket } from "./harness.ts"
 
+/** The page functions below run in the browser; this project type-checks without the DOM library. */
+declare const document: any
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 /** Long enough for a non-loopback bind. */
 const TOKEN = "web-ui-e2e-token-0123456789abcdef"
