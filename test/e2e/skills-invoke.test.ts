@@ -168,6 +168,17 @@ describe("errors through the binary", () => {
     expect(res.result).toContain("tools.web.search.provider")
   }, 30_000)
 
+  test.skipIf(!skillsBuiltIn)(
+    "skills.invoke web-search without a provider fails with the key to set",
+    async () => {
+      const sock = await open(gwBare, 4)
+      const res = await sock.request("skills.invoke", { skill: "web-search", args: { query: "x" } }, 20_000)
+      expect(res.ok).toBe(false)
+      expect((res.error as { message: string }).message).toContain("tools.web.search.provider")
+    },
+    30_000,
+  )
+
   test("no Chromium on PATH: the error says to install it", async () => {
     const noChrome = await startBinary({ args: ["--token", E2E_TOKEN], config: {}, env: { PATH: "/nonexistent" } })
     try {
