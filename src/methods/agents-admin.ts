@@ -56,7 +56,8 @@ function fileState(ctx: MethodContext): { hash?: string; list: RawAgent[]; bindi
 /** Writes the patch through the config manager; its refusals become protocol errors that name the key. */
 function writeConfig(ctx: MethodContext, patch: Record<string, unknown>, baseHash: string | undefined): void {
   try {
-    const change = ctx.gw.config.patch(patch, baseHash)
+    // No gateway.json yet (a gateway running on defaults): the patch is the whole new file.
+    const change = ctx.gw.config.onDisk().exists ? ctx.gw.config.patch(patch, baseHash) : ctx.gw.config.replace(JSON.stringify(patch))
     ctx.gw.log.info(`agents config written by ${ctx.caller.client.id} (${ctx.caller.connId})`, { changedPaths: change.changedPaths })
   } catch (err) {
     if (err instanceof ConfigConflictError) throw new GatewayError("UNAVAILABLE", `${err.message}`, { code: "CONFIG_BASE_HASH_MISMATCH", retryable: true })

@@ -236,6 +236,20 @@ describe("agents.create / update / delete", () => {
     // The default agent stays.
     expect((await c.request("agents.delete", { agentId: "main" })).ok).toBe(false)
   })
+
+  test("without a gateway.json, agents.create writes one holding the agents", async () => {
+    const { c, gw } = await start({})
+    unlinkSync(join(gw.home, "gateway.json"))
+    expect((await c.call("agents.create", { name: "solo" })).agentId).toBe("solo")
+    expect(JSON.parse(readFileSync(join(gw.home, "gateway.json"), "utf8"))).toEqual({
+      agents: {
+        list: [
+          { id: "main", default: true },
+          { id: "solo", name: "solo", identity: { name: "solo" } },
+        ],
+      },
+    })
+  })
 })
 
 describe("agents.files", () => {
