@@ -19,6 +19,7 @@ import { connected, lastUserText, startBinary, wireText, type GatewayProcess, ty
 
 /** The page functions below run in the browser; this project type-checks without the DOM library. */
 declare const document: any
+declare const window: any
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 /** Long enough for a non-loopback bind. */
