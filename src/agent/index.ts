@@ -12,7 +12,7 @@ import type { Accepted, Inbound } from "../router/inbound.ts"
 import { importEntry } from "../util/embedded.ts"
 import type { Logger } from "../util/log.ts"
 import type { MemoryService } from "../memory/service.ts"
-import { agentRuntimeConfig, type AgentRuntimeConfig } from "./agents.ts"
+import { agentIds, agentRuntimeConfig, type AgentRuntimeConfig } from "./agents.ts"
 import { ApprovalRegistry } from "./approvals.ts"
 import { compactSession } from "./compact-session.ts"
 import type { AgentFacade } from "./facade.ts"
@@ -240,13 +240,16 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
 
     async promptReport() {
       const c = cfg()
+      // The default agent's main session (agents.list), as a request naming no agent would run.
+      const a = agentFor(agentIds(c).defaultId)
+      const key = `agent:${a.id}:main`
       return buildSystemPrompt({
-        workspace: deps.workspace,
-        tools: await toolsFor("agent:main:main"),
-        sessionKey: "agent:main:main",
+        workspace: a.workspace,
+        tools: await toolsFor(key),
+        sessionKey: key,
         isSubagent: false,
         isMainSession: true,
-        model: c.agents.defaults.model ?? c.models.default ?? "(none)",
+        model: a.model ?? "(none)",
         perFileMax: c.agents.defaults.bootstrapMaxChars,
         totalMax: c.agents.defaults.bootstrapTotalMaxChars,
         skills: deps.skillsPrompt?.(),
