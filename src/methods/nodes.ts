@@ -66,6 +66,12 @@ export const nodesHandlers = {
     return { ok: true as const, accepted: ctx.gw.nodes.result(ctx.caller.connId, p) }
   },
 
+  "node.event": (p, ctx) => {
+    requireNode(ctx, "node.event")
+    ctx.gw.log.debug("node event", { connId: ctx.caller.connId, event: p.event })
+    return { ok: true as const }
+  },
+
   "node.exec.approval.request": async (p, ctx) => {
     requireNode(ctx, "node.exec.approval.request")
     const node = ctx.gw.nodes.isNodeConnection(ctx.caller.connId)

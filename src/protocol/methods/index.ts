@@ -28,6 +28,7 @@ import { skillsBins, skillsInstall, skillsInvoke, skillsStatus, skillsUpdate } f
 import { modelsList } from "./models.ts"
 import {
   nodeDescribe,
+  nodeEvent,
   nodeExecApprovalRequest,
   nodeInvoke,
   nodeInvokeResult,
@@ -154,6 +155,7 @@ export const METHODS = {
   "node.invoke": nodeInvoke,
   "node.invoke.result": nodeInvokeResult,
   "node.exec.approval.request": nodeExecApprovalRequest,
+  "node.event": nodeEvent,
   "device.pair.list": devicePairList,
   "device.pair.approve": devicePairApprove,
   "device.pair.reject": devicePairReject,

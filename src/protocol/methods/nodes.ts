@@ -182,3 +182,11 @@ export const nodeExecApprovalRequest = method(
   () => z.strictObject({ command: z.string().min(1).max(100_000), cwd: z.string().max(4096).optional() }),
   () => z.object({ approved: z.boolean() }),
 )
+
+/** Node role only: something happened on the node (OpenClaw's node apps send these); logged, nothing else for now. */
+export const nodeEvent = method(
+  "node.event",
+  null,
+  () => z.object({ event: z.string().min(1).max(256), payload: z.unknown().optional(), payloadJSON: z.string().nullable().optional() }).loose(),
+  () => z.object({ ok: z.literal(true) }),
+)

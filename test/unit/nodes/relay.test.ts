@@ -112,6 +112,8 @@ describe("node registry", () => {
     const node = await connectNode("n-roles")
     const denied = await node.request("node.list")
     expect(denied.error?.code).toBe("FORBIDDEN")
+    expect(await node.call("node.event", { event: "exec.finished", payloadJSON: "{}" })).toEqual({ ok: true })
+    expect((await op.request("node.event", { event: "x" })).error?.message).toContain("unauthorized role")
     node.close()
   })
 })
