@@ -1,8 +1,7 @@
 /** skills.status / bins / install / update / invoke over the gateway's SkillsService; invoke runs the tool through the agent's tool machinery (policy included). */
 import { normalizeSessionKey } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
-import { UnsafeArchiveError } from "../skills/archive.ts"
-import { SkillInstallError } from "../skills/install.ts"
+import { SkillInstallError, UnsafeArchiveError } from "../skills/errors.ts"
 import { SkillNotInvokableError } from "../skills/service.ts"
 import { guardWrite } from "./config.ts"
 import type { MethodContext } from "./context.ts"

@@ -6,15 +6,14 @@
  * while unpacking, so a zip or gzip bomb stops at the limit.
  */
 import { Gunzip, Unzip, UnzipInflate } from "fflate"
+import { UnsafeArchiveError } from "./errors.ts"
 
 export interface ArchiveLimits {
   maxBytes: number
   maxFiles: number
 }
 
-export class UnsafeArchiveError extends Error {
-  override name = "UnsafeArchiveError"
-}
+export { UnsafeArchiveError }
 
 /** A relative path inside the skill folder, or an UnsafeArchiveError. Directories end with '/'. */
 export function safeEntryPath(raw: string): string {

@@ -5,7 +5,7 @@
  * SkillParseError naming the field, so the loader can report that one skill and keep the others.
  */
 import JSON5 from "json5"
-import { parse as parseYaml } from "yaml"
+import type * as Yaml from "yaml"
 
 /** OpenClaw refuses SKILL.md files over 256 KB; so do we. */
 export const MAX_SKILL_MD_BYTES = 256 * 1024
@@ -70,6 +70,13 @@ export interface ParsedSkillFile {
 const NAMESPACES = ["openclaw", "clawdbot", "moltbot", "clawdis", "gateway"]
 
 const OS_ALIASES: Record<string, string> = { macos: "darwin", mac: "darwin", osx: "darwin", windows: "win32", win: "win32" }
+
+/** The YAML parser loads with the first SKILL.md (not at daemon start): a synchronous require, as zod's in util/named-error.ts. */
+let yamlParser: typeof Yaml.parse | undefined
+function yamlParse(): typeof Yaml.parse {
+  yamlParser ??= (require("yaml") as typeof Yaml).parse
+  return yamlParser
+}
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -177,7 +184,7 @@ export function parseSkillMd(text: string, dirName: string): ParsedSkillFile {
   const { yaml, body } = splitFrontmatter(text)
   let fm: unknown
   try {
-    fm = parseYaml(yaml, { prettyErrors: true, maxAliasCount: 100 })
+    fm = yamlParse()(yaml, { prettyErrors: true, maxAliasCount: 100 })
   } catch (err) {
     throw new SkillParseError(`invalid YAML frontmatter: ${(err as Error).message.split("\n")[0]}`)
   }

@@ -10,29 +10,14 @@ import { createHash, randomUUID } from "node:crypto"
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, dirname, join, resolve } from "node:path"
-import { type ArchiveFile, type ArchiveLimits, gunzipCapped, readTar, readZip, UnsafeArchiveError } from "./archive.ts"
+import { type ArchiveFile, type ArchiveLimits, gunzipCapped, readTar, readZip } from "./archive.ts"
 import { scanPipeToShell, type SkillFlag } from "./danger.ts"
+import { SkillInstallError, UnsafeArchiveError } from "./errors.ts"
 import { parseSkillMd } from "./frontmatter.ts"
+import { MANIFEST, readManifest, type SourceKind, writeManifest } from "./manifest.ts"
 
 export interface InstallLimits extends ArchiveLimits {
   timeoutMs: number
-}
-
-export type SourceKind = "dir" | "archive" | "git"
-
-export class SkillInstallError extends Error {
-  override name = "SkillInstallError"
-}
-
-export interface ManifestEntry {
-  name: string
-  source: string
-  sourceKind: SourceKind
-  sha256: string
-  /** path → sha256 of each file. */
-  files: Record<string, string>
-  installedAt: string
-  updatedAt: string
 }
 
 export interface FileChanges {
@@ -66,23 +51,6 @@ export interface InstallRequest {
   force?: boolean
   /** Relative local paths resolve against this (the CLI's cwd is not the daemon's). */
   cwd?: string
-}
-
-const MANIFEST = ".skills-manifest.json"
-
-export function readManifest(managedDir: string): Record<string, ManifestEntry> {
-  try {
-    const parsed = JSON.parse(readFileSync(join(managedDir, MANIFEST), "utf8"))
-    return typeof parsed === "object" && parsed && !Array.isArray(parsed) ? parsed : {}
-  } catch {
-    return {}
-  }
-}
-
-function writeManifest(managedDir: string, m: Record<string, ManifestEntry>): void {
-  const tmp = join(managedDir, `${MANIFEST}.${randomUUID()}.tmp`)
-  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`, { mode: 0o600 })
-  renameSync(tmp, join(managedDir, MANIFEST))
 }
 
 export function classifySource(source: string): SourceKind {
@@ -331,4 +299,4 @@ export async function installSkill(req: InstallRequest, update?: { name: string 
   return result
 }
 
-export { UnsafeArchiveError }
+export { readManifest, SkillInstallError, type SourceKind, UnsafeArchiveError }

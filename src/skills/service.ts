@@ -7,7 +7,9 @@ import type { Config } from "../config/schema.ts"
 import type { Logger } from "../util/log.ts"
 import { installCommand, runInstallCommand, showCommand, type DepsRun } from "./deps.ts"
 import { type Eligibility, evaluate } from "./eligibility.ts"
-import { installSkill, readManifest, SkillInstallError, type InstallResult } from "./install.ts"
+import { SkillInstallError } from "./errors.ts"
+import type { InstallResult } from "./install.ts"
+import { readManifest } from "./manifest.ts"
 import { skillsPromptSection } from "./prompt.ts"
 import { type LoadedSkill, loadSkills, type LoadResult, skillRootDirs } from "./sources.ts"
 import { watchSkillRoots, type SkillsWatcher } from "./watcher.ts"
@@ -214,6 +216,8 @@ export class SkillsService {
   }
 
   async install(p: { source: string; sha256?: string; force?: boolean; cwd?: string; timeoutMs?: number }): Promise<InstallResult> {
+    // The installer (fflate, the tar reader) loads on first use: a gateway that never installs never loads it.
+    const { installSkill } = await import("./install.ts")
     try {
       return await installSkill({
         source: p.source,
@@ -234,6 +238,7 @@ export class SkillsService {
     const names = p.all ? Object.keys(manifest).sort() : p.name ? [p.name] : []
     if (names.length === 0) throw new SkillInstallError(p.all ? "no skills were installed with 'skills install'" : "name a skill to update, or pass all")
     const out: (InstallResult | { ok: false; name: string; error: string })[] = []
+    const { installSkill } = await import("./install.ts")
     try {
       for (const name of names) {
         try {
