@@ -137,11 +137,11 @@ for (const protocol of [3, 4] as const) {
         const { path } = JSON.parse(shot.result)
         expect(path.startsWith(`${gw.home}/workspace/screenshots/`)).toBe(true)
         expect([...readFileSync(path).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47])
-      // playwright-core's injected scripts work from inside the binary too: the aria snapshot and a click.
-      const snap = ok(await sock.request("tools.invoke", { name: "browser", args: { action: "snapshot" } }, 30_000))
-      expect(JSON.parse(snap.result).snapshot).toContain('heading "Hello from loopback"')
-      const clicked = ok(await sock.request("tools.invoke", { name: "browser", args: { action: "click", text: "next page" } }, 30_000))
-      expect(JSON.parse(clicked.result).finalUrl).toBe(`${base}/next`)
+        // playwright-core's injected scripts work from inside the binary too: the aria snapshot and a click.
+        const snap = ok(await sock.request("tools.invoke", { name: "browser", args: { action: "snapshot" } }, 30_000))
+        expect(JSON.parse(snap.result).snapshot).toContain('heading "Hello from loopback"')
+        const clicked = ok(await sock.request("tools.invoke", { name: "browser", args: { action: "click", text: "next page" } }, 30_000))
+        expect(JSON.parse(clicked.result).finalUrl).toBe(`${base}/next`)
       },
       60_000,
     )
