@@ -336,6 +336,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   // The agent's own doors (sub-agents, sessions_send, announcements) go through the router like every other door.
   const agent = createAgentSystem({
     messages: () => channels?.messageSender(),
+    cron: () => services.cron,
     memory: () => memory,
     skillsPrompt: () => skills.promptSection(),
     skillsReadRoots: () => skills.readRoots(),

@@ -22,6 +22,7 @@ import { createMessageTool, type MessageSender } from "./message-tool.ts"
 import { AgentRuntime } from "./runtime.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
+import type { CronToolTarget } from "./tools/cron.ts"
 import type { ToolRegistry } from "./tools/registry.ts"
 import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
 
@@ -38,6 +39,8 @@ export interface AgentSystemDeps {
   accept(inbound: Inbound): Accepted
   /** Chat channels for the `message` tool (bound late: channels start after the agent). */
   messages?: () => MessageSender | undefined
+  /** Scheduled jobs, for the `cron` tool (bound late: cron is created after the agent). */
+  cron?: () => CronToolTarget | undefined
   /** The memory index, for memory_search / memory_get (absent or disabled: no memory tools). */
   memory?: () => MemoryService | undefined
   /** The skills section of the system prompt (SkillsService.promptSection). */
@@ -108,6 +111,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   let runtime: AgentRuntime
   const messageTools = new WeakMap<ToolRegistry, ToolDef>()
   let memoryTools: Promise<ToolDef[]> | undefined
+  let cronTool: Promise<ToolDef> | undefined
   const sessionTools = createSessionTools({ runtime: () => runtime, accept: deps.accept, repo, limits: () => cfg().agents.defaults.subagents })
   const toolsFor = async (sessionKey: string): Promise<ToolDef[]> => {
     const agent = agentFor(agentIdOf(sessionKey))
@@ -125,7 +129,17 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       memory && cfg().memory.enabled && agent.workspace === deps.workspace
         ? await (memoryTools ??= import("../memory/tools.ts").then((m) => m.createMemoryTools(memory)))
         : []
-    const extra = [...sessionTools(sessionKey), ...channelTools, ...memTools].filter((t) => registry.policy.isAllowed(t.name))
+    // The cron tool: not for sub-agents; announces only to chats the message tool may reach.
+    const cronTarget = deps.cron?.()
+    const cronTools =
+      cronTarget && cfg().cron.enabled && kindOf(sessionKey) !== "subagent"
+        ? [
+            await (cronTool ??= import("./tools/cron.ts").then((m) =>
+              m.createCronTool(cronTarget, { canAnnounce: (channel, to) => deps.messages?.()?.canSendTo(channel, to) ?? false }),
+            )),
+          ]
+        : []
+    const extra = [...sessionTools(sessionKey), ...channelTools, ...memTools, ...cronTools].filter((t) => registry.policy.isAllowed(t.name))
     return [...registry.list(), ...extra]
   }
 
