@@ -10,10 +10,8 @@
  */
 import { connect, createServer, type Server, type Socket } from "node:net"
 
-export interface ProxyCheck {
-  /** The addresses to connect to, or a refusal message. */
-  (url: URL): Promise<{ addresses: string[] } | { refused: string }>
-}
+/** The guard's verdict on a request: the addresses to connect to, or a refusal message. */
+export type ProxyCheck = (url: URL) => Promise<{ addresses: string[] } | { refused: string }>
 
 export interface GuardProxy {
   /** http://127.0.0.1:<port>, for chromium.launch({proxy: {server}}). */
