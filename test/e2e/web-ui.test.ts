@@ -229,40 +229,42 @@ describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
     }, 90_000)
   }
 
-  test("canvas: the agent's page is served, an edit reloads it, its scripts cannot read the stored token, off loopback it needs the token", async () => {
+  test("canvas: the agent's page opens from the chat, an edit reloads it, its scripts cannot read the stored token, off loopback it needs the token", async () => {
     const context = await browser.newContext()
     const page = await context.newPage()
     try {
-      // The agent writes the page through its canvas tool (a model tool call).
-      const write = (content: string) =>
-        operator.request("tools.invoke", { name: "canvas", args: { action: "write", path: "demo/index.html", content } }).then(ok)
       const html = (v: string) =>
         `<!doctype html><html><body><h1 id="v">${v}</h1><p id="ls"></p><script>try{localStorage.getItem("gateway.token");document.getElementById("ls").textContent="readable"}catch(e){document.getElementById("ls").textContent="blocked"}</script></body></html>`
-      const run = operator.request("chat.send", {
-        sessionKey: "canvas",
-        message: `CALL canvas ${JSON.stringify({ action: "write", path: "demo/index.html", content: html("version one") })}`,
-        idempotencyKey: crypto.randomUUID(),
-      })
-      ok(await run)
-      await operator.waitFor(
-        (f) => f.type === "event" && f.event === "chat" && (f.payload as any).state === "final" && (f.payload as any).sessionKey.endsWith("canvas"),
-        15_000,
-      )
-
-      // The web page's origin holds the token; the canvas page must not be able to read it.
       await page.goto(base)
       await page.evaluate((t) => localStorage.setItem("gateway.token", t), TOKEN)
-      const res = await page.goto(`${base}/__openclaw__/canvas/demo/index.html`)
-      expect(res!.status()).toBe(200)
-      expect(res!.headers()["content-security-policy"]).toContain("sandbox allow-scripts")
-      expect(await page.locator("#v").textContent()).toBe("version one")
-      expect(await page.locator("#ls").textContent()).toBe("blocked")
+      await page.reload()
+      await page.getByText("Connected to gateway").waitFor()
+      await page.getByLabel("Session", { exact: true }).fill("canvas")
+      await page.getByRole("button", { name: "Open" }).click()
+
+      // The agent writes the page with its canvas tool; the chat links to it.
+      const call = { action: "write", path: "demo/index.html", content: html("version one") }
+      await page.getByLabel("Message").fill(`CALL canvas ${JSON.stringify(call)}`)
+      await page.getByRole("button", { name: "Send" }).click()
+      await page.locator('.tool.done[data-tool="canvas"]').waitFor()
+      const [canvas] = await Promise.all([context.waitForEvent("page"), page.getByRole("link", { name: "Open the page" }).click()])
+      await canvas.waitForLoadState()
+      expect(canvas.url()).toBe(`${base}/__openclaw__/canvas/demo/index.html`)
+      expect(await canvas.locator("#v").textContent()).toBe("version one")
+      // The web page's origin holds the token; the sandboxed canvas page cannot read it.
+      expect(await canvas.locator("#ls").textContent()).toBe("blocked")
+      const served = await fetch(`${base}/__openclaw__/canvas/demo/index.html`)
+      expect(served.headers.get("content-security-policy")).toStartWith("sandbox allow-scripts")
 
       // An edit reloads the open page by itself.
       await Bun.sleep(300) // the reload stream connects after the page's load
-      expect((await write(html("version two"))).ok).toBe(true)
-      await page.waitForFunction(() => document.getElementById("v")?.textContent === "version two", undefined, { timeout: 5000 })
-      await page.screenshot({ path: join(ARTIFACTS, "canvas.png") })
+      const edited = ok(
+        await operator.request("tools.invoke", { name: "canvas", args: { action: "write", path: "demo/index.html", content: html("version two") } }),
+      )
+      expect(edited.isError).toBe(false)
+      await canvas.waitForFunction(() => document.getElementById("v")?.textContent === "version two", undefined, { timeout: 5000 })
+      await canvas.screenshot({ path: join(ARTIFACTS, "canvas.png") })
+      await shot(page, "canvas-chat")
 
       if (ip) {
         const remote = `http://${ip}:${gw.port}/__openclaw__/canvas/demo/index.html`

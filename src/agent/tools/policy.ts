@@ -36,7 +36,7 @@ export const TOOL_GROUPS: Record<string, string[]> = {
   "group:fs": ["read", "write", "edit", "ls", "apply_patch"],
   "group:runtime": ["exec", "process"],
   "group:web": ["web_search", "web_fetch"],
-  "group:ui": ["browser"],
+  "group:ui": ["browser", "canvas"],
 }
 
 /** `*` wildcard match, case-insensitive. */

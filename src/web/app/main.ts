@@ -202,7 +202,7 @@ function onChat(p: { runId: string; sessionKey: string; state: string; message?:
 function onAgent(p: { runId: string; sessionKey?: string; stream: string; data: Record<string, unknown> }): void {
   if (!ours(p)) return
   if (p.stream !== "tool") return
-  const d = p.data as { phase: string; name: string; toolCallId: string; args?: unknown; result?: string; isError?: boolean }
+  const d = p.data as { phase: string; name: string; toolCallId: string; args?: unknown; result?: string; isError?: boolean; meta?: { url?: unknown } }
   let li = toolRows.get(d.toolCallId)
   if (!li) {
     const args = d.args === undefined ? "" : clip(JSON.stringify(d.args), 300)
@@ -223,6 +223,11 @@ function onAgent(p: { runId: string; sessionKey?: string; stream: string; data: 
     li.classList.remove("running")
     li.classList.add(d.isError ? "failed" : "done")
     li.querySelector(".tool-state")!.textContent = `${d.isError ? "failed: " : "→ "}${clip(d.result ?? "", 400)}`
+    // A page the agent made with the canvas tool: open it (same origin, served sandboxed).
+    const url = d.meta?.url
+    if (d.name === "canvas" && !d.isError && typeof url === "string" && url.startsWith("/__openclaw__/canvas/")) {
+      li.append(h("p", {}, h("a", { text: "Open the page", attrs: { href: url, target: "_blank", rel: "noopener noreferrer" } })))
+    }
   }
   scrollDown()
 }
