@@ -1,6 +1,7 @@
 /** skills.status / bins / install / update / invoke over the gateway's SkillsService; invoke runs the tool through the agent's tool machinery (policy included). */
 import { normalizeSessionKey } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
+import { hasScope } from "../protocol/scopes.ts"
 import { SkillInstallError, UnsafeArchiveError } from "../skills/errors.ts"
 import { SkillNotInvokableError } from "../skills/service.ts"
 import { guardWrite } from "./config.ts"
@@ -38,7 +39,16 @@ function asJson(text: string): unknown {
 export const skillsHandlers = {
   "skills.status": (_p, ctx) => skillsOf(ctx).status(),
 
-  "skills.bins": (_p, ctx) => ({ bins: skillsOf(ctx).bins() }),
+  "skills.bins": (_p, ctx) => {
+    // OpenClaw serves it to nodes only; operators with read may ask too (the CLI, the web page).
+    if (ctx.caller.role !== "node" && !hasScope(ctx.caller.scopes, "operator.read"))
+      throw new GatewayError("FORBIDDEN", "missing scope: operator.read", {
+        code: "MISSING_SCOPE",
+        missingScope: "operator.read",
+        requiredScopes: ["operator.read"],
+      })
+    return { bins: skillsOf(ctx).bins() }
+  },
 
   "skills.install": (p, ctx) =>
     refusals(async () => {

@@ -87,7 +87,8 @@ export const skillsStatus = method(
     }),
 )
 
-export const skillsBins = method("skills.bins", "operator.read", NoParams, () =>
+/** Node role (OpenClaw: a node host's exec auto-allow asks for it) or operator.read, checked by the handler. */
+export const skillsBins = method("skills.bins", null, NoParams, () =>
   z.object({ bins: z.array(z.string()).describe("Every binary the loaded skills require (bins and anyBins)") }),
 )
 

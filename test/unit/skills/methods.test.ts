@@ -62,6 +62,19 @@ describe("skills.status", () => {
   })
 })
 
+describe("skills.bins", () => {
+  test("a node (OpenClaw's caller) and operators with read get it; an operator without read does not", async () => {
+    const node = await gw.connect({
+      role: "node",
+      scopes: [],
+      params: { client: { id: "node-host", version: "test", platform: "linux", mode: "node", instanceId: "n-bins" }, commands: [], caps: [] },
+    })
+    expect((await node.call("skills.bins", {})).bins).toContain("no-such-binary-qq")
+    const noRead = await gw.connect({ scopes: ["operator.approvals"] })
+    expect((await noRead.request("skills.bins", {})).error).toMatchObject({ code: "FORBIDDEN", details: { code: "MISSING_SCOPE" } })
+  })
+})
+
 describe("skills.invoke", () => {
   test("a skill that dispatches to a tool runs it (policy and all) and returns its result", async () => {
     const c = await gw.connect()
