@@ -130,7 +130,7 @@ describe("trusted proxy", () => {
     // HTTP APIs take the same identity instead of a bearer token.
     const http = await fetch(`http://127.0.0.1:${gw.port}/v1/models`)
     expect(http.status).toBe(401)
-    expect((await http.json()).error.message).toContain("x-forwarded-user")
+    expect(((await http.json()) as { error: { message: string } }).error.message).toContain("x-forwarded-user")
     const viaProxy = await fetch(`http://127.0.0.1:${gw.port}/v1/models`, { headers: { "x-forwarded-user": "nick@example.com" } })
     expect(viaProxy.status).not.toBe(401)
   }, 30_000)
