@@ -56,7 +56,7 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
     expect(JSON.parse(r.out).ok).toBe(true)
   }, 60_000)
 
-  for (const method of ["status", "system-presence", "config.get", "logs.tail", "models.list"]) {
+  for (const method of ["status", "system-presence", "config.get", "logs.tail", "models.list", "skills.status"]) {
     test(`openclaw gateway call ${method} exits 0 with our payload`, async () => {
       const r = await oc(["gateway", "call", method, "--url", gw.url, "--token", E2E_TOKEN, "--json"])
       expect(r.code).toBe(0)
@@ -66,6 +66,8 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
       if (method === "config.get") expect(payload.path).toBe(join(gw.home, "gateway.json"))
       if (method === "logs.tail") expect(payload.lines.length).toBeGreaterThan(0)
       if (method === "models.list") expect(payload.models[0].id).toBe("fake-model")
+      if (method === "skills.status")
+        expect(payload.skills.find((s: { name: string }) => s.name === "web-search")).toMatchObject({ source: "openclaw-bundled" })
     }, 60_000)
   }
 
