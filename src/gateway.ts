@@ -402,7 +402,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
   const healthNow = () =>
     buildHealth({
       databasePath: paths.database,
-      heartbeatSeconds: 0,
+      heartbeatSeconds: heartbeat.enabled ? Math.round(heartbeat.everyMs / 1000) : 0,
       sessionCount: agent.sessions.count(),
       channels: channelManager.status(),
       agents: agentIds(config.current),
@@ -439,6 +439,7 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     if (change.changedPaths.some((p) => p === "memory" || p.startsWith("memory."))) memory.configChanged()
     if (change.changedPaths.some((p) => p === "skills" || p.startsWith("skills."))) skills.configChanged()
     if (change.changedPaths.some((p) => p.startsWith("agents.defaults.heartbeat"))) heartbeat.reconfigure()
+    if (change.changedPaths.some((p) => p === "cron" || p.startsWith("cron."))) cron.reconfigure()
     if (change.changedPaths.some((p) => p === "gateway.tickIntervalMs" || p === "gateway.healthIntervalMs")) {
       for (const t of timers.splice(0)) clearInterval(t)
       startTimers()

@@ -303,6 +303,11 @@ export class CronService {
     this.arm()
   }
 
+  /** cron.* config changed (cron.enabled switched on or off). */
+  reconfigure(): void {
+    if (this.started && !this.stopped) this.arm()
+  }
+
   stop(): void {
     this.stopped = true
     this.timer?.cancel()
@@ -389,7 +394,8 @@ export class CronService {
     const started = this.deps.clock.now()
     this.deps.repo.update(row.id, { runningAtMs: runAt })
     this.publish({ jobId: row.id, action: "started", runAtMs: runAt })
-    let runId = manual ? `cron:${row.id}:manual:${started}` : `cron:${row.id}:${runAt}`
+    // Derived from the job and the time it runs for (a manual run's is now), so the next start finds the same run.
+    let runId = `cron:${row.id}:${runAt}`
     let status: RunStatus = "ok"
     let error: string | undefined
     let summary: string | undefined

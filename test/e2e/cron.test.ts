@@ -1,10 +1,15 @@
 /**
  * Cron from the command line against the compiled binary: `gateway cron add` (cron expression with a zone and an
  * announce; every; at), `list --json`, `status`, `run` + `runs --json` with a loopback model, `disable`/`enable`,
- * `rm`, and the usage errors a mistyped add gets.
+ * `rm`, and the usage errors a mistyped add gets; an announce delivered to the fake Telegram server exactly once
+ * although the gateway was killed (SIGKILL) in the middle of the run and restarted twice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
+import { DEFAULT_USER, startFakeTelegram } from "../fakes/telegram.ts"
 import { directedModel, E2E_TOKEN, fakeModelConfig, runCli, startBinary, type GatewayProcess } from "./harness.ts"
 
 let fake: FakeServer
@@ -112,4 +117,52 @@ describe("gateway cron", () => {
     const help = await runCli(["cron", "add", "--help"], { GATEWAY_HOME: gw.home })
     expect(help.out + help.err).toContain("--announce")
   })
+})
+
+describe("cron announce across kill -9", () => {
+  test("a run cut off by SIGKILL is picked up after the restart and announced exactly once", async () => {
+    const tg = startFakeTelegram()
+    // The first answer is slow, so the gateway is killed while the run waits for it.
+    let calls = 0
+    const model = startFakeOpenAI(() => ({ text: "Standup in 5 minutes", delayMs: calls++ === 0 ? 3000 : 0 }))
+    const home = mkdtempSync(join(tmpdir(), "gw-cron-e2e-"))
+    const config = fakeModelConfig(model.url, { channels: { telegram: { botToken: tg.token, apiRoot: tg.url, pollTimeoutSeconds: 1 } } })
+    let g = await startBinary({ home, args: ["--token", E2E_TOKEN], config })
+    try {
+      const c = (...args: string[]) => runCli(["cron", ...args, "--url", g.url, "--token", E2E_TOKEN, "--json"], { GATEWAY_HOME: home })
+      const added = JSON.parse(
+        (await c("add", "--name", "standup", "--every", "1d", "--message", "announce the standup", "--announce", `telegram:${DEFAULT_USER.id}`)).out,
+      )
+      expect(JSON.parse((await c("run", "standup")).out)).toMatchObject({ ran: true })
+      for (let i = 0; i < 100 && model.requests.length === 0; i++) await Bun.sleep(50)
+      expect(model.requests.length).toBe(1)
+      g.proc.kill("SIGKILL")
+      await g.proc.exited
+      expect(tg.sentOf("sendMessage")).toHaveLength(0)
+
+      g = await startBinary({ home, args: ["--token", E2E_TOKEN], config })
+      await tg.waitFor("sendMessage", 15_000)
+      let entries: any[] = []
+      for (let i = 0; i < 100 && !entries.length; i++) {
+        entries = JSON.parse((await c("runs", added.id)).out).entries
+        if (!entries.length) await Bun.sleep(100)
+      }
+      expect(entries).toHaveLength(1)
+      expect(entries[0]).toMatchObject({ status: "ok", summary: "Standup in 5 minutes" })
+
+      await g.stop()
+      g = await startBinary({ home, args: ["--token", E2E_TOKEN], config })
+      await Bun.sleep(1500)
+      const sends = tg.sentOf("sendMessage")
+      expect(sends).toHaveLength(1)
+      expect(sends[0]!.params.text).toContain("Standup in 5 minutes")
+      expect(String(sends[0]!.params.chat_id)).toBe(String(DEFAULT_USER.id))
+      expect(JSON.parse((await c("runs", added.id)).out).entries).toHaveLength(1)
+    } finally {
+      await g.stop()
+      await model.stop()
+      await tg.stop()
+      rmSync(home, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
