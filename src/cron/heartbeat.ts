@@ -208,8 +208,12 @@ export class HeartbeatService {
     )
     if (outcome.status !== "ok") return this.record({ ts: now, status: "failed", reason: outcome.error ?? outcome.status, runId, durationMs })
     const reply = (outcome.text ?? "").trim()
+    // An acknowledgement leaves no trace in the main session: its context stays the conversation, not a log of beats.
+    // A beat that carried wakes is kept (their text is in it).
+    const quiet = !reply || isAck(reply, cfg.ackMaxChars)
+    if (quiet && !deferred.length) this.deps.repo.pruneTranscript(runId)
     if (!reply) return this.record({ ts: now, status: "ok-empty", runId, durationMs })
-    if (isAck(reply, cfg.ackMaxChars)) return this.record({ ts: now, status: "ok-token", runId, durationMs, silent: true })
+    if (quiet) return this.record({ ts: now, status: "ok-token", runId, durationMs, silent: true })
     const preview = reply.slice(0, PREVIEW_MAX)
     if (cfg.target === "none" || !cfg.to) return this.record({ ts: now, status: "sent", reason: "no-target", runId, durationMs, preview, silent: true })
     this.deps.bus.publish(ReplyReady, { runId, sessionKey: key, text: reply, target: { kind: "channel", channel: cfg.target, to: cfg.to } })

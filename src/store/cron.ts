@@ -6,7 +6,7 @@
 import { and, asc, desc, eq, gte, like, sql } from "drizzle-orm"
 import type { Db } from "./index.ts"
 import { cronJobs, cronRuns, heartbeats } from "./schema/cron.sql.ts"
-import { runs } from "./schema/sessions.sql.ts"
+import { messages, runs } from "./schema/sessions.sql.ts"
 
 export type CronJobRow = typeof cronJobs.$inferSelect
 export type CronJobInsert = typeof cronJobs.$inferInsert
@@ -108,6 +108,11 @@ export class CronRepo {
           .run()
       }
     })
+  }
+
+  /** Drops a run's rows from its transcript (an acknowledged heartbeat: nothing happened worth keeping in context). */
+  pruneTranscript(runId: string): number {
+    return this.db.delete(messages).where(eq(messages.runId, runId)).returning({ id: messages.id }).all().length
   }
 
   /** Tokens and cost of heartbeat turns started since `since`. */

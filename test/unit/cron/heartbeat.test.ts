@@ -72,12 +72,19 @@ describe("heartbeat", () => {
     expect(beat.lastUser).toContain("check the build")
     expect(JSON.stringify(beat.messages)).not.toContain("pineapple")
     expect(tg.sent).toHaveLength(0)
+    // The acknowledged beat left no rows in the main session's history.
+    const history = JSON.stringify((await c.call("chat.history", { sessionKey: "main" })).messages)
+    expect(history).toContain("pineapple")
+    expect(history).not.toContain("HEARTBEAT_OK")
+    expect(history).not.toContain("check the build")
 
     await clock.advance(MIN)
     await c.waitFor(() => beats(c).some((b) => b.status === "sent"), 5000, "a delivered beat")
     await tg.waitForSent(1)
     expect(tg.sent.map((s) => [s.target.to, s.text])).toEqual([["4242", "The build is red: fix the lint step."]])
     expect(model.calls[2]!.messages).toHaveLength(1)
+    // A beat that said something stays in the history (the next chat turn knows what it told the owner).
+    expect(JSON.stringify((await c.call("chat.history", { sessionKey: "main" })).messages)).toContain("The build is red")
     const last = await c.call("last-heartbeat", {})
     expect(last).toMatchObject({ status: "sent", channel: "telegram", to: "4242" })
     expect((await c.call("cron.status", {})).heartbeat.tokensToday).toBeGreaterThan(0)
