@@ -168,6 +168,8 @@ function setRunning(runId: string, on: boolean): void {
   if (on) activeRuns.add(runId)
   else activeRuns.delete(runId)
   $("abort").hidden = activeRuns.size === 0
+  // A screen reader hears the finished reply once, not every streamed fragment.
+  messages.setAttribute("aria-busy", String(activeRuns.size > 0))
 }
 
 function onChat(p: { runId: string; sessionKey: string; state: string; message?: { content: unknown }; errorMessage?: string; deltaText?: string }): void {
@@ -201,6 +203,7 @@ function onChat(p: { runId: string; sessionKey: string; state: string; message?:
 
 function onAgent(p: { runId: string; sessionKey?: string; stream: string; data: Record<string, unknown> }): void {
   if (!ours(p)) return
+  if (p.stream === "lifecycle" && (p.data.phase === "end" || p.data.phase === "error")) setRunning(p.runId, false)
   if (p.stream !== "tool") return
   const d = p.data as { phase: string; name: string; toolCallId: string; args?: unknown; result?: string; isError?: boolean; meta?: { url?: unknown } }
   let li = toolRows.get(d.toolCallId)
@@ -282,9 +285,15 @@ async function send(): Promise<void> {
   messages.querySelector(".empty")?.remove()
   addMessage("user", text)
   try {
-    const res = await gw.request<{ runId: string; status: string }>("chat.send", { sessionKey, message: text, idempotencyKey: crypto.randomUUID() })
-    myRuns.add(res.runId)
-    setRunning(res.runId, true)
+    const res = await gw.request<{ runId: string; status: string; mergedInto?: string }>("chat.send", {
+      sessionKey,
+      message: text,
+      idempotencyKey: crypto.randomUUID(),
+    })
+    // A message collected into a run already going (queue modes) is answered by that run.
+    const runId = res.mergedInto ?? res.runId
+    myRuns.add(runId)
+    if (res.status === "started" || res.status === "in_flight") setRunning(runId, true)
   } catch (err) {
     report(err, messages)
   }
