@@ -64,6 +64,11 @@ beforeAll(() => {
           return new Response(null, { status: 302, headers: { location: "/page" } })
         case "/to-secret":
           return new Response(null, { status: 302, headers: { location: `${secretBase}/admin` } })
+        case "/stuck":
+          // Parsed, then never yields again: reading its text would wait forever.
+          return html(
+            '<title>Stuck</title><p>spinning</p><script>document.addEventListener("DOMContentLoaded", () => setTimeout(() => { for (;;) {} }, 0))</script>',
+          )
         case "/leaky":
           return html(
             `<title>Leaky</title><p>public text</p><img src="${secretBase}/pixel.png"><script>fetch("${secretBase}/api").catch(() => {}); new Image().src = "${secretBase}/beacon"</script>`,
@@ -179,6 +184,23 @@ describe.skipIf(!hasChromium)("browser tool in Chromium", () => {
       expect(other.output).toContain("resolves to 127.0.0.1")
     } finally {
       await named.close()
+    }
+  }, 30_000)
+
+  test("a page stuck in a script: the action ends at its deadline, the page is closed, the browser still works", async () => {
+    const quick = createBrowserTool({ policy: policyFor(ws, { web: { allowPrivate: [`127.0.0.1:${pages.port}`] }, browser: { timeoutMs: 500 } }) })
+    try {
+      // Launched first, so the stuck page's deadline is the page action's own: 2 x 500 + 5000 ms.
+      expect(json(await call(quick, { action: "open", url: `${base}/page` }, ws)).title).toBe("Loopback Test Page")
+      const t0 = performance.now()
+      const stuck = await call(quick, { action: "open", url: `${base}/stuck`, waitUntil: "domcontentloaded" }, ws)
+      expect(stuck.isError).toBe(true)
+      expect(stuck.output).toContain("did not finish within 6000 ms")
+      expect(performance.now() - t0).toBeLessThan(12_000)
+      expect((await call(quick, { action: "snapshot" }, ws)).output).toContain('"open"')
+      expect(json(await call(quick, { action: "open", url: `${base}/page` }, ws)).title).toBe("Loopback Test Page")
+    } finally {
+      await quick.close()
     }
   }, 30_000)
 

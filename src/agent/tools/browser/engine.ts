@@ -45,6 +45,9 @@ export interface PageSummary {
   links: PageLink[]
 }
 
+/** Chromium's start is not a page action: it gets its own bound (a cold start on a busy machine takes seconds). */
+const LAUNCH_TIMEOUT_MS = 30_000
+
 export type WaitUntil = "load" | "domcontentloaded" | "networkidle"
 
 interface Tab {
@@ -115,13 +118,39 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
 
   let busy = 0
   /** Runs one action; the idle timer runs only while no action is in flight (a slow launch must not close itself). */
-  async function busyWhile<T>(fn: () => Promise<T>): Promise<T> {
+  async function busyWhile<T>(session: string, fn: () => Promise<T>): Promise<T> {
     busy++
     if (idle) clearTimeout(idle)
     idle = undefined
+    // Playwright bounds navigations and element waits, not a page script that never yields (a busy loop hangs
+    // page.evaluate for good): the whole action gets a deadline, after which the session's page is closed.
+    const limitMs = o.settings().timeoutMs * 2 + 5000 + (browser?.isConnected() ? 0 : LAUNCH_TIMEOUT_MS)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let timedOut = false
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true
+        reject(
+          new ToolError({
+            message: `The browser did not finish within ${limitMs} ms (the page may be stuck in a script); the page was closed. Open it again or try another page.`,
+          }),
+        )
+      }, limitMs)
+    })
+    const run = fn()
+    run.catch(() => {})
     try {
-      return await fn()
+      return await Promise.race([run, deadline])
+    } catch (err) {
+      if (timedOut) {
+        const tab = tabs.get(session)
+        const stuck = tab?.page
+        if (tab) tab.page = undefined
+        await stuck?.close().catch(() => {})
+      }
+      throw err
     } finally {
+      clearTimeout(timer)
       if (--busy === 0 && browser) {
         idle = setTimeout(() => void close(), o.settings().idleTimeoutMs)
         idle.unref?.()
@@ -152,7 +181,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
       const executablePath = s.executablePath
       const p = await startGuardProxy(check)
       try {
-        const b = await chromium.launch({ executablePath, headless: true, timeout: s.timeoutMs, proxy: { server: p.url } })
+        const b = await chromium.launch({ executablePath, headless: true, timeout: LAUNCH_TIMEOUT_MS, proxy: { server: p.url } })
         b.on("disconnected", () => {
           if (browser === b) browser = undefined
           tabs.clear()
@@ -282,7 +311,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
 
   return {
     open(session, url, waitUntil = "load") {
-      return busyWhile(async () => {
+      return busyWhile(session, async () => {
         const tab = await tabFor(session)
         const since = seq
         tab.failedNavigations = []
@@ -303,7 +332,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     },
 
     click(session, target) {
-      return busyWhile(async () => {
+      return busyWhile(session, async () => {
         const page = await currentPage(session)
         const tab = tabs.get(session)!
         const before = page.url()
@@ -328,7 +357,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     },
 
     type(session, selector, text, submit) {
-      return busyWhile(async () => {
+      return busyWhile(session, async () => {
         const page = await currentPage(session)
         const tab = tabs.get(session)!
         const before = page.url()
@@ -349,7 +378,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     },
 
     snapshot(session) {
-      return busyWhile(async () => {
+      return busyWhile(session, async () => {
         const page = await currentPage(session)
         try {
           const snapshot = await page.locator("body").ariaSnapshot()
@@ -361,7 +390,7 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     },
 
     screenshot(session, path, fullPage) {
-      return busyWhile(async () => {
+      return busyWhile(session, async () => {
         const page = await currentPage(session)
         try {
           const png = await page.screenshot({ path, fullPage, type: "png" })
