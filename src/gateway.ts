@@ -8,7 +8,7 @@
 import type { Hono } from "hono"
 import { join } from "node:path"
 import { z } from "zod"
-import { agentIds } from "./agent/agents.ts"
+import { agentIds, listAgents } from "./agent/agents.ts"
 import { createAgentSystem } from "./agent/index.ts"
 import type { ModelLayer } from "./agent/model-types.ts"
 import { ChannelManager, type ChannelManagerDeps } from "./channels/manager.ts"
@@ -324,6 +324,10 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     managedDir: join(paths.home, "skills"),
     env,
     log: log.child("skills"),
+    agents: () => {
+      const { defaultId } = agentIds(config.current)
+      return { defaultId, workspaceOf: (id) => listAgents(config.current, { workspace: paths.workspace }).find((a) => a.id === id)?.workspace }
+    },
   })
   boot.undo.push(() => skills.stop())
   services.skills = skills
@@ -338,8 +342,8 @@ async function boot_(opts: StartOptions, env: NodeJS.ProcessEnv, paths: Paths, b
     messages: () => channels?.messageSender(),
     cron: () => services.cron,
     memory: () => memory,
-    skillsPrompt: () => skills.promptSection(),
-    skillsReadRoots: () => skills.readRoots(),
+    skillsPrompt: (ws) => skills.promptSection(ws),
+    skillsReadRoots: (ws) => skills.readRoots(ws),
     config,
     store,
     bus,

@@ -44,9 +44,9 @@ export interface AgentSystemDeps {
   /** The memory index, for memory_search / memory_get (absent or disabled: no memory tools). */
   memory?: () => MemoryService | undefined
   /** The skills section of the system prompt (SkillsService.promptSection). */
-  skillsPrompt?: () => string
+  skillsPrompt?: (workspace?: string) => string
   /** Folders of the skills listed in the prompt: the read tool may read them (SkillsService.readRoots). */
-  skillsReadRoots?: () => string[]
+  skillsReadRoots?: (workspace?: string) => string[]
 }
 
 type LlmModule = typeof import("./llm.ts")
@@ -97,7 +97,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
           config: () => agentRuntimeConfig(cfg(), { workspace: deps.workspace }, a.id).tools,
           workspace: a.workspace,
           approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
-          readRoots: deps.skillsReadRoots,
+          readRoots: deps.skillsReadRoots ? () => deps.skillsReadRoots!(a.workspace) : undefined,
         })
         registriesLoaded.push(loaded)
         return loaded
@@ -266,7 +266,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
         model: a.model ?? "(none)",
         perFileMax: c.agents.defaults.bootstrapMaxChars,
         totalMax: c.agents.defaults.bootstrapTotalMaxChars,
-        skills: deps.skillsPrompt?.(),
+        skills: deps.skillsPrompt?.(a.workspace),
       }).report
     },
 

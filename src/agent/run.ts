@@ -83,7 +83,7 @@ export interface RunDeps<M extends ModelHandle = ModelHandle> {
   /** The session's agent (agents.list): its workspace and model; absent: deps.workspace and agents.defaults.model. */
   agentFor?(agentId: string): { workspace: string; model?: string; fallbacks?: string[] }
   /** The skills section of the system prompt (eligible, model-visible skills), read per model call so edits apply. */
-  skillsPrompt?(): string
+  skillsPrompt?(workspace: string): string
 }
 
 interface StepResult {
@@ -283,7 +283,7 @@ export async function executeRun<M extends ModelHandle>(deps: RunDeps<M>, input:
         perFileMax: cfg.agents.defaults.bootstrapMaxChars,
         totalMax: cfg.agents.defaults.bootstrapTotalMaxChars,
         extra: input.extraSystemPrompt,
-        skills: session.kind === "subagent" ? undefined : deps.skillsPrompt?.(),
+        skills: session.kind === "subagent" ? undefined : deps.skillsPrompt?.(workspace),
       })
       let messages = loadContext()
       const window = Math.min(model.contextWindow, cfg.agents.defaults.contextTokens ?? Number.POSITIVE_INFINITY)

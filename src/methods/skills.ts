@@ -3,7 +3,7 @@ import { normalizeSessionKey } from "../agent/session-key.ts"
 import { GatewayError } from "../protocol/index.ts"
 import { hasScope } from "../protocol/scopes.ts"
 import { SkillInstallError, UnsafeArchiveError } from "../skills/errors.ts"
-import { SkillNotInvokableError } from "../skills/service.ts"
+import { SkillNotInvokableError, UnknownAgentError } from "../skills/service.ts"
 import { guardWrite } from "./config.ts"
 import type { MethodContext } from "./context.ts"
 import type { PartialHandlers } from "./registry.ts"
@@ -37,7 +37,14 @@ function asJson(text: string): unknown {
 }
 
 export const skillsHandlers = {
-  "skills.status": (_p, ctx) => skillsOf(ctx).status(),
+  "skills.status": (p, ctx) => {
+    try {
+      return skillsOf(ctx).status(p.agentId)
+    } catch (err) {
+      if (err instanceof UnknownAgentError) throw new GatewayError("INVALID_REQUEST", err.message, { code: "UNKNOWN_AGENT" })
+      throw err
+    }
+  },
 
   "skills.bins": (_p, ctx) => {
     // OpenClaw serves it to nodes only; operators with read may ask too (the CLI, the web page).

@@ -23,6 +23,8 @@ export interface SkillsServiceDeps {
   log: Logger
   /** PATH lookup, for tests. */
   which?: (bin: string) => string | null
+  /** The agents (agents.list): the default's id and each one's workspace, for skills.status {agentId}. */
+  agents?: () => { defaultId: string; workspaceOf(agentId: string): string | undefined }
 }
 
 export interface SkillView extends LoadedSkill {
@@ -46,8 +48,13 @@ export class SkillNotInvokableError extends Error {
   }
 }
 
+export class UnknownAgentError extends Error {
+  override name = "UnknownAgentError"
+}
+
 export class SkillsService {
-  private cache: LoadResult | undefined
+  /** Per workspace: each agent has its own workspace skills; managed, bundled and extra are shared. */
+  private caches = new Map<string, LoadResult>()
   private watcher: SkillsWatcher | undefined
   private version = 0
 
@@ -66,19 +73,31 @@ export class SkillsService {
     return this.version
   }
 
-  private roots() {
-    return { workspaceDir: this.deps.workspace, managedDir: this.deps.managedDir, extraDirs: this.deps.config().skills.load.extraDirs }
+  /** Workspaces asked about so far (the default first): the watcher follows their skills/ folders. */
+  private workspaces = new Set<string>()
+
+  private roots(workspace = this.deps.workspace) {
+    return { workspaceDir: workspace, managedDir: this.deps.managedDir, extraDirs: this.deps.config().skills.load.extraDirs }
   }
 
-  /** Every winning skill with its eligibility. Without a watcher the folders are re-read on every call. */
-  load(): { skills: SkillView[]; errors: LoadResult["errors"] } {
-    if (!this.cache || !this.watcher) {
-      this.cache = loadSkills(this.roots())
+  /**
+   * Every winning skill with its eligibility, for an agent's workspace (default: the default agent's). Cached until
+   * the watcher sees a change; without a watcher the folders are re-read on every call.
+   */
+  load(workspace = this.deps.workspace): { skills: SkillView[]; errors: LoadResult["errors"] } {
+    let cached = this.watcher ? this.caches.get(workspace) : undefined
+    if (!cached) {
+      cached = loadSkills(this.roots(workspace))
+      this.caches.set(workspace, cached)
       this.version++
+      if (!this.workspaces.has(workspace)) {
+        this.workspaces.add(workspace)
+        this.watcher?.rearm()
+      }
     }
     const cfg = this.deps.config()
-    const skills = this.cache.skills.map((s) => ({ ...s, eligibility: evaluate(s, { config: cfg, env: this.deps.env, which: this.deps.which }) }))
-    return { skills, errors: this.cache.errors }
+    const skills = cached.skills.map((s) => ({ ...s, eligibility: evaluate(s, { config: cfg, env: this.deps.env, which: this.deps.which }) }))
+    return { skills, errors: cached.errors }
   }
 
   get(name: string): SkillView | undefined {
@@ -86,7 +105,7 @@ export class SkillsService {
   }
 
   invalidate(): void {
-    this.cache = undefined
+    this.caches.clear()
     this.watcher?.rearm()
   }
 
@@ -95,15 +114,16 @@ export class SkillsService {
     const load = this.deps.config().skills.load
     if (!load.watch || this.watcher) return
     this.watcher = watchSkillRoots(
-      () => skillRootDirs(this.roots()).map((r) => r.dir),
+      () => [...new Set([this.deps.workspace, ...this.workspaces].flatMap((ws) => skillRootDirs(this.roots(ws)).map((r) => r.dir)))],
       load.watchDebounceMs,
       () => {
-        const before = this.cache
-        this.cache = undefined
+        const before = this.caches.get(this.deps.workspace)
+        this.caches.clear()
         this.watcher?.rearm()
         const { skills, errors } = this.load()
         const names = (r: LoadResult | undefined) => JSON.stringify(r?.skills.map((s) => [s.name, s.source]))
-        if (names(before) !== names(this.cache)) this.deps.log.info(`skills reloaded: ${skills.map((s) => s.name).join(", ") || "none"}`)
+        if (names(before) !== names(this.caches.get(this.deps.workspace)))
+          this.deps.log.info(`skills reloaded: ${skills.map((s) => s.name).join(", ") || "none"}`)
         const known = new Set(before?.errors.map((e) => `${e.filePath}\0${e.message}`))
         for (const e of errors) if (!known.has(`${e.filePath}\0${e.message}`)) this.deps.log.warn(`skill ${e.filePath}: ${e.message}`)
       },
@@ -118,14 +138,14 @@ export class SkillsService {
   /** skills.* config changed: new roots or watch settings. */
   configChanged(): void {
     this.stop()
-    this.cache = undefined
+    this.caches.clear()
     this.start()
   }
 
   /** The system prompt's skills section ("" when no skill is eligible and model-visible). */
-  promptSection(): string {
+  promptSection(workspace?: string): string {
     const cfg = this.deps.config().skills.prompt
-    const visible = this.load().skills.filter((s) => s.eligibility.eligible && !s.disableModelInvocation && s.source !== "openclaw-bundled")
+    const visible = this.load(workspace).skills.filter((s) => s.eligibility.eligible && !s.disableModelInvocation && s.source !== "openclaw-bundled")
     return skillsPromptSection(
       visible.map((s) => ({ name: s.name, description: s.description, location: s.filePath })),
       { maxChars: cfg.maxChars, maxSkills: cfg.maxSkills },
@@ -133,8 +153,8 @@ export class SkillsService {
   }
 
   /** Folders of eligible, model-visible skills: the `read` tool may read their SKILL.md and files. */
-  readRoots(): string[] {
-    return this.load()
+  readRoots(workspace?: string): string[] {
+    return this.load(workspace)
       .skills.filter((s) => s.eligibility.eligible && !s.disableModelInvocation && s.source !== "openclaw-bundled")
       .map((s) => s.baseDir)
   }
@@ -146,13 +166,18 @@ export class SkillsService {
     return [...set].sort()
   }
 
-  status() {
-    const { skills, errors } = this.load()
+  /** skills.status for an agent (default: the default agent); an unknown agent id is an error naming agents.list. */
+  status(agentId?: string) {
+    const agents = this.deps.agents?.()
+    const id = agentId ?? agents?.defaultId ?? "main"
+    const workspace = agentId && agents ? agents.workspaceOf(agentId) : this.deps.workspace
+    if (!workspace) throw new UnknownAgentError(`unknown agent: ${agentId} (see agents.list in gateway.json)`)
+    const { skills, errors } = this.load(workspace)
     const manifest = readManifest(this.deps.managedDir)
     return {
-      workspaceDir: this.deps.workspace,
+      workspaceDir: workspace,
       managedSkillsDir: this.deps.managedDir,
-      agentId: "main",
+      agentId: id,
       skills: skills.map((s) => {
         const e = s.eligibility
         const installed = s.source === "openclaw-managed" ? manifest[s.name] : undefined
