@@ -6,7 +6,7 @@
  * tagged (run ids `heartbeat:<ms>`), so their spend is counted apart and a daily token budget can stop them.
  * A reply of HEARTBEAT_OK is not delivered; anything else goes to the configured target through the outbox.
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
@@ -174,11 +174,10 @@ export class HeartbeatService {
         return ""
       }
     })
-    const last = this.deps.repo.lastBeat()
     const message = [
       cfg.prompt ?? DEFAULT_HEARTBEAT_PROMPT,
       "",
-      `Time: ${new Date(now).toISOString()}${last ? ` (last heartbeat: ${new Date(last.ts).toISOString()}, ${last.status})` : ""}`,
+      ...this.changes(now, file),
       ...(lines.length ? ["", "HEARTBEAT.md:", text.trim().slice(0, FILE_MAX)] : []),
       ...(wakes.length ? ["", "Waiting wake-ups (since the last beat):", ...wakes.map((w) => `- ${w}`)] : []),
     ].join("\n")
@@ -218,6 +217,19 @@ export class HeartbeatService {
     if (cfg.target === "none" || !cfg.to) return this.record({ ts: now, status: "sent", reason: "no-target", runId, durationMs, preview, silent: true })
     this.deps.bus.publish(ReplyReady, { runId, sessionKey: key, text: reply, target: { kind: "channel", channel: cfg.target, to: cfg.to } })
     return this.record({ ts: now, status: "sent", runId, durationMs, preview, channel: cfg.target, to: cfg.to })
+  }
+
+  /** What changed since the last beat that made a model call: the time, HEARTBEAT.md edits, cron runs. */
+  private changes(now: number, file: string): string[] {
+    const last = this.deps.repo.lastCalledBeat()
+    const out = [`Time: ${new Date(now).toISOString()}${last ? ` (last heartbeat turn: ${new Date(last.ts).toISOString()})` : " (first heartbeat turn)"}`]
+    if (last) {
+      const edited = existsSync(file) && statSync(file).mtimeMs > last.ts
+      out.push(`HEARTBEAT.md ${edited ? "changed" : "unchanged"} since then.`)
+      const ran = this.deps.repo.runsSince(last.ts)
+      if (ran.length) out.push("Cron jobs that ran since then:", ...ran.map((r) => `- ${r.name}: ${r.status}${r.error ? ` (${r.error})` : ""}`))
+    }
+    return out
   }
 
   private record(e: HeartbeatEvent): void {

@@ -65,6 +65,19 @@ export class CronRepo {
     })
   }
 
+  /** Runs of every job that ended after `since`, oldest first, with the job's name (what the heartbeat reports). */
+  runsSince(since: number, limit = 20): (CronRunRow & { name: string })[] {
+    return this.db
+      .select({ run: cronRuns, name: cronJobs.name })
+      .from(cronRuns)
+      .innerJoin(cronJobs, eq(cronJobs.id, cronRuns.jobId))
+      .where(sql`${cronRuns.ts} > ${since}`)
+      .orderBy(asc(cronRuns.id))
+      .limit(limit)
+      .all()
+      .map((r) => ({ ...r.run, name: r.name }))
+  }
+
   /** Newest first. */
   runs(jobId: string, limit: number): CronRunRow[] {
     return this.db.select().from(cronRuns).where(eq(cronRuns.jobId, jobId)).orderBy(desc(cronRuns.id)).limit(limit).all()
@@ -74,16 +87,22 @@ export class CronRepo {
 
   addBeat(row: Omit<typeof heartbeats.$inferInsert, "id">): HeartbeatRow {
     const beat = this.db.insert(heartbeats).values(row).returning().get()
-    // Only the latest beat is ever read back; a short tail is kept for diagnostics.
+    // Only the latest beat and the latest one that made a model call are read back; a short tail is kept besides.
+    const called = this.lastCalledBeat()?.id ?? 0
     this.db
       .delete(heartbeats)
-      .where(sql`${heartbeats.id} <= ${beat.id - 100}`)
+      .where(and(sql`${heartbeats.id} <= ${beat.id - 100}`, sql`${heartbeats.id} <> ${called}`))
       .run()
     return beat
   }
 
   lastBeat(): HeartbeatRow | undefined {
     return this.db.select().from(heartbeats).orderBy(desc(heartbeats.id)).limit(1).get()
+  }
+
+  /** The last beat that made a model call. */
+  lastCalledBeat(): HeartbeatRow | undefined {
+    return this.db.select().from(heartbeats).where(sql`${heartbeats.runId} is not null`).orderBy(desc(heartbeats.id)).limit(1).get()
   }
 
   /** Wakes (mode next-heartbeat) of a session still waiting for a beat, oldest first. */

@@ -146,3 +146,26 @@ describe("heartbeat", () => {
     expect(model.calls).toHaveLength(0)
   })
 })
+
+describe("what a beat is told", () => {
+  test("the time of the last heartbeat turn, whether HEARTBEAT.md changed, and cron runs since then", async () => {
+    const model = fakeModel(() => ({ text: "HEARTBEAT_OK" }))
+    const { clock, c, workspace } = await start(model)
+    writeHeartbeat(workspace, "- look at the cron results\n")
+    await clock.advance(MIN)
+    await c.waitFor(() => beats(c).length >= 1, 5000)
+    expect(model.calls[0]!.lastUser).toContain("(first heartbeat turn)")
+    const job = await c.call("cron.add", {
+      name: "backup",
+      schedule: { kind: "every", everyMs: 30_000 },
+      payload: { kind: "agentTurn", message: "run the backup" },
+    })
+    await clock.advance(MIN)
+    await c.waitFor(() => model.calls.length >= 3 && beats(c).length >= 2, 5000)
+    const beat = model.calls.find((m, i) => i > 0 && m.lastUser.includes("This is a heartbeat"))!
+    expect(beat.lastUser).toContain("last heartbeat turn: 2026-06-01T10:01:00.000Z")
+    expect(beat.lastUser).toMatch(/HEARTBEAT.md (un)?changed since then/)
+    expect(beat.lastUser).toContain("Cron jobs that ran since then:\n- backup: ok")
+    await c.call("cron.remove", { id: job.id })
+  })
+})
