@@ -51,7 +51,11 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/__openclaw__/canvas", (c) => c.redirect("/__openclaw__/canvas/"))
   app.route(
     "/__openclaw__/canvas",
-    canvasRoutes({ workspace: () => deps.agent().workspace, watcher: new CanvasWatcher(() => deps.agent().workspace), auth: bearerAuth(deps.auth, deps.authLimiter, deps.gatewayConfig) }),
+    canvasRoutes({
+      workspace: () => deps.agent().workspace,
+      watcher: new CanvasWatcher(() => deps.agent().workspace),
+      auth: bearerAuth(deps.auth, deps.authLimiter, deps.gatewayConfig),
+    }),
   )
   // Telegram's webhook: authenticated by the secret token Telegram echoes (it cannot send our Bearer token).
   app.post("/telegram/webhook", bodyLimit({ maxSize: 1024 * 1024 }), async (c) => {

@@ -710,7 +710,9 @@ async function main(): Promise<void> {
       return { url: s.url, stop: () => stop(s) }
     },
   })
-  progress(`web page: ${"skipped" in webPage ? webPage.reason : `${webPage.totalGzipKB} KB gzipped (${webPage.totalKB} KB plain), / in ${webPage.indexFetchMs.p50} ms`}`)
+  progress(
+    `web page: ${"skipped" in webPage ? webPage.reason : `${webPage.totalGzipKB} KB gzipped (${webPage.totalKB} KB plain), / in ${webPage.indexFetchMs.p50} ms`}`,
+  )
   const pass = {
     agentOverheadP50: agentTurns.pass.overheadP50,
     memorySearch: "pass" in memory ? memory.pass : null,
