@@ -198,6 +198,8 @@ export class HeartbeatService {
     } catch (err) {
       res = { status: "error", error: (err as Error)?.message ?? String(err) }
     }
+    // Shutting down: the turn was cut off; its wakes stay waiting for the next start's beat.
+    if (this.stopped) return
     const durationMs = Math.max(0, this.deps.clock.now() - started)
     const outcome = res ?? { status: "error", error: "the heartbeat turn did not finish in time" }
     this.deps.repo.endDeferred(
