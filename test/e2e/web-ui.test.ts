@@ -206,6 +206,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
         await page.locator("#health dd", { hasText: "yes" }).first().waitFor()
         await page.locator("#channels th", { hasText: "telegram" }).waitFor()
         await page.locator("#cron tr", { hasText: "standup" }).filter({ hasText: "0 9 * * 1-5 (Asia/Seoul)" }).waitFor()
+        expect(await page.getByRole("link", { name: "/__openclaw__/canvas/" }).getAttribute("href")).toBe("/__openclaw__/canvas/")
         await shot(page, `${vp.name}-9-status`)
         await tab(page, "Logs")
         await page.waitForFunction(() => (document.getElementById("logs")?.textContent ?? "").trim().length > 0)

@@ -502,6 +502,11 @@ async function loadStatus(): Promise<void> {
       ["Connections", String(st.connections)],
     ]
     dl.append(...more.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]))
+    // Pages the agent made with its canvas tool (served sandboxed on this port).
+    dl.append(
+      h("dt", { text: "Canvas" }),
+      h("dd", {}, h("a", { text: "/__openclaw__/canvas/", attrs: { href: "/__openclaw__/canvas/", target: "_blank", rel: "noopener noreferrer" } })),
+    )
   } catch (err) {
     dl.append(h("dd", { class: "error", text: (err as Error).message }))
   }
