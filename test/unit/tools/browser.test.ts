@@ -204,6 +204,18 @@ describe.skipIf(!hasChromium)("browser tool in Chromium", () => {
     }
   }, 30_000)
 
+  test("a cancelled run stops waiting for the browser at once", async () => {
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 300)
+    const t0 = performance.now()
+    const r = await call(tool, { action: "open", url: `${base}/stuck`, waitUntil: "domcontentloaded" }, ws, ac.signal)
+    expect(r.isError).toBe(true)
+    expect(r.output).toBe("browser was aborted.")
+    expect(performance.now() - t0).toBeLessThan(2000)
+    // The stuck page was closed with the cancel: the session browses on at once.
+    expect(json(await call(tool, { action: "open", url: `${base}/page` }, ws)).title).toBe("Loopback Test Page")
+  }, 30_000)
+
   test("actions before open and bad arguments explain themselves", async () => {
     const fresh = createBrowserTool({ policy: policyFor(ws) })
     const r = await call(fresh, { action: "click", selector: "#x" }, ws)

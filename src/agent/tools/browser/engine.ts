@@ -72,6 +72,8 @@ export interface BrowserEngine {
   type(session: string, selector: string, text: string, submit: boolean): Promise<PageSummary>
   snapshot(session: string): Promise<{ url: string; title: string; snapshot: string }>
   screenshot(session: string, path: string, fullPage: boolean): Promise<{ path: string; url: string; title: string; bytes: number }>
+  /** Closes the session's current page (a cancelled action must not leave it busy); the context stays. */
+  closePage(session: string): Promise<void>
   /** Whether a browser process is running now. */
   running(): boolean
   /** Closes the browser (all sessions' pages). */
@@ -399,6 +401,13 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
           explain(err, "Taking the screenshot", seq, page.url())
         }
       })
+    },
+
+    async closePage(session) {
+      const tab = tabs.get(session)
+      const page = tab?.page
+      if (tab) tab.page = undefined
+      await page?.close().catch(() => {})
     },
 
     running: () => !!browser?.isConnected(),

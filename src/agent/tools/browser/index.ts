@@ -9,7 +9,7 @@ import { z } from "zod"
 import { importEntry } from "../../../util/embedded.ts"
 import { parseHttpUrl, type Resolver } from "../net-guard.ts"
 import type { ToolPolicy } from "../policy.ts"
-import { defineTool, ToolError, type ToolDef } from "../tool.ts"
+import { defineTool, ToolError, type ToolDef, type ToolResult } from "../tool.ts"
 import type { BrowserEngine, EngineOptions } from "./engine.ts"
 import { findChromium } from "./find-chromium.ts"
 
@@ -45,6 +45,20 @@ export interface BrowserTool extends ToolDef<typeof BrowserParams> {
   close(): Promise<void>
   /** Whether a browser process runs now. */
   running(): boolean
+}
+
+/** `p`, or the abort's reason as soon as the signal fires (then `onAbort` runs; the browser itself is shared). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal, cleanup: () => void): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  p.catch(() => {})
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      cleanup()
+      reject(signal.reason)
+    }
+    signal.addEventListener("abort", onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort))
+  })
 }
 
 function screenshotPath(workspace: string): string {
@@ -93,36 +107,43 @@ export function createBrowserTool(o: BrowserToolOptions): BrowserTool {
     ].join(" "),
     parameters: BrowserParams,
     async execute(args, ctx) {
-      const need = (v: string | undefined, name: string): string => {
-        if (v === undefined || v === "") throw new ToolError({ message: `browser action "${args.action}" needs ${name}.` })
-        return v
-      }
-      let result: Record<string, unknown>
-      switch (args.action) {
-        case "open": {
-          const url = parseHttpUrl(need(args.url, "url"), "The browser").toString()
-          const e = await getEngine()
-          result = { ...(await e.open(ctx.sessionKey, url, args.waitUntil)) }
-          break
-        }
-        case "click": {
-          if (!args.selector && !args.text) throw new ToolError({ message: 'browser action "click" needs selector or text.' })
-          result = { ...(await (await getEngine()).click(ctx.sessionKey, { selector: args.selector, text: args.text })) }
-          break
-        }
-        case "type":
-          result = { ...(await (await getEngine()).type(ctx.sessionKey, need(args.selector, "selector"), args.text ?? "", !!args.submit)) }
-          break
-        case "snapshot":
-          result = await (await getEngine()).snapshot(ctx.sessionKey)
-          break
-        case "screenshot":
-          result = await (await getEngine()).screenshot(ctx.sessionKey, screenshotPath(ctx.workspace), !!args.fullPage)
-          break
-      }
-      return { output: JSON.stringify(result), meta: result }
+      // A cancelled run stops waiting at once and closes the session's page (the action may still be running on it).
+      return untilAborted(run(args, ctx.sessionKey, ctx.workspace), ctx.signal, () => void loaded?.closePage(ctx.sessionKey))
     },
   })
+
+  /** One action for one agent session (its own browser context). */
+  async function run(args: z.output<typeof BrowserParams>, session: string, workspace: string): Promise<ToolResult> {
+    const need = (v: string | undefined, name: string): string => {
+      if (v === undefined || v === "") throw new ToolError({ message: `browser action "${args.action}" needs ${name}.` })
+      return v
+    }
+    let result: Record<string, unknown>
+    switch (args.action) {
+      case "open": {
+        const url = parseHttpUrl(need(args.url, "url"), "The browser").toString()
+        const e = await getEngine()
+        result = { ...(await e.open(session, url, args.waitUntil)) }
+        break
+      }
+      case "click": {
+        if (!args.selector && !args.text) throw new ToolError({ message: 'browser action "click" needs selector or text.' })
+        result = { ...(await (await getEngine()).click(session, { selector: args.selector, text: args.text })) }
+        break
+      }
+      case "type":
+        result = { ...(await (await getEngine()).type(session, need(args.selector, "selector"), args.text ?? "", !!args.submit)) }
+        break
+      case "snapshot":
+        result = await (await getEngine()).snapshot(session)
+        break
+      case "screenshot":
+        result = await (await getEngine()).screenshot(session, screenshotPath(workspace), !!args.fullPage)
+        break
+    }
+    return { output: JSON.stringify(result), meta: result }
+  }
+
   return Object.assign(tool, {
     async close() {
       await loaded?.close()
