@@ -100,7 +100,8 @@ export class DeviceService {
         auth: input.auth,
       },
     )
-    if (!verified.ok) return refuse(new GatewayError("INVALID_REQUEST", verified.message, { code: verified.code }))
+    // Without the shared secret a bad signature is a failed authentication (rate limited like a wrong token).
+    if (!verified.ok) return refuse(new GatewayError("INVALID_REQUEST", verified.message, { code: verified.code }), !input.sharedSecret)
     const deviceId = verified.deviceId
     const paired = this.repo.get(deviceId)
 
