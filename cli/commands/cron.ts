@@ -45,8 +45,7 @@ const idArg = { id: { type: "positional", required: true, description: "Job id, 
 const add = defineCommand({
   meta: {
     name: "add",
-    description:
-      'Add a job. Exactly one schedule (--cron, --every or --at) and one payload (--message: an agent turn in cron:<id>; --system-event: into the main session). Example: gateway cron add --name standup --cron "0 9 * * 1-5" --tz Asia/Seoul --message "What is on my calendar today?" --announce telegram:123456',
+    description: "Add a job: one schedule (--cron [--tz] | --every | --at), one payload (--message | --system-event), optional --announce",
   },
   args: {
     name: { type: "string", required: true, description: "A name for the job" },
