@@ -384,7 +384,8 @@ export class CronService {
       run: {
         ...(payload.model ? { model: payload.model } : {}),
         ...(payload.timeoutSeconds ? { timeoutMs: payload.timeoutSeconds * 1000 } : {}),
-        ...(payload.lightContext ? { light: true } : {}),
+        // Each run starts clean (OpenClaw gives isolated runs a fresh session): a job's cost stays flat over time.
+        ...(payload.lightContext !== false ? { light: true } : {}),
         label: `cron: ${row.name}`,
       },
     }

@@ -32,7 +32,10 @@ export const CronPayload = lazy(() =>
       model: z.string().optional(),
       thinking: z.string().optional(),
       timeoutSeconds: z.number().int().min(1).optional(),
-      lightContext: z.boolean().optional().describe("No earlier turns of cron:<jobId> in the model's context"),
+      lightContext: z
+        .boolean()
+        .optional()
+        .describe("Default true: each run sees only its own messages, not earlier runs of cron:<jobId> (as OpenClaw's fresh session per run)"),
     }),
   ]),
 )

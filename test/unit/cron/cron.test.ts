@@ -74,6 +74,8 @@ describe("cron", () => {
     await finished(c, job.id, 2)
     expect(model.calls.length).toBe(2)
     expect(model.calls[0]!.lastUser).toContain("check the build")
+    // The second run does not carry the first one: each run sees only its own message.
+    expect(model.calls[1]!.messages).toHaveLength(1)
     const { entries } = await c.call("cron.runs", { id: job.id })
     expect(entries.map((e: any) => [e.status, e.runAtMs - t0])).toEqual([
       ["ok", 20 * MIN],
