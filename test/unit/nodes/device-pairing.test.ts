@@ -185,10 +185,14 @@ describe.skipIf(!ip)("device pairing (in process)", () => {
 describe.skipIf(!ip)("device auth failures are rate limited (last: it locks this address out)", () => {
   test("forged signatures with a guessed device token count as failed authentications", async () => {
     const { key } = await generateDeviceKey()
-    const forge = { key, deviceToken: "guess", tamper: (b: { signature: string }) => ({ ...b, signature: Buffer.alloc(64, 7).toString("base64url") }) }
+    const forge: Parameters<typeof deviceConnect>[1] = {
+      key,
+      deviceToken: "guess",
+      tamper: (b) => ({ ...b, signature: Buffer.alloc(64, 7).toString("base64url") }),
+    }
     let last: string | undefined
     for (let i = 0; i < 15 && last !== "AUTH_RATE_LIMITED"; i++) {
-      last = (await deviceConnect(remoteUrl, forge as Parameters<typeof deviceConnect>[1])).res.error?.details?.code
+      last = (await deviceConnect(remoteUrl, forge)).res.error?.details?.code
       if (last !== "AUTH_RATE_LIMITED") expect(last).toBe("DEVICE_AUTH_SIGNATURE_INVALID")
     }
     expect(last).toBe("AUTH_RATE_LIMITED")
