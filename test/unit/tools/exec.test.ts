@@ -95,12 +95,14 @@ describe("exec tool", () => {
     expect(r.output).toMatch(/\[exit code 3 · \d+ms\]/)
     expect(r.meta?.exitCode).toBe(3)
   })
-  test("workdir and env; workdir outside the roots is refused", async () => {
+  test("workdir and env; outside the roots a workdir is refused except in full mode (where a command could cd anywhere)", async () => {
     const { ws, exec } = setup()
     mkdirSync(join(ws, "sub"))
     const r = await call(exec, { command: 'pwd; echo "$GREETING"', workdir: "sub", env: { GREETING: "hi" } }, ws)
     expect(r.output).toContain(`${join(ws, "sub")}\nhi\n`)
-    const bad = await call(exec, { command: "pwd", workdir: "/" }, ws)
+    expect((await call(exec, { command: "pwd", workdir: "/" }, ws)).output).toContain("/\n")
+    const asking = setup({ mode: "allowlist", allowlist: ["pwd"] })
+    const bad = await call(asking.exec, { command: "pwd", workdir: "/" }, asking.ws)
     expect(bad.isError).toBe(true)
     expect(bad.output).toContain("outside the allowed directories")
   })
