@@ -230,6 +230,19 @@ describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
     }, 90_000)
   }
 
+  test("opened by a host name the gateway does not allow, the page names the config key to set", async () => {
+    // A second Chromium that resolves gateway.test to loopback: the page loads, its WebSocket is refused (Origin).
+    const named = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--host-resolver-rules=MAP gateway.test 127.0.0.1"] })
+    try {
+      const page = await named.newPage()
+      await page.goto(`http://gateway.test:${gw.port}/`)
+      await page.locator("#conn-status", { hasText: "gateway.controlUi.allowedOrigins" }).waitFor({ timeout: 10_000 })
+      expect(await page.locator("#conn-status").textContent()).toContain(`add http://gateway.test:${gw.port} to gateway.controlUi.allowedOrigins`)
+    } finally {
+      await named.close()
+    }
+  }, 30_000)
+
   test("canvas: the agent's page opens from the chat, an edit reloads it, its scripts cannot read the stored token, off loopback it needs the token", async () => {
     const context = await browser.newContext()
     const page = await context.newPage()

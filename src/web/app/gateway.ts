@@ -52,6 +52,7 @@ export class Gateway {
       const ws = new WebSocket(url)
       const gw = new Gateway(ws)
       let done = false
+      let opened = false
       const fail = (err: Error) => {
         if (done) return
         done = true
@@ -74,6 +75,7 @@ export class Gateway {
         if (!done && frame.type === "res" && frame.id === "connect") {
           if (!frame.ok) return fail(toError(frame.error))
           done = true
+          opened = true
           clearTimeout(timer)
           gw.hello = frame.payload as Hello
           gw.methods = new Set(gw.hello.features?.methods ?? [])
@@ -85,6 +87,8 @@ export class Gateway {
       ws.onerror = () => fail(new Error("could not reach the gateway"))
       ws.onclose = (ev) => {
         if (!done) return fail(new Error(ev.reason || `the connection closed (${ev.code})`))
+        // A socket that failed its handshake was already reported through the rejection.
+        if (!opened) return
         for (const p of gw.pending.values()) p.reject(new Error("connection lost"))
         gw.pending.clear()
         onClose(ev)

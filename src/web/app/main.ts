@@ -35,7 +35,7 @@ async function connect(token: string | undefined): Promise<void> {
     gw = undefined
     if (err instanceof RequestError && err.isAuth) return showLogin(token ? "That token was not accepted." : "")
     if (err instanceof RequestError) return showLogin(err.message)
-    setStatus(`Disconnected: ${(err as Error).message}. Retrying…`, "bad")
+    setStatus(`Disconnected: ${(err as Error).message}.${originHint()} Retrying…`, "bad")
     return scheduleReconnect()
   }
   retryMs = 1000
@@ -52,6 +52,16 @@ async function connect(token: string | undefined): Promise<void> {
   void refreshVisible()
   clearInterval(pollTimer)
   pollTimer = window.setInterval(() => void refreshApprovals(), POLL_MS)
+}
+
+/**
+ * The gateway refuses a browser WebSocket from an origin it does not know (before the upgrade, so the page only sees a
+ * failed connection): loopback and IP-address origins are allowed, a host name must be in the allowlist.
+ */
+function originHint(): string {
+  const host = location.hostname
+  if (host === "localhost" || /^[\d.]+$/.test(host) || host.startsWith("[")) return ""
+  return ` If the gateway refuses this page's origin, add ${location.origin} to gateway.controlUi.allowedOrigins.`
 }
 
 function onClosed(ev: CloseEvent): void {
