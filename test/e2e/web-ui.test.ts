@@ -293,4 +293,26 @@ describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
       await context.close()
     }
   }, 60_000)
+
+  // Last: it replaces the gateway process.
+  test("the page reconnects on its own after the gateway restarts", async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    try {
+      await page.goto(base)
+      await page.evaluate((t) => localStorage.setItem("gateway.token", t), TOKEN)
+      await page.reload()
+      await page.getByText("Connected to gateway").waitFor()
+      const port = gw.port
+      await gw.stop()
+      await page.locator("#conn-status", { hasText: "Reconnecting" }).waitFor()
+      gw = await startBinary({ args: ["--token", TOKEN], port })
+      await page.getByText("Connected to gateway").waitFor({ timeout: 20_000 })
+      // Still usable: the sessions view answers on the new connection.
+      await tab(page, "Sessions")
+      await page.locator("#sessions li").first().waitFor()
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
 })
