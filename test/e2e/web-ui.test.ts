@@ -4,7 +4,8 @@
  * page, enter the token, send a message and watch the reply stream in, run a tool call that needs approval and
  * approve it on the page, approve a Telegram pairing request and (when this machine has a non-loopback address) a
  * remote device's pairing request, then sessions, status and logs. The canvas: a page the agent wrote is served,
- * an edit reloads it, its scripts cannot read the page's stored token, and off loopback it needs the token.
+ * an edit reloads it, its scripts cannot read the page's stored token, and off loopback it needs the token. Also: a
+ * page opened by a host name the Origin check refuses names the config key, and the page reconnects after a restart.
  * Screenshots go to test/artifacts/web-ui/ (ignored by git).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
