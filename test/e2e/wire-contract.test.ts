@@ -202,7 +202,8 @@ describe("every method's reply matches its result schema", () => {
     const deviceToken = first.res.payload.auth.deviceToken as string
     first.client.close()
     // The device token asking for more than was approved waits for an operator, even on loopback.
-    const upgrade = async () => (await deviceConnect(gw.url, { key, deviceToken, scopes: ["operator.read", "operator.write"] })).res.error?.details?.requestId as string
+    const upgrade = async () =>
+      (await deviceConnect(gw.url, { key, deviceToken, scopes: ["operator.read", "operator.write"] })).res.error?.details?.requestId as string
     const rejected = await upgrade()
     await sock.waitFor((f) => f.type === "event" && f.event === "device.pair.requested" && (f.payload as { requestId?: string }).requestId === rejected)
     expect((await call("device.pair.list", {})).pending.map((r: { requestId: string }) => r.requestId)).toContain(rejected)

@@ -62,7 +62,15 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<InPro
   writeFileSync(join(home, "gateway.json"), JSON.stringify(deepMerge(baseConfig(), opts.config ?? {}), null, 2), { mode: 0o600 })
   // A clean environment: nothing from the developer's shell (GATEWAY_PORT, API keys) reaches the gateway.
   const env = { PATH: process.env.PATH ?? "", HOME: home, GATEWAY_HOME: home, XDG_CACHE_HOME: join(home, ".cache"), ...opts.env }
-  const gateway = await startGateway({ home, port: 0, env, models: opts.models, validateEvents: true, channelAdapters: opts.channelAdapters, clock: opts.clock })
+  const gateway = await startGateway({
+    home,
+    port: 0,
+    env,
+    models: opts.models,
+    validateEvents: true,
+    channelAdapters: opts.channelAdapters,
+    clock: opts.clock,
+  })
   const clients: TestClient[] = []
   let stopped = false
   return {
