@@ -519,7 +519,6 @@ export class WsHub {
     slice()
   }
 
-  /** Keepalive tick on the gateway-wide beat. */
   /** A device lost access (nodes/devices.ts): its connections (or those that used the revoked token) close with 1008. */
   closeDevice(deviceId: string, opts: { role?: string; tokenOnly: boolean; reason: string }): void {
     for (const conn of [...this.readyConns]) {
@@ -530,6 +529,7 @@ export class WsHub {
     }
   }
 
+  /** Keepalive tick on the gateway-wide beat. */
   tick(): void {
     this.broadcast({ event: "tick", payload: { ts: Date.now() }, dropIfSlow: true })
   }

@@ -5,8 +5,8 @@
  * protocol-3 and protocol-4 connections; the same tools through tools.invoke; and the SSRF guard in the binary.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, readFileSync } from "node:fs"
-import { findChromium } from "../../src/agent/tools/browser/find-chromium.ts"
+import { readFileSync } from "node:fs"
+import { chromiumNote, skipWithoutChromium } from "../harness/chromium.ts"
 import { type FakeSearch, startFakeSearch } from "../fakes/search-apis.ts"
 import { connected, E2E_TOKEN, type GatewayProcess, type RawFrame, type RawSocket, startBinary } from "./harness.ts"
 
@@ -14,15 +14,6 @@ const PAGE = `<!doctype html><html><head><title>E2E Browser Page</title></head><
 <h1>Hello from loopback</h1><a href="/next">next page</a>
 <p id="js"></p><script>document.getElementById("js").textContent = "script ran: " + [1, 2, 3].join("-")</script>
 </body></html>`
-
-const hasChromium = (() => {
-  try {
-    findChromium(undefined)
-    return true
-  } catch {
-    return false
-  }
-})()
 
 let search: FakeSearch
 let pages: ReturnType<typeof Bun.serve>
@@ -76,29 +67,22 @@ function skillResult(payload: Record<string, any>): Record<string, any> {
   return typeof r === "string" ? JSON.parse(r) : r
 }
 
-/** skills.invoke exists once the skills room (src/skills) is built in; until then only tools.invoke is checked. */
-const skillsBuiltIn = existsSync(new URL("../../src/skills/bundled/web-search/SKILL.md", import.meta.url))
-
 for (const protocol of [3, 4] as const) {
   describe(`protocol ${protocol}`, () => {
-    test.skipIf(!skillsBuiltIn)(
-      "skills.invoke web-search → {query, provider, results} from the SearXNG server",
-      async () => {
-        const sock = await open(gw, protocol)
-        const res = skillResult(ok(await sock.request("skills.invoke", { skill: "web-search", args: { query: `gateway ${protocol}` } }, 20_000)))
-        expect(res.query).toBe(`gateway ${protocol}`)
-        expect(res.provider).toBe("searxng")
-        expect(res.results[0]).toEqual({
-          title: `Result 1 for gateway ${protocol}`,
-          url: `https://example.com/gateway-${protocol}/1`,
-          snippet: `Snippet 1 about gateway ${protocol}.`,
-        })
-      },
-      30_000,
-    )
+    test("skills.invoke web-search → {query, provider, results} from the SearXNG server", async () => {
+      const sock = await open(gw, protocol)
+      const res = skillResult(ok(await sock.request("skills.invoke", { skill: "web-search", args: { query: `gateway ${protocol}` } }, 20_000)))
+      expect(res.query).toBe(`gateway ${protocol}`)
+      expect(res.provider).toBe("searxng")
+      expect(res.results[0]).toEqual({
+        title: `Result 1 for gateway ${protocol}`,
+        url: `https://example.com/gateway-${protocol}/1`,
+        snippet: `Snippet 1 about gateway ${protocol}.`,
+      })
+    }, 30_000)
 
-    test.skipIf(!skillsBuiltIn || !hasChromium)(
-      "skills.invoke browser → {url, finalUrl, title, text, links} in Chromium",
+    test.skipIf(skipWithoutChromium)(
+      `skills.invoke browser → {url, finalUrl, title, text, links} in Chromium${chromiumNote}`,
       async () => {
         const sock = await open(gw, protocol)
         const res = skillResult(ok(await sock.request("skills.invoke", { skill: "browser", args: { url: `${base}/page` } }, 60_000)))
@@ -124,8 +108,8 @@ for (const protocol of [3, 4] as const) {
       })
     }, 30_000)
 
-    test.skipIf(!hasChromium)(
-      "tools.invoke browser opens the page; a screenshot is a PNG in the workspace",
+    test.skipIf(skipWithoutChromium)(
+      `tools.invoke browser opens the page; a screenshot is a PNG in the workspace${chromiumNote}`,
       async () => {
         const sock = await open(gw, protocol)
         const page = ok(await sock.request("tools.invoke", { name: "browser", args: { action: "open", url: `${base}/page` } }, 60_000))
@@ -149,8 +133,8 @@ for (const protocol of [3, 4] as const) {
 }
 
 describe("errors through the binary", () => {
-  test.skipIf(!hasChromium)(
-    "the browser refuses the gateway's own port, also as a redirect target",
+  test.skipIf(skipWithoutChromium)(
+    `the browser refuses the gateway's own port, also as a redirect target${chromiumNote}`,
     async () => {
       const sock = await open(gw, 4)
       const direct = ok(
@@ -173,16 +157,12 @@ describe("errors through the binary", () => {
     expect(res.result).toContain("tools.web.search.provider")
   }, 30_000)
 
-  test.skipIf(!skillsBuiltIn)(
-    "skills.invoke web-search without a provider fails with the key to set",
-    async () => {
-      const sock = await open(gwBare, 4)
-      const res = await sock.request("skills.invoke", { skill: "web-search", args: { query: "x" } }, 20_000)
-      expect(res.ok).toBe(false)
-      expect((res.error as { message: string }).message).toContain("tools.web.search.provider")
-    },
-    30_000,
-  )
+  test("skills.invoke web-search without a provider fails with the key to set", async () => {
+    const sock = await open(gwBare, 4)
+    const res = await sock.request("skills.invoke", { skill: "web-search", args: { query: "x" } }, 20_000)
+    expect(res.ok).toBe(false)
+    expect((res.error as { message: string }).message).toContain("tools.web.search.provider")
+  }, 30_000)
 
   test("no Chromium on PATH: the error says to install it", async () => {
     const noChrome = await startBinary({ args: ["--token", E2E_TOKEN], config: {}, env: { PATH: "/nonexistent" } })

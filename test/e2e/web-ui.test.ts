@@ -9,7 +9,8 @@
  * Screenshots go to test/artifacts/web-ui/ (ignored by git).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdirSync } from "node:fs"
+import { chromiumNote, chromiumPath, skipWithoutChromium } from "../harness/chromium.ts"
+import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
 import { loadOrCreateDeviceKey } from "../../src/nodes/device-sign.ts"
@@ -22,7 +23,7 @@ import { connected, lastUserText, startBinary, wireText, type GatewayProcess, ty
 declare const document: any
 declare const window: any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+const CHROMIUM = chromiumPath ?? "/usr/bin/chromium"
 /** Long enough for a non-loopback bind. */
 const TOKEN = "web-ui-e2e-token-0123456789abcdef"
 const ARTIFACTS = resolve(import.meta.dir, "../artifacts/web-ui")
@@ -84,7 +85,7 @@ beforeAll(async () => {
     }),
   )
   admin.close()
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })
+  if (!skipWithoutChromium) browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })
 }, 60_000)
 
 afterAll(async () => {
@@ -109,7 +110,7 @@ async function tab(page: Page, name: string): Promise<void> {
   await expect(page.getByRole("tab", { name }).getAttribute("aria-selected")).resolves.toBe("true")
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("web page in Chromium", () => {
+describe.skipIf(skipWithoutChromium)(`web page in Chromium${chromiumNote}`, () => {
   for (const [i, vp] of VIEWPORTS.entries()) {
     test(`${vp.name}: token, streamed chat, a tool call approved on the page, pairing approvals, sessions, status, logs`, async () => {
       const context: BrowserContext = await browser.newContext(vp.options)

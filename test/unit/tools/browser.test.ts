@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { createBrowserTool, type BrowserTool } from "../../../src/agent/tools/browser/index.ts"
-import { findChromium } from "../../../src/agent/tools/browser/find-chromium.ts"
+import { chromiumNote, skipWithoutChromium } from "../../harness/chromium.ts"
 import { call, policyFor, tempDir } from "./helpers.ts"
 
 const JS_PAGE = `<!doctype html><html><head><title>Loopback Test Page</title></head><body>
@@ -29,15 +29,6 @@ let secretBase: string
 let secretHits: string[] = []
 let ws: string
 let tool: BrowserTool
-
-const hasChromium = (() => {
-  try {
-    findChromium(undefined)
-    return true
-  } catch {
-    return false
-  }
-})()
 
 beforeAll(() => {
   secret = Bun.serve({
@@ -91,7 +82,7 @@ afterAll(async () => {
 
 const json = (r: { output: string }) => JSON.parse(r.output)
 
-describe.skipIf(!hasChromium)("browser tool in Chromium", () => {
+describe.skipIf(skipWithoutChromium)(`browser tool in Chromium${chromiumNote}`, () => {
   test("open returns title, script-rendered text and absolute links", async () => {
     const r = await call(tool, { action: "open", url: `${base}/page` }, ws)
     expect(r.isError).toBeFalsy()

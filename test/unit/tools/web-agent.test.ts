@@ -4,19 +4,10 @@
  * shared browser is closed when the gateway stops.
  */
 import { afterEach, describe, expect, test } from "bun:test"
-import { findChromium } from "../../../src/agent/tools/browser/find-chromium.ts"
+import { chromiumNote, skipWithoutChromium } from "../../harness/chromium.ts"
 import { type FakeSearch, startFakeSearch } from "../../fakes/search-apis.ts"
 import { fakeModel } from "../../harness/fake-model.ts"
 import { type InProcessGateway, startInProcess } from "../../harness/inproc.ts"
-
-const hasChromium = (() => {
-  try {
-    findChromium(undefined)
-    return true
-  } catch {
-    return false
-  }
-})()
 
 let gw: InProcessGateway | undefined
 let search: FakeSearch | undefined
@@ -29,8 +20,8 @@ afterEach(async () => {
 })
 
 describe("web tools in an agent run", () => {
-  test.skipIf(!hasChromium)(
-    "the model searches, then opens a result in the browser; stop closes Chromium",
+  test.skipIf(skipWithoutChromium)(
+    `the model searches, then opens a result in the browser; stop closes Chromium${chromiumNote}`,
     async () => {
       search = startFakeSearch()
       page = Bun.serve({
