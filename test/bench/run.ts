@@ -644,21 +644,17 @@ async function main(): Promise<void> {
     serverCpuPerReq1x1: ratio(tput["1x1"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["1x1"].floor.serverCpuUsPerReq ?? Number.NaN),
     serverCpuPerReq16x4: ratio(tput["16x4"].gateway.serverCpuUsPerReq ?? Number.NaN, tput["16x4"].floor.serverCpuUsPerReq ?? Number.NaN),
   }
-  progress("agent turns against an instant fake model")
-  const agentTurns = await benchAgentTurns(GW, {
-    quick: QUICK,
-    start: async (binary, home) => {
-      homes.add(home)
-      const s = await start(binary, home)
-      return { url: s.url, stop: () => stop(s) }
-    },
-  })
-  // The hostile-load rows: each start gets a fresh home that run.ts cleans up.
+  // Every gateway a bench module starts gets a fresh home that run.ts cleans up.
   const startFn: StartFn = async (binary, home) => {
     homes.add(home)
     const s = await start(binary, home)
     return { url: s.url, pid: s.pid, stop: () => stop(s) }
   }
+  progress("agent turns against an instant fake model")
+  const agentTurns = await benchAgentTurns(GW, {
+    quick: QUICK,
+    start: startFn,
+  })
   progress("connections: 1,000 cli connections opened, held and closed at once (floor, then gateway)")
   const connections = await benchConnections(GW, FLOOR_BIN, startFn, QUICK)
   progress(
@@ -677,11 +673,7 @@ async function main(): Promise<void> {
   progress("channels: Telegram message → reply through the loopback Bot API (floor: a bare grammY bot), and 50 chats at once")
   const channels = await benchChannels(GW, {
     quick: QUICK,
-    start: async (binary, home) => {
-      homes.add(home)
-      const s = await start(binary, home)
-      return { stop: () => stop(s) }
-    },
+    start: startFn,
   })
   progress(
     `channels: p50 ${channels.latencyMs.gateway.p50} ms (floor ${channels.latencyMs.floor.p50} ms), ${channels.burst50Chats.gatewayPerSecond} msg/s over 50 chats`,
@@ -692,11 +684,7 @@ async function main(): Promise<void> {
   progress("browser: cold and warm browser open of a loopback page (floor: playwright-core driving the same Chromium directly)")
   const browser = await benchBrowser(GW, {
     quick: QUICK,
-    start: async (binary, home) => {
-      homes.add(home)
-      const s = await start(binary, home)
-      return { url: s.url, stop: () => stop(s) }
-    },
+    start: startFn,
   })
   progress(
     `browser: ${browser.skipped ? browser.reason : `cold ${browser.coldMs.gateway.median} ms (floor ${browser.coldMs.floor.median} ms), warm ${browser.warmMs.gateway.median} ms (floor ${browser.warmMs.floor.median} ms)`}`,
@@ -704,11 +692,7 @@ async function main(): Promise<void> {
   progress("web page: / and its assets as the gateway serves them, gzipped (target < 150 KB)")
   const webPage = await benchWebPage(GW, {
     quick: QUICK,
-    start: async (binary, home) => {
-      homes.add(home)
-      const s = await start(binary, home)
-      return { url: s.url, stop: () => stop(s) }
-    },
+    start: startFn,
   })
   progress(
     `web page: ${"skipped" in webPage ? webPage.reason : `${webPage.totalGzipKB} KB gzipped (${webPage.totalKB} KB plain), / in ${webPage.indexFetchMs.p50} ms`}`,

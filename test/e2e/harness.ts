@@ -217,6 +217,17 @@ export async function waitUntil<T>(check: () => T | undefined | false | Promise<
   }
 }
 
+/** Polls `fn` every 100 ms until `ok` accepts its value or `ms` pass; returns the last value (the test asserts on it). */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  let v = await fn()
+  while (!ok(v) && Date.now() < deadline) {
+    await Bun.sleep(100)
+    v = await fn()
+  }
+  return v
+}
+
 /** Runs the binary to completion (for commands that must refuse to start); kills it after timeoutMs. */
 export async function runBinary(args: string[], opts: { home?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), "gw-e2e-"))

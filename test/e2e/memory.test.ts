@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { startFakeEmbeddings, type FakeEmbeddings } from "../fakes/embeddings.ts"
-import { BINARY, connected, E2E_TOKEN, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { BINARY, connected, E2E_TOKEN, startBinary, type GatewayProcess, type RawSocket, until } from "./harness.ts"
 
 let fake: FakeEmbeddings
 let gw: GatewayProcess
@@ -44,16 +44,6 @@ async function cli(...args: string[]): Promise<{ exitCode: number | null; stdout
   const proc = Bun.spawn([BINARY, ...args, "--url", gw.url, "--token", E2E_TOKEN], { env, stdout: "pipe", stderr: "inherit" })
   const stdout = await new Response(proc.stdout).text()
   return { exitCode: await proc.exited, stdout }
-}
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  let v = await fn()
-  while (!ok(v) && Date.now() < deadline) {
-    await Bun.sleep(100)
-    v = await fn()
-  }
-  return v
 }
 
 describe("memory over the wire", () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { zipSync } from "fflate"
-import { connected, E2E_TOKEN, runCli, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { connected, E2E_TOKEN, runCli, startBinary, type GatewayProcess, type RawSocket, until } from "./harness.ts"
 
 const RECORDED = JSON.parse(readFileSync(join(import.meta.dir, "../fixtures/skills/openclaw-skills-status.json"), "utf8"))
 const enc = new TextEncoder()
@@ -43,16 +43,6 @@ afterAll(async () => {
   await gw?.stop()
   server?.stop(true)
 })
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  let v = await fn()
-  while (!ok(v) && Date.now() < deadline) {
-    await Bun.sleep(100)
-    v = await fn()
-  }
-  return v
-}
 
 describe("skills against the binary", () => {
   test("skills.status: OpenClaw's top-level and per-skill keys; the bundled web-search and browser skills", async () => {
