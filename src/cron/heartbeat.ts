@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { agentIds, agentRuntimeConfig } from "../agent/agents.ts"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import type { HeartbeatEvent } from "../protocol/methods/cron.ts"
@@ -35,6 +36,7 @@ export interface HeartbeatDeps {
   log: Logger
   config(): Config
   repo: CronRepo
+  /** The state home's workspace (Paths.workspace); the default agent's own one is resolved from it and agents.list. */
   workspace: string
   accept(inbound: Inbound): Accepted
   wait(runId: string, timeoutMs: number): Promise<RunResult | undefined>
@@ -70,8 +72,17 @@ export class HeartbeatService {
     return this.switchedOn && this.everyMs > 0
   }
 
+  /**
+   * The agent the beat runs as: the configured default one (the router sends a session-less message there too), so
+   * the beat reads its HEARTBEAT.md and its main session's waiting wakes, wherever agents.list puts them.
+   */
+  private get agent(): { id: string; workspace: string } {
+    const config = this.deps.config()
+    return agentRuntimeConfig(config, { workspace: this.deps.workspace }, agentIds(config).defaultId)
+  }
+
   get mainKey(): string {
-    return resolveSessionKey({ kind: "main" })
+    return resolveSessionKey({ kind: "main", agentId: this.agent.id })
   }
 
   start(): void {
@@ -158,10 +169,11 @@ export class HeartbeatService {
       const used = this.deps.repo.heartbeatUsageSince(dayStartUtc(now))
       if (used.tokens >= cfg.dailyTokenBudget) return skip("budget")
     }
-    const file = join(this.deps.workspace, "HEARTBEAT.md")
+    const agent = this.agent
+    const file = join(agent.workspace, "HEARTBEAT.md")
     const text = existsSync(file) ? readFileSync(file, "utf8") : ""
     const lines = actionableLines(text)
-    const key = this.mainKey
+    const key = resolveSessionKey({ kind: "main", agentId: agent.id })
     const deferred = this.deps.repo.deferred(key)
     // The point of it all: an idle beat makes no model call.
     if (!lines.length && !deferred.length) return skip(existsSync(file) ? "empty-heartbeat-file" : "no-heartbeat-file")
@@ -187,7 +199,7 @@ export class HeartbeatService {
     try {
       const accepted = this.deps.accept({
         origin: { door: "heartbeat" },
-        session: { kind: "main" },
+        session: { kind: "main", agentId: agent.id },
         message,
         idempotencyKey: runId,
         // The beat decides what is delivered (never an acknowledgement), so the router delivers nothing itself.

@@ -58,6 +58,23 @@ export function nextRunAfter(s: Schedule, after: number, anchor: number): number
 }
 
 /**
+ * The shortest gap between the next `samples` runs after `from` (undefined: fewer than two runs). A sub-minute
+ * cron expression (a seconds field with several values) runs twice within its first matching minute, so a few
+ * samples find it whatever the rest of the expression says.
+ */
+export function shortestInterval(s: Schedule, from: number, anchor: number, samples = 10): number | undefined {
+  let shortest: number | undefined
+  let prev = nextRunAfter(s, from, anchor)
+  for (let i = 1; i < samples && prev !== undefined; i++) {
+    const next = nextRunAfter(s, prev, anchor)
+    if (next === undefined) break
+    if (shortest === undefined || next - prev < shortest) shortest = next - prev
+    prev = next
+  }
+  return shortest
+}
+
+/**
  * The first run of a new (or re-enabled, or rescheduled) job: an `at` in the past still runs once, now; `every`
  * first runs one interval after its anchor (or at a future anchor), not at once.
  */

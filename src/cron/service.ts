@@ -9,6 +9,7 @@
  * runs missed while the gateway was down follow the job's `missed` policy (skip, or run once however many were
  * missed); removing a job mid-run aborts its run and records nothing more.
  */
+import { agentIds } from "../agent/agents.ts"
 import type { Bus } from "../bus/index.ts"
 import type { Config } from "../config/schema.ts"
 import type { CronAddParams, CronJob, CronPatch } from "../protocol/methods/cron.ts"
@@ -118,6 +119,8 @@ export class CronService {
   private running = new Map<string, { runId?: string; sessionKey?: string; done: Promise<void> }>()
   private stopped = false
   private started = false
+  /** Whether the start-up handling (resume, missed runs) ran since cron was last enabled. */
+  private caughtUp = false
 
   constructor(private deps: CronDeps) {}
 
@@ -149,7 +152,8 @@ export class CronService {
       id: crypto.randomUUID(),
       name: p.name,
       description: p.description ?? null,
-      agentId: p.agentId ?? "main",
+      // The configured default agent (the first of agents.list, or the one marked default), not a fixed "main".
+      agentId: p.agentId ?? agentIds(this.deps.config()).defaultId,
       enabled,
       schedule: JSON.stringify(p.schedule),
       sessionTarget: fields.sessionTarget,
@@ -272,10 +276,29 @@ export class CronService {
       this.deps.log.info("cron disabled (cron.enabled is false)")
       return
     }
+    this.catchUp("the gateway was not running")
+    this.arm()
+  }
+
+  /** cron.* config changed (cron.enabled switched on or off). */
+  reconfigure(): void {
+    if (!this.started || this.stopped) return
+    // Switched on after booting (or running) disabled: the start-up handling runs now, so a run cut off by a crash
+    // is still resumed (exactly-once announce) and runs missed meanwhile follow their policy instead of all firing.
+    if (!this.enabled) this.caughtUp = false
+    else if (!this.caughtUp) this.catchUp("cron was disabled (cron.enabled false)")
+    this.arm()
+  }
+
+  /** Resumes runs left marked in flight and applies each job's missed-run policy; `why` says why runs were missed. */
+  private catchUp(why: string): void {
+    this.caughtUp = true
     const now = this.deps.clock.now()
     for (const row of this.deps.repo.list()) {
       const schedule = parse<Schedule>(row.schedule)
       if (!schedule) continue
+      // A run still in flight in this process (cron was switched off and on meanwhile) keeps going; not a second one.
+      if (this.running.has(row.id)) continue
       if (row.runningAtMs != null) {
         this.deps.log.info(`cron job ${row.name} (${row.id}) was running when the gateway stopped; picking its run up again`)
         this.fire(row, row.runningAtMs, false, true)
@@ -291,21 +314,15 @@ export class CronService {
       const next = nextRunAfter(schedule, now, row.createdAtMs) ?? null
       this.deps.repo.update(row.id, { nextRunAtMs: next })
       if (row.missed === "run-once") {
-        this.deps.log.info(`cron job ${row.name} (${row.id}) was due at ${new Date(missedAt).toISOString()} while the gateway was down; running it once now`)
+        this.deps.log.info(`cron job ${row.name} (${row.id}) was due at ${new Date(missedAt).toISOString()} while ${why}; running it once now`)
         this.fire({ ...row, nextRunAtMs: next }, missedAt)
       } else {
-        const error = `missed: the gateway was not running at ${new Date(missedAt).toISOString()} (policy: skip)`
+        const error = `missed: ${why} at ${new Date(missedAt).toISOString()} (policy: skip)`
         this.deps.log.info(`cron job ${row.name} (${row.id}) ${error}`)
         this.record(row.id, { runAt: missedAt, status: "skipped", error, durationMs: 0, next })
         if (schedule.kind === "at") this.deps.repo.update(row.id, { enabled: false })
       }
     }
-    this.arm()
-  }
-
-  /** cron.* config changed (cron.enabled switched on or off). */
-  reconfigure(): void {
-    if (this.started && !this.stopped) this.arm()
   }
 
   stop(): void {
@@ -339,8 +356,9 @@ export class CronService {
       const next = nextRunAfter(schedule, now, row.createdAtMs) ?? null
       this.deps.repo.update(row.id, { nextRunAtMs: next })
       if (this.running.has(row.id)) {
-        // Never stacked: this occurrence is dropped and said so in the history.
-        this.record(row.id, { runAt, status: "skipped", error: "the previous run was still running", durationMs: 0, next })
+        // Never stacked: this occurrence is dropped and said so in the history. The job's state is the run in flight's:
+        // its running marker must stay, or a crash now would leave that run unresumed (and its announce unsent).
+        this.record(row.id, { runAt, status: "skipped", error: "the previous run was still running", durationMs: 0, next }, false)
         continue
       }
       this.fire({ ...row, nextRunAtMs: next }, runAt)
@@ -449,6 +467,8 @@ export class CronService {
   private record(
     jobId: string,
     r: { runAt: number; status: RunStatus; error?: string; summary?: string; durationMs: number; next: number | null; runId?: string },
+    /** false: history and event only, the job's state (running marker, last run) untouched. */
+    updateState = true,
   ): void {
     const now = this.deps.clock.now()
     this.deps.repo.addRun({
@@ -462,13 +482,14 @@ export class CronService {
       summary: r.summary ?? null,
       nextRunAtMs: r.next,
     })
-    this.deps.repo.update(jobId, {
-      runningAtMs: null,
-      lastRunAtMs: r.runAt,
-      lastStatus: r.status,
-      lastError: r.error ?? null,
-      lastDurationMs: r.durationMs,
-    })
+    if (updateState)
+      this.deps.repo.update(jobId, {
+        runningAtMs: null,
+        lastRunAtMs: r.runAt,
+        lastStatus: r.status,
+        lastError: r.error ?? null,
+        lastDurationMs: r.durationMs,
+      })
     this.publish({
       jobId,
       action: "finished",

@@ -1,16 +1,20 @@
 /**
  * The agent's `cron` tool: list, add, remove and run scheduled jobs on the gateway it runs in (the same service as
  * cron.* over the wire). Within policy: tools.allow / tools.deny apply as to every tool, sub-agents do not get it, a
- * job the agent adds may only announce to chats the owner let in (as the `message` tool), and it may only remove or
- * run jobs by id (no bulk operations).
+ * job the agent adds may only announce to chats the owner let in (as the `message` tool), runs at most once a minute,
+ * and belongs to the calling agent; the tool sees, removes and runs only its own agent's jobs, by id (no bulk
+ * operations), never another agent's or the operator's.
  */
 import { z } from "zod"
+import { scheduleProblem, shortestInterval } from "../../cron/schedule.ts"
 import type { CronAddParams, CronJob } from "../../protocol/methods/cron.ts"
+import { agentIdOf } from "../session-key.ts"
 import { defineTool, ToolError, type ToolDef } from "./tool.ts"
 
 /** What the tool needs of the cron service. */
 export interface CronToolTarget {
   list(opts: { includeDisabled?: boolean }): CronJob[]
+  get(id: string): CronJob | undefined
   add(p: CronAddParams): CronJob
   remove(id: string): boolean
   runNow(id: string, mode?: "due" | "force"): { ran: boolean; reason?: string }
@@ -22,12 +26,13 @@ export interface CronToolOptions {
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const MIN_INTERVAL_MS = 60_000
 
 function everyMs(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$/i.exec(text)
   if (!m) throw new ToolError({ message: `every must look like 90s, 10m, 2h or 1d; got '${text}'.` })
   const ms = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!)
-  if (ms < 60_000) throw new ToolError({ message: "every must be at least 1m for jobs the agent adds." })
+  if (ms < MIN_INTERVAL_MS) throw new ToolError({ message: "every must be at least 1m for jobs the agent adds." })
   return ms
 }
 
@@ -55,13 +60,17 @@ export function createCronTool(cron: CronToolTarget, opts: CronToolOptions = {})
       at: z.string().optional().describe("add: one-shot ISO time with offset, e.g. 2026-12-24T09:00+09:00"),
       announce: z.string().optional().describe("add: send the result to channel:chatId, e.g. telegram:123456"),
     }),
-    async execute(args) {
+    async execute(args, ctx) {
+      // The agent the run belongs to (the router put it in the session key).
+      const agentId = agentIdOf(ctx.sessionKey)
       if (args.action === "list") {
-        const jobs = cron.list({ includeDisabled: true })
+        const jobs = cron.list({ includeDisabled: true }).filter((j) => j.agentId === agentId)
         return { output: jobs.length ? jobs.map(line).join("\n") : "No cron jobs." }
       }
       if (args.action === "remove" || args.action === "run") {
         if (!args.id) throw new ToolError({ message: `${args.action} needs the job id (call cron with action list to see them).` })
+        // Another agent's or the operator's job answers as a missing one: the tool does not reveal it exists.
+        if (cron.get(args.id)?.agentId !== agentId) return { output: `No job ${args.id}.` }
         if (args.action === "remove") return { output: cron.remove(args.id) ? `Removed ${args.id}.` : `No job ${args.id}.` }
         const res = cron.runNow(args.id)
         return { output: res.ran ? `Started ${args.id}; its result is recorded in the job's history.` : `Not run: ${res.reason}.` }
@@ -75,6 +84,13 @@ export function createCronTool(cron: CronToolTarget, opts: CronToolOptions = {})
           : args.cron !== undefined
             ? { kind: "cron", expr: args.cron, ...(args.tz ? { tz: args.tz } : {}) }
             : { kind: "at", at: args.at! }
+      const problem = scheduleProblem(schedule)
+      if (problem) throw new ToolError({ message: `Could not add the job: ${problem}` })
+      // Measured on the schedule's real runs: a six-field cron expression (seconds first) can fire every second.
+      const now = Date.now()
+      const gap = shortestInterval(schedule, now, now)
+      if (gap !== undefined && gap < MIN_INTERVAL_MS)
+        throw new ToolError({ message: `The job would run every ${gap / 1000}s; jobs the agent adds may run at most once a minute.` })
       let delivery: CronAddParams["delivery"]
       if (args.announce) {
         const i = args.announce.indexOf(":")
@@ -86,7 +102,7 @@ export function createCronTool(cron: CronToolTarget, opts: CronToolOptions = {})
         delivery = { mode: "announce", channel, to }
       }
       try {
-        const job = cron.add({ name: args.name, schedule, payload: { kind: "agentTurn", message: args.message }, ...(delivery ? { delivery } : {}) })
+        const job = cron.add({ name: args.name, agentId, schedule, payload: { kind: "agentTurn", message: args.message }, ...(delivery ? { delivery } : {}) })
         return { output: `Added ${line(job)}`, meta: { jobId: job.id } }
       } catch (err) {
         throw new ToolError({ message: `Could not add the job: ${(err as Error).message}` })

@@ -152,6 +152,61 @@ describe("cron", () => {
     expect(model.calls.length).toBe(1)
   })
 
+  test("a skipped overlapping occurrence keeps the run's in-flight marker, so a restart still resumes that run", async () => {
+    const home = ownHome()
+    const t0 = Date.parse("2026-06-01T00:00:00Z")
+    const clock = new ManualClock(t0)
+    const hold = gate()
+    const model = fakeModel([{ text: "slow", until: hold.promise }, { text: "resumed" }])
+    const a = await start({ clock, models: model, home })
+    const job = await a.c.call("cron.add", { name: "minutely", schedule: { kind: "every", everyMs: MIN }, payload: turn("tick") })
+    await clock.advance(MIN)
+    await model.waitForCalls(1)
+    await clock.advance(MIN)
+    await finished(a.c, job.id)
+    expect(a.c.events("cron").find((e) => e.jobId === job.id && e.action === "finished")).toMatchObject({ status: "skipped" })
+    const [listed] = (await a.c.call("cron.list", {})).jobs
+    expect(listed.state.runningAtMs).toBe(t0 + MIN)
+    // Down before the run ended: the next start picks the run for t0 + 1 min up again.
+    await stop(a.gw)
+    const b = await start({ clock, models: model, home })
+    await b.gw.gateway.services.cron.idle()
+    expect(model.calls).toHaveLength(2)
+    const { entries } = await b.c.call("cron.runs", { id: job.id })
+    expect(entries.find((e: any) => e.status === "ok")).toMatchObject({ runAtMs: t0 + MIN })
+  })
+
+  test("cron enabled after booting disabled applies the missed-run policy instead of running every overdue job", async () => {
+    const home = ownHome()
+    const t0 = Date.parse("2026-06-01T00:00:00Z")
+    const model = fakeModel(() => ({ text: "caught up" }))
+    const a = await start({ clock: new ManualClock(t0), models: model, home })
+    const skip = await a.c.call("cron.add", { name: "skipper", schedule: { kind: "every", everyMs: HOUR, anchorMs: t0 + HOUR }, payload: turn("s") })
+    const once = await a.c.call("cron.add", {
+      name: "catcher",
+      schedule: { kind: "every", everyMs: HOUR, anchorMs: t0 + HOUR },
+      payload: turn("c"),
+      missed: "run-once",
+    })
+    await stop(a.gw)
+    const clock = new ManualClock(t0 + 3.5 * HOUR)
+    const b = await start({ clock, models: model, home, config: { cron: { enabled: false } } })
+    expect(model.calls).toHaveLength(0)
+    const { hash } = await b.c.call("config.get", {})
+    await b.c.call("config.patch", { raw: JSON.stringify({ cron: { enabled: true } }), baseHash: hash })
+    await b.c.waitFor(() => b.c.events("cron").filter((e) => e.action === "finished").length >= 2, 3000, "the catch-up")
+    await clock.advance(1)
+    await b.gw.gateway.services.cron.idle()
+    expect(model.calls).toHaveLength(1)
+    expect(model.calls[0]!.lastUser).toContain("catcher")
+    const skipped = (await b.c.call("cron.runs", { id: skip.id })).entries
+    expect(skipped).toHaveLength(1)
+    expect(skipped[0]).toMatchObject({ status: "skipped", runAtMs: t0 + HOUR })
+    expect(skipped[0].error).toContain("cron was disabled")
+    expect((await b.c.call("cron.runs", { id: once.id })).entries).toMatchObject([{ status: "ok", runAtMs: t0 + HOUR }])
+    for (const j of (await b.c.call("cron.list", {})).jobs) expect(j.nextRunAtMs).toBe(t0 + 4 * HOUR)
+  })
+
   test("removing a job mid-run aborts the run and leaves nothing behind", async () => {
     const clock = new ManualClock(Date.parse("2026-06-01T00:00:00Z"))
     const model = fakeModel([{ text: "never finishes", hang: true }])
