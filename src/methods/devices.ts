@@ -5,13 +5,13 @@ import type { PartialHandlers } from "./registry.ts"
 
 export const devicesHandlers = {
   "device.pair.list": (_p, ctx) => ctx.gw.devices.list(),
-  "device.pair.approve": (p, ctx) => ctx.gw.devices.approve(p.requestId),
+  "device.pair.approve": (p, ctx) => ctx.gw.devices.approve(p.requestId, ctx.caller),
   "device.pair.reject": (p, ctx) => ctx.gw.devices.reject(p.requestId),
   "device.pair.remove": (p, ctx) => ctx.gw.devices.remove(p.deviceId),
   "device.pair.rename": (p, ctx) => ctx.gw.devices.rename(p.deviceId, p.displayName),
   "device.token.rotate": (p, ctx) => {
     requireAdminForNonOperator(p.role, ctx.caller.scopes)
-    return ctx.gw.devices.rotate(p.deviceId, p.role, p.scopes)
+    return ctx.gw.devices.rotate(p.deviceId, p.role, p.scopes, ctx.caller)
   },
   "device.token.revoke": (p, ctx) => {
     requireAdminForNonOperator(p.role, ctx.caller.scopes)

@@ -9,6 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import type { Bus } from "../bus/index.ts"
 import { GatewayError } from "../protocol/core.ts"
 import type { PairedDevice } from "../protocol/methods/devices.ts"
+import { hasScope, type Scope } from "../protocol/scopes.ts"
 import type { DeviceRepo, DeviceRow, PairRequestRow } from "../store/devices.ts"
 import type { Logger } from "../util/log.ts"
 import { DeviceAccessRevoked, DevicePairRequested, DevicePairResolved } from "./device-events.ts"
@@ -69,6 +70,23 @@ function deviceTokenMismatch(): GatewayError {
 }
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v)
+
+/** Who approves a request or rotates a token: the calling connection's scopes and device. */
+export interface DeviceGrantor {
+  scopes: readonly string[]
+  deviceId?: string
+}
+
+/** Refuses with MISSING_SCOPE when `wanted` holds a scope the caller does not (operator.admin holds them all). */
+function requireGrantable(wanted: readonly string[], caller: DeviceGrantor, action: string): void {
+  const missing = wanted.filter((s) => !hasScope(caller.scopes, s as Scope))
+  if (!missing.length) return
+  throw new GatewayError("FORBIDDEN", `missing scope: ${missing.join(", ")} (a caller may grant only scopes it holds; cannot ${action})`, {
+    code: "MISSING_SCOPE",
+    missingScope: missing[0],
+    requiredScopes: missing,
+  })
+}
 
 export class DeviceService {
   constructor(
@@ -186,7 +204,22 @@ export class DeviceService {
     return { pending: this.repo.pending().map((r) => this.requestView(r)), paired: this.repo.paired().map((d) => this.deviceView(d)) }
   }
 
-  approve(requestId: string): { requestId: string; device: PairedDevice } {
+  /**
+   * Approves a pending request on behalf of `caller`. The caller may grant only scopes it holds itself (admin grants
+   * anything), and a device may not approve its own request: otherwise a pairing-scoped device could reconnect asking
+   * for admin and approve that upgrade from the connection it already has.
+   */
+  approve(requestId: string, caller: DeviceGrantor): { requestId: string; device: PairedDevice } {
+    const pending = this.repo.getRequest(requestId)
+    if (pending?.status === "pending") {
+      if (caller.deviceId && caller.deviceId === pending.deviceId) {
+        throw new GatewayError("FORBIDDEN", "a device cannot approve its own pairing request; approve it from another operator", {
+          code: "SELF_APPROVAL",
+          deviceId: pending.deviceId,
+        })
+      }
+      requireGrantable(pending.scopes, caller, "approve this request")
+    }
     const req = this.repo.decide(requestId, "approved")
     if (!req) throw new GatewayError("INVALID_REQUEST", `unknown requestId: ${requestId} (see device.pair.list)`, { code: "UNKNOWN_REQUEST" })
     const device = this.repo.approve({
@@ -223,8 +256,11 @@ export class DeviceService {
     return { deviceId, displayName }
   }
 
-  /** A new token for (device, role), replacing the old one; scopes default to the device's approved scopes. */
-  rotate(deviceId: string, role: string, scopes?: string[]) {
+  /**
+   * A new token for (device, role), replacing the old one; scopes default to the device's approved scopes. The token
+   * may carry only scopes the caller holds itself (admin: any), so rotate cannot mint more than its caller has.
+   */
+  rotate(deviceId: string, role: string, scopes: string[] | undefined, caller: DeviceGrantor) {
     const device = this.repo.get(deviceId)
     if (!device) throw this.unknownDevice(deviceId)
     if (!device.roles.includes(role)) {
@@ -234,6 +270,7 @@ export class DeviceService {
     const wanted = scopes ?? granted
     const beyond = wanted.filter((s) => !granted.includes(s))
     if (beyond.length) throw new GatewayError("INVALID_REQUEST", `scopes not approved for this device: ${beyond.join(", ")}`)
+    requireGrantable(wanted, caller, `issue a token with scopes ${wanted.join(", ")} (pass narrower scopes)`)
     const issued = this.issue(deviceId, role, wanted)
     this.bus.publish(DeviceAccessRevoked, { deviceId, role, reason: "rotated" })
     return { deviceId, role, token: issued.token, scopes: wanted, rotatedAtMs: issued.issuedAt }
