@@ -5,6 +5,7 @@
  */
 import ipaddr from "ipaddr.js"
 import { isIP } from "node:net"
+import { isLoopbackAddress } from "../config/local-secrets.ts"
 import type { Config } from "../config/schema.ts"
 import { isScope, type Scope } from "../protocol/index.ts"
 
@@ -43,6 +44,20 @@ export function originAllowed(origin: string | null, hostHeader: string | null, 
   if (isLoopbackHost(url.hostname)) return true
   if (!hostHeader || hostHeader.toLowerCase() !== url.host.toLowerCase()) return false
   return isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0
+}
+
+/** Host names that can only mean this machine (the wildcard addresses too: a client dialling them reaches loopback). */
+const LOCAL_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0|\[::\])(?::\d+)?$/i
+
+/**
+ * A direct local request (OpenClaw's direct_local): a loopback socket, no proxy in between (a reverse proxy on the
+ * same machine, nginx or Tailscale Serve, connects from loopback on a remote visitor's behalf) and a local Host (a
+ * DNS-rebinding page names its own host). The canvas host and silent device approval trust only this.
+ */
+export function isDirectLocal(remoteAddress: string, headers: Headers): boolean {
+  if (!isLoopbackAddress(remoteAddress)) return false
+  for (const h of ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"]) if (headers.has(h)) return false
+  return LOCAL_HOST.test(headers.get("host") ?? "")
 }
 
 /** Whether `address` is one of gateway.trustedProxies (addresses or CIDR ranges; IPv4-mapped IPv6 counts as IPv4). */

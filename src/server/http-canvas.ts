@@ -9,7 +9,7 @@
 import { Hono, type MiddlewareHandler } from "hono"
 import { CANVAS_URL_PREFIX, CanvasPathError, listCanvasFiles, readCanvasFile } from "../canvas/files.ts"
 import type { CanvasWatcher } from "../canvas/watch.ts"
-import { isLoopbackAddress } from "../config/local-secrets.ts"
+import { isDirectLocal } from "./exposure.ts"
 import { remoteAddressOf } from "./http-auth.ts"
 
 const RELOAD_PATH = "__reload"
@@ -26,17 +26,7 @@ export interface CanvasDeps {
   auth: MiddlewareHandler
 }
 
-const LOCAL_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
-
-/**
- * A direct local request: a loopback socket, no proxy in between (a reverse proxy on the same machine connects from
- * loopback on a remote visitor's behalf) and a local Host (a DNS-rebinding page names its own host).
- */
-export function isDirectLocal(remoteAddress: string, headers: Headers): boolean {
-  if (!isLoopbackAddress(remoteAddress)) return false
-  for (const h of ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip"]) if (headers.has(h)) return false
-  return LOCAL_HOST.test(headers.get("host") ?? "")
-}
+export { isDirectLocal }
 
 function localOrAuth(auth: MiddlewareHandler): MiddlewareHandler {
   return async (c, next) => {

@@ -2,7 +2,7 @@
 import type { Server } from "bun"
 import type { Hono } from "hono"
 import { NamedError } from "../util/named-error.ts"
-import type { UpgradeCheck } from "./exposure.ts"
+import { isDirectLocal, type UpgradeCheck } from "./exposure.ts"
 import type { SocketData, WsHub } from "./ws.ts"
 
 export interface ListenOptions {
@@ -44,8 +44,10 @@ export function listen(opts: ListenOptions, app: Hono, hub: WsHub): Server<Socke
               return new Response(`${admission.message}\n`, { status: admission.status, headers: { "retry-after": "1", connection: "close" } })
             }
             // Bun runs the open handler inside upgrade(), so the slot is the socket's from here on.
-            if (server.upgrade(req, { data: { connId, remoteAddress, paused: admission.paused, ...(check.proxy ? { proxy: check.proxy } : {}) } }))
-              return undefined
+            // Direct-local is decided here, where the headers are: a same-host reverse proxy is not a local client.
+            const directLocal = isDirectLocal(remoteAddress, req.headers)
+            const data: SocketData = { connId, remoteAddress, directLocal, paused: admission.paused, ...(check.proxy ? { proxy: check.proxy } : {}) }
+            if (server.upgrade(req, { data })) return undefined
             hub.release(connId)
             return new Response("WebSocket upgrade failed", { status: 400 })
           }

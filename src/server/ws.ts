@@ -24,7 +24,6 @@ import {
 } from "../protocol/index.ts"
 import { METHODS, EVENTS, hasScope } from "../protocol/index.ts"
 import type { Logger } from "../util/log.ts"
-import { isLoopbackAddress } from "../config/local-secrets.ts"
 import type { AuthRateLimiter } from "./auth-rate-limit.ts"
 import { dispatch } from "./dispatch.ts"
 import { runHandshake, type HandshakeAccepted } from "./handshake.ts"
@@ -38,6 +37,8 @@ import type { CallerInfo } from "../methods/context.ts"
 export interface SocketData {
   connId: string
   remoteAddress: string
+  /** A loopback socket with no proxy headers and a local Host (server/exposure.ts isDirectLocal), set at the upgrade. */
+  directLocal?: boolean
   /** Admitted but queued (see preauth.ts): nothing is read from the socket until an earlier one frees its turn. */
   paused?: boolean
   /** trusted-proxy mode: the user the proxy authenticated (checked before the upgrade, server/exposure.ts). */
@@ -193,6 +194,9 @@ export class WsHub {
     const conn = this.conns.get(ws.data.connId)
     if (!conn || conn.state === "closed") return
     if (conn.held) {
+      // Still before hello-ok: the pre-auth frame cap applies to held frames as it does to the connect itself.
+      const size = typeof message === "string" ? Buffer.byteLength(message) : message.byteLength
+      if (size > MAX_PREAUTH_PAYLOAD_BYTES) return this.close(conn, CloseCode.tooBig, "frame too large before hello-ok")
       if (conn.held.length >= MAX_HELD_FRAMES) return this.close(conn, CloseCode.policyViolation, "too many frames before hello-ok")
       conn.held.push(message)
       return
@@ -262,7 +266,8 @@ export class WsHub {
         sharedSecret: result.sharedSecret,
         authError: result.authError,
         remoteAddress: conn.remoteAddress,
-        loopback: isLoopbackAddress(conn.remoteAddress) && !conn.ws.data.proxy,
+        // Direct-local only: a reverse proxy on this host connects from loopback on a remote visitor's behalf.
+        loopback: conn.ws.data.directLocal === true && !conn.ws.data.proxy,
       })
       .then(
         (admitted) => {

@@ -19,6 +19,10 @@ export interface DeviceConnectOptions {
   displayName?: string
   version?: "v3" | "v2"
   signedAtMs?: number
+  /** Request headers of the upgrade (e.g. a reverse proxy's X-Forwarded-For). */
+  headers?: Record<string, string>
+  /** A raw frame sent right after connect, before its reply (it arrives while the device is being checked). */
+  alsoSend?: string
   /** Change the signed block before it is sent (forgeries). */
   tamper?(block: DeviceBlock, nonce: string): DeviceBlock | Promise<DeviceBlock>
 }
@@ -29,7 +33,7 @@ export interface DeviceConnectResult {
 }
 
 export async function deviceConnect(url: string, o: DeviceConnectOptions): Promise<DeviceConnectResult> {
-  const client = await TestClient.open(url)
+  const client = await TestClient.open(url, 5000, o.headers)
   const challenge = client.frames.find((f) => f.event === "connect.challenge")!
   const nonce = challenge.payload.nonce as string
   const auth: Record<string, string> = {}
@@ -51,7 +55,7 @@ export async function deviceConnect(url: string, o: DeviceConnectOptions): Promi
     version: o.version,
   })
   if (o.tamper) device = await o.tamper(device, nonce)
-  const res = await client.request("connect", {
+  const reply = client.request("connect", {
     minProtocol: PROTOCOL_VERSION,
     maxProtocol: PROTOCOL_VERSION,
     client: client0,
@@ -61,6 +65,8 @@ export async function deviceConnect(url: string, o: DeviceConnectOptions): Promi
     scopes,
     device,
   })
+  if (o.alsoSend !== undefined) client.send(o.alsoSend)
+  const res = await reply
   if (res.ok) client.hello = res.payload
   return { client, res }
 }

@@ -74,8 +74,9 @@ export class TestClient {
   }
 
   /** Opens a socket and waits for the challenge, without connecting (handshake tests send their own frames). */
-  static async open(url: string, timeoutMs = 5000): Promise<TestClient> {
-    const ws = new WebSocket(url)
+  static async open(url: string, timeoutMs = 5000, headers?: Record<string, string>): Promise<TestClient> {
+    // Bun's WebSocket takes request headers (e.g. a proxy's X-Forwarded-For) as its second argument.
+    const ws = headers ? new WebSocket(url, { headers } as unknown as string[]) : new WebSocket(url)
     const c = new TestClient(ws)
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`cannot open ${url} within ${timeoutMs} ms`)), timeoutMs)

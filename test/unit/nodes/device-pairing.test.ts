@@ -97,6 +97,52 @@ describe.skipIf(!ip)("device pairing (in process)", () => {
     expect((await operator.call("device.pair.list", {})).paired.some((d: { deviceId: string }) => d.deviceId === key.deviceId)).toBe(false)
   })
 
+  test("approve and rotate grant only the caller's own scopes; a device cannot approve its own request", async () => {
+    const { key } = await generateDeviceKey()
+    const first = await deviceConnect(remoteUrl, { key, token: gw.token })
+    await operator.call("device.pair.approve", { requestId: first.res.error!.details!.requestId })
+    // The device's own connection, scoped operator.read + operator.pairing.
+    const own = await deviceConnect(remoteUrl, { key, token: gw.token })
+    expect(own.res.ok).toBe(true)
+    const deviceToken = own.res.payload.auth.deviceToken as string
+    const upgrade = await deviceConnect(remoteUrl, { key, deviceToken, scopes: ["operator.read", "operator.pairing", "operator.admin"] })
+    expect(upgrade.res.error?.details).toMatchObject({ code: "PAIRING_REQUIRED", reason: "scope-upgrade" })
+    const requestId = upgrade.res.error!.details!.requestId as string
+
+    const self = await own.client.request("device.pair.approve", { requestId })
+    expect(self.error).toMatchObject({ code: "FORBIDDEN", details: { code: "SELF_APPROVAL" } })
+    const pairingOnly = await gw.connect({ scopes: ["operator.read", "operator.pairing"] })
+    const byPairing = await pairingOnly.request("device.pair.approve", { requestId })
+    expect(byPairing.error).toMatchObject({ code: "FORBIDDEN", details: { code: "MISSING_SCOPE", missingScope: "operator.admin" } })
+    expect((await operator.call("device.pair.list", {})).pending.some((r: { requestId: string }) => r.requestId === requestId)).toBe(true)
+
+    // Once an admin approved admin for the device, a pairing-scoped caller still cannot mint an admin token.
+    await operator.call("device.pair.approve", { requestId })
+    const rotate = await pairingOnly.request("device.token.rotate", { deviceId: key.deviceId, role: "operator" })
+    expect(rotate.error).toMatchObject({ code: "FORBIDDEN", details: { code: "MISSING_SCOPE", missingScope: "operator.admin" } })
+    const ownRotate = await own.client.request("device.token.rotate", { deviceId: key.deviceId, role: "operator", scopes: ["operator.admin"] })
+    expect(ownRotate.error?.code).toBe("FORBIDDEN")
+    const narrow = await pairingOnly.call("device.token.rotate", { deviceId: key.deviceId, role: "operator", scopes: ["operator.read"] })
+    expect(narrow.scopes).toEqual(["operator.read"])
+    expect((await operator.call("device.token.rotate", { deviceId: key.deviceId, role: "operator" })).scopes).toContain("operator.admin")
+    own.client.close()
+    pairingOnly.close()
+  })
+
+  test("a loopback connection through a reverse proxy (X-Forwarded-For) is not approved silently", async () => {
+    const { key } = await generateDeviceKey()
+    const r = await deviceConnect(gw.url, { key, token: gw.token, headers: { "x-forwarded-for": "203.0.113.7" } })
+    expect(r.res.error).toMatchObject({ code: "NOT_PAIRED", details: { code: "PAIRING_REQUIRED", reason: "not-paired" } })
+    expect((await operator.call("device.pair.list", {})).paired.some((d: { deviceId: string }) => d.deviceId === key.deviceId)).toBe(false)
+  })
+
+  test("a frame above the pre-auth cap sent while the device is checked closes the socket with 1009", async () => {
+    const { key } = await generateDeviceKey()
+    const big = JSON.stringify({ type: "req", id: "big", method: "health", params: { pad: "x".repeat(70 * 1024) } })
+    // The connect's reply never comes: the socket is closed while the device check is still running.
+    await expect(deviceConnect(gw.url, { key, token: gw.token, alsoSend: big })).rejects.toThrow("socket closed (1009")
+  })
+
   test("reject: resolved event with decision rejected; the request is gone", async () => {
     const { key } = await generateDeviceKey()
     const first = await deviceConnect(remoteUrl, { key, token: gw.token })
