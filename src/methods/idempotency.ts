@@ -36,8 +36,11 @@ export class IdempotencyCache<T = unknown> {
     return this.entries.size
   }
 
-  /** Runs `fn` once per live key; later and concurrent callers get the same outcome (including a rejection). */
-  run(key: string, fingerprint: string, fn: () => Promise<T>): { promise: Promise<T>; cached: boolean } {
+  /**
+   * Runs `fn` once per live key; later and concurrent callers get the same outcome (including a rejection, unless
+   * `forgetIf` says it did nothing worth remembering, e.g. a node that was not connected: then a retry runs again).
+   */
+  run(key: string, fingerprint: string, fn: () => Promise<T>, opts: { forgetIf?: (err: unknown) => boolean } = {}): { promise: Promise<T>; cached: boolean } {
     this.sweep()
     const hit = this.entries.get(key)
     if (hit) {
@@ -48,7 +51,10 @@ export class IdempotencyCache<T = unknown> {
     const entry: Entry<T> = { ts: this.now(), fingerprint, settled: false, promise: Promise.resolve().then(fn) }
     entry.promise.then(
       () => (entry.settled = true),
-      () => (entry.settled = true),
+      (err) => {
+        entry.settled = true
+        if (opts.forgetIf?.(err) && this.entries.get(key) === entry) this.entries.delete(key)
+      },
     )
     this.entries.set(key, entry)
     this.evict()

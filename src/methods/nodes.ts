@@ -1,4 +1,5 @@
 /** node.* handlers: the registry, pairing, the invoke relay, and the two methods only node connections call. */
+import { invokeNeverSent } from "../nodes/registry.ts"
 import { GatewayError } from "../protocol/index.ts"
 import { rejectionError } from "./agent.ts"
 import type { MethodContext } from "./context.ts"
@@ -50,12 +51,15 @@ export const nodesHandlers = {
 
   "node.pair.remove": (p, { gw }) => ({ nodeId: p.nodeId, removed: gw.nodes.remove(p.nodeId) }),
 
-  "node.invoke": async (p, { gw }) => {
-    const run = () => gw.nodes.invoke(p)
-    // A retry with the same key gets the first call's outcome; the node runs the command once.
+  "node.invoke": async (p, { gw, signal }) => {
+    // The caller's connection closing cancels the wait (see NodeRegistry.invoke).
+    const run = () => gw.nodes.invoke({ ...p, signal })
+    // A retry with the same key gets the first call's outcome; the node runs the command once. A failure that never
+    // reached the node (not connected, unknown, unsupported) is not kept: the retry after the node is back runs.
     const fingerprint = JSON.stringify([p.nodeId, p.command, p.params ?? null])
     try {
-      return (await gw.idempotency.run(`node.invoke:${p.idempotencyKey}`, fingerprint, run).promise) as Awaited<ReturnType<typeof run>>
+      const first = gw.idempotency.run(`node.invoke:${p.idempotencyKey}`, fingerprint, run, { forgetIf: invokeNeverSent })
+      return (await first.promise) as Awaited<ReturnType<typeof run>>
     } catch (err) {
       rejectionError(err)
     }

@@ -65,6 +65,27 @@ function unavailable(message: string, code: string, extra: Record<string, unknow
   return new GatewayError("UNAVAILABLE", message, { code, ...extra })
 }
 
+function cancelled(nodeId: string, command: string): GatewayError {
+  return unavailable(
+    `the caller went away before node ${nodeId} answered ${command} (it may still run; a retry with a new idempotencyKey runs it again)`,
+    "CANCELLED",
+    { nodeId },
+  )
+}
+
+/** Failures that happened before anything was sent to a node: retrying them with the same key is safe. */
+const neverSent = new WeakSet<object>()
+
+function unsent(err: GatewayError): GatewayError {
+  neverSent.add(err)
+  return err
+}
+
+/** Whether `err` is an invoke failure that never reached a node (not connected, unknown, unsupported, not sendable). */
+export function invokeNeverSent(err: unknown): boolean {
+  return typeof err === "object" && err !== null && neverSent.has(err)
+}
+
 export class NodeRegistry {
   private byNode = new Map<string, NodeConnection>()
   private byConn = new Map<string, NodeConnection>()
@@ -80,9 +101,8 @@ export class NodeRegistry {
 
   /** A node finished its handshake. It holds the gateway's secret, so it is paired (recorded) on the spot. */
   attach(conn: NodeConnection): void {
-    const previous = this.byNode.get(conn.nodeId)
-    // The same node reconnecting before its old socket timed out: the new socket is the one invokes go to.
-    if (previous && previous.connId !== conn.connId) this.byConn.delete(previous.connId)
+    // The same node reconnecting before its old socket closed: the new socket is the one new invokes go to. The old
+    // one stays in byConn until it closes, so its detach still fails the invokes that were sent on it.
     this.byNode.set(conn.nodeId, conn)
     this.byConn.set(conn.connId, conn)
     const before = this.repo.get(conn.nodeId)
@@ -201,26 +221,45 @@ export class NodeRegistry {
 
   // ---- the invoke relay -----------------------------------------------------------------------------------------
 
-  /** Sends the command to the node and resolves with its answer; rejects with a GatewayError for every failure. */
-  invoke(req: { nodeId: string; command: string; params?: unknown; timeoutMs?: number; idempotencyKey?: string }): Promise<InvokeOutcome> {
+  /**
+   * Sends the command to the node and resolves with its answer; rejects with a GatewayError for every failure.
+   * `signal` (the caller's connection) stops the wait: the invoke fails with CANCELLED and nothing waits for it.
+   */
+  invoke(req: {
+    nodeId: string
+    command: string
+    params?: unknown
+    timeoutMs?: number
+    idempotencyKey?: string
+    signal?: AbortSignal
+  }): Promise<InvokeOutcome> {
     const conn = this.byNode.get(req.nodeId)
     if (!conn) {
       const known = this.repo.get(req.nodeId)?.status === "paired"
       return Promise.reject(
-        known
-          ? unavailable(`node ${req.nodeId} is not connected`, "NODE_NOT_CONNECTED", { nodeId: req.nodeId })
-          : unavailable(`unknown node: ${req.nodeId} (node.list shows the known nodes)`, "NODE_NOT_FOUND", { nodeId: req.nodeId }),
+        unsent(
+          known
+            ? unavailable(`node ${req.nodeId} is not connected`, "NODE_NOT_CONNECTED", { nodeId: req.nodeId })
+            : unavailable(`unknown node: ${req.nodeId} (node.list shows the known nodes)`, "NODE_NOT_FOUND", { nodeId: req.nodeId }),
+        ),
       )
     }
     if (!(conn.commands ?? []).includes(req.command)) {
       return Promise.reject(
-        new GatewayError("INVALID_REQUEST", `node ${req.nodeId} does not offer ${req.command} (it offers: ${(conn.commands ?? []).join(", ") || "nothing"})`, {
-          code: "COMMAND_NOT_SUPPORTED",
-          nodeId: req.nodeId,
-          command: req.command,
-        }),
+        unsent(
+          new GatewayError(
+            "INVALID_REQUEST",
+            `node ${req.nodeId} does not offer ${req.command} (it offers: ${(conn.commands ?? []).join(", ") || "nothing"})`,
+            {
+              code: "COMMAND_NOT_SUPPORTED",
+              nodeId: req.nodeId,
+              command: req.command,
+            },
+          ),
+        ),
       )
     }
+    if (req.signal?.aborted) return Promise.reject(unsent(cancelled(req.nodeId, req.command)))
     const timeoutMs = req.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
     const id = crypto.randomUUID()
     return new Promise<InvokeOutcome>((resolve, reject) => {
@@ -234,8 +273,10 @@ export class NodeRegistry {
       if (req.params !== undefined) request.paramsJSON = JSON.stringify(req.params)
       if (req.idempotencyKey) request.idempotencyKey = req.idempotencyKey
       if (!conn.send(request)) {
-        this.settle(id)?.reject(unavailable(`node ${req.nodeId} could not be sent ${req.command} (its connection is closing)`, "NODE_DISCONNECTED"))
+        this.settle(id)?.reject(unsent(unavailable(`node ${req.nodeId} could not be sent ${req.command} (its connection is closing)`, "NODE_DISCONNECTED")))
+        return
       }
+      req.signal?.addEventListener("abort", () => this.settle(id)?.reject(cancelled(req.nodeId, req.command)), { once: true })
     })
   }
 

@@ -195,6 +195,50 @@ describe("node.invoke relay", () => {
     other.close()
   })
 
+  test("a node reconnecting before its old socket closed: invokes sent on the old socket fail when it closes", async () => {
+    const oldSocket = await connectNode("n-twice")
+    serve(oldSocket, () => undefined) // never answers
+    const t0 = Date.now()
+    const pending = op.request("node.invoke", { nodeId: "n-twice", command: "system.run", timeoutMs: 8000, idempotencyKey: "k-twice" }, 10_000)
+    await oldSocket.event("node.invoke.request", (p) => p.idempotencyKey === "k-twice")
+    const newSocket = await connectNode("n-twice")
+    oldSocket.close()
+    const res = await pending
+    expect(res.error?.details?.code).toBe("NODE_DISCONNECTED")
+    expect(Date.now() - t0).toBeLessThan(4000)
+    // New invokes go to the new socket.
+    serve(newSocket, () => ({ ok: true, payload: { from: "new" } }))
+    expect((await op.call("node.invoke", { nodeId: "n-twice", command: "system.run", idempotencyKey: "k-twice-2" })).payload).toEqual({ from: "new" })
+    newSocket.close()
+  })
+
+  test("a caller that disconnects cancels its invoke: nothing waits for the node's late answer", async () => {
+    const node = await connectNode("n-cancel")
+    serve(node, () => undefined)
+    const caller = await gw.connect()
+    caller.sendRequest("node.invoke", { nodeId: "n-cancel", command: "system.run", timeoutMs: 20_000, idempotencyKey: "k-cancel" })
+    const req = await node.event("node.invoke.request", (p) => p.idempotencyKey === "k-cancel")
+    caller.close()
+    await caller.closed()
+    await Bun.sleep(50)
+    expect(await node.call("node.invoke.result", { id: req.id, nodeId: "n-cancel", ok: true })).toEqual({ ok: true, accepted: false })
+    node.close()
+  })
+
+  test("failures that never reached a node are not kept: the retry with the same key runs once the node is there", async () => {
+    const first = await op.request("node.invoke", { nodeId: "n-late", command: "system.run", idempotencyKey: "k-late" })
+    expect(first.error?.details?.code).toBe("NODE_NOT_FOUND")
+    const node = await connectNode("n-late", ["system.which"])
+    const unsupported = await op.request("node.invoke", { nodeId: "n-late", command: "system.run", idempotencyKey: "k-late" })
+    expect(unsupported.error?.details?.code).toBe("COMMAND_NOT_SUPPORTED")
+    node.close()
+    await node.closed()
+    const again = await connectNode("n-late")
+    serve(again, () => ({ ok: true, payload: { ran: true } }))
+    expect((await op.call("node.invoke", { nodeId: "n-late", command: "system.run", idempotencyKey: "k-late" })).payload).toEqual({ ran: true })
+    again.close()
+  })
+
   test("node.list survives a restart of the gateway (paired nodes are in SQLite)", async () => {
     const home = gw.home
     const node = await connectNode("n-persist")
