@@ -1,8 +1,10 @@
 /**
- * `gateway node run --url ws://host:18789 [--token T] [--name N]`: this binary as a node host that lends system.run
- * and system.which to the gateway (policy: the `node` section of this machine's config). `gateway node install`
- * installs that as a systemd user service (gateway-node.service).
+ * `gateway node run --url ws://host:18789 [--token T] [--name N] [--tls-ca FILE]`: this binary as a node host that
+ * lends system.run and system.which to the gateway (policy: the `node` section of this machine's config). `gateway
+ * node install` installs that as a systemd user service (gateway-node.service).
  */
+import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { defineCommand } from "citty"
 import { homeArgs, jsonArgs, printJson } from "./_shared.ts"
 
@@ -11,6 +13,7 @@ const nodeArgs = {
   token: { type: "string", description: "Gateway token (env GATEWAY_NODE_TOKEN)" },
   password: { type: "string", description: "Gateway password (env GATEWAY_NODE_PASSWORD)" },
   name: { type: "string", description: "The name node.list shows (default: node.displayName, else the host name)" },
+  "tls-ca": { type: "string", description: "PEM certificate to trust for a wss:// gateway, e.g. its self-signed one (env GATEWAY_TLS_CA)", valueHint: "file" },
   ...homeArgs,
 } as const
 
@@ -19,11 +22,25 @@ function fail(message: string): never {
   process.exit(1)
 }
 
+/** The certificate file to trust: --tls-ca, else GATEWAY_TLS_CA (as the other commands honour it). */
+function tlsCaFile(args: { "tls-ca"?: string }): string | undefined {
+  return args["tls-ca"] || process.env.GATEWAY_TLS_CA || undefined
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, "utf8")
+  } catch (err) {
+    return fail(`cannot read the TLS certificate to trust (${file}, --tls-ca / GATEWAY_TLS_CA): ${(err as Error).message}`)
+  }
+}
+
 const run = defineCommand({
   meta: { name: "run", description: "Connect to a gateway as a node and serve system.run / system.which until stopped (reconnects with backoff)" },
   args: nodeArgs,
   async run({ args }) {
     if (!/^wss?:\/\//.test(args.url)) fail(`--url must be a ws:// or wss:// URL, got '${args.url}'`)
+    const caFile = tlsCaFile(args)
     const { NodeHost } = await import("../../src/nodes/host/host.ts")
     let host: InstanceType<typeof NodeHost>
     try {
@@ -31,6 +48,7 @@ const run = defineCommand({
         url: args.url,
         token: args.token || process.env.GATEWAY_NODE_TOKEN || undefined,
         password: args.password || process.env.GATEWAY_NODE_PASSWORD || undefined,
+        ...(caFile ? { ca: readCa(caFile) } : {}),
         name: args.name,
         home: args.home,
       })
@@ -47,7 +65,7 @@ const run = defineCommand({
 const install = defineCommand({
   meta: {
     name: "install",
-    description: "Install the node host as a systemd user service (gateway-node.service); the token goes into its 0600 environment file",
+    description: "Install the node host as a systemd user service (gateway-node.service); token and password go into its 0600 environment file",
   },
   args: {
     ...nodeArgs,
@@ -58,8 +76,14 @@ const install = defineCommand({
     if (!/^wss?:\/\//.test(args.url)) fail(`--url must be a ws:// or wss:// URL, got '${args.url}'`)
     const { installNodeService, nodeServiceFiles } = await import("../../src/nodes/host/service.ts")
     const token = args.token || process.env.GATEWAY_NODE_TOKEN || undefined
-    const files = nodeServiceFiles({ url: args.url, name: args.name, token, home: args.home })
-    const shown = { ...files, envFile: token ? files.envFile.replaceAll(token, "********") : files.envFile }
+    const password = args.password || process.env.GATEWAY_NODE_PASSWORD || undefined
+    const caFile = tlsCaFile(args)
+    // The service runs elsewhere: the certificate is named by its absolute path, and must be readable now.
+    const tlsCa = caFile ? resolve(caFile) : undefined
+    if (tlsCa) readCa(tlsCa)
+    const files = nodeServiceFiles({ url: args.url, name: args.name, token, password, tlsCa, home: args.home })
+    const { envFileShown, ...rest } = files
+    const shown = { ...rest, envFile: envFileShown }
     if (args["dry-run"]) {
       if (args.json) return printJson({ ok: true, dryRun: true, ...shown })
       process.stdout.write(`# ${files.unitPath}\n${files.unit}\n# ${files.envPath} (0600)\n${shown.envFile}\n`)

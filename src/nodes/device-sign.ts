@@ -1,7 +1,8 @@
 /**
  * A device's own side of identity: an Ed25519 key pair kept 0600 under the state home, and the signed `device` block
- * for a connect. Used by the CLI/test client and by the node host. WebCrypto only (no node:crypto, no zod), and
- * imported lazily by the client, so commands that do not present a device pay nothing for it.
+ * for a connect. Used by src/client when a caller passes a device key (tests, and clients that pair); the node host
+ * (`gateway node run`) does not sign one: it connects with the shared secret alone. WebCrypto only (no node:crypto,
+ * no zod), and imported lazily by the client, so commands that do not present a device pay nothing for it.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"

@@ -29,9 +29,12 @@ const SystemWhichParams = z.object({ bins: z.array(z.string().min(1)).max(256) }
 
 export interface CommandContext {
   policy: NodeRunPolicy
-  /** Default kill timeout (node.exec.timeoutSeconds) and output cap. */
+  /**
+   * The kill timeout (node.exec.timeoutSeconds, cut to the time the gateway still waits for this invoke; 0 or less
+   * once it has given up) and the output cap. Asked again after an approval, which may have taken most of the time.
+   */
   limits(): { timeoutMs: number; maxOutputBytes: number }
-  /** Asks the gateway's operators (exec.approval.requested); resolves false when denied or unanswered. */
+  /** Asks the gateway's operators (exec.approval.requested); resolves false when denied or unanswered in time. */
   approve(text: string, cwd: string): Promise<boolean>
 }
 
@@ -46,16 +49,19 @@ export async function systemRun(params: unknown, ctx: CommandContext): Promise<{
   const p = parse(SystemRunParams, "system.run", params)
   const d = ctx.policy.decide({ argv: p.command, cwd: p.cwd, env: p.env })
   if (d.decision === "deny") throw new NodeCommandError("SYSTEM_RUN_DENIED", d.reason)
-  if (d.decision === "ask" && !(await ctx.approve(d.text, d.cwd)))
-    throw new NodeCommandError("SYSTEM_RUN_DENIED", `an operator did not approve the command (${d.reason})`)
+  const approved = d.decision !== "ask" || (await ctx.approve(d.text, d.cwd))
   const limits = ctx.limits()
+  // The gateway already answered the caller with TIMEOUT: running now would be a command nobody waits for.
+  if (limits.timeoutMs <= 0) throw new NodeCommandError("TIMEOUT", "system.run: the invoke timed out before the command could start")
+  if (!approved) throw new NodeCommandError("SYSTEM_RUN_DENIED", `an operator did not approve the command (${d.reason})`)
   const res = await runCommand({
     command: p.command.join(" "),
     argv: d.argv,
     workdir: d.cwd,
     baseEnv: ctx.policy.baseEnv(),
     env: p.env,
-    timeoutMs: p.timeoutMs ?? limits.timeoutMs,
+    // The caller may ask for less time than node.exec.timeoutSeconds, never more.
+    timeoutMs: Math.min(p.timeoutMs ?? limits.timeoutMs, limits.timeoutMs),
     maxOutputChars: limits.maxOutputBytes,
   })
   return { stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode, timedOut: res.timedOut }

@@ -19,6 +19,8 @@ export interface NodeHostOptions {
   url: string
   token?: string
   password?: string
+  /** PEM certificate(s) to trust for a wss:// gateway (e.g. its self-signed certificate); default: the system's CAs. */
+  ca?: string
   /** The name node.list shows (default: node.displayName, else the host name). */
   name?: string
   home?: string
@@ -82,6 +84,7 @@ export class NodeHost {
           url: this.o.url,
           token: this.o.token,
           password: this.o.password,
+          ...(this.o.ca ? { ca: this.o.ca } : {}),
           role: "node",
           scopes: [],
           mode: "node",
@@ -139,16 +142,26 @@ export class NodeHost {
     await client.request("node.invoke.result", result).catch((err) => this.log(`could not send the result of ${req.command}: ${(err as Error).message}`))
   }
 
-  private context(client: GatewayClient, req: NodeInvokeRequest): CommandContext {
+  private context(client: GatewayClient, req: NodeInvokeRequest, receivedAt = Date.now()): CommandContext {
+    // A command never outlives the caller's wait: the gateway gives up req.timeoutMs after it sent the request.
+    const deadline = req.timeoutMs === undefined ? Number.POSITIVE_INFINITY : receivedAt + req.timeoutMs
+    const remaining = () => deadline - Date.now()
     return {
       policy: this.policy,
-      // A command never outlives the caller's wait: the gateway gives up at req.timeoutMs.
       limits: () => ({
-        timeoutMs: Math.min(this.config.exec.timeoutSeconds * 1000, req.timeoutMs ?? Number.POSITIVE_INFINITY),
+        timeoutMs: Math.min(this.config.exec.timeoutSeconds * 1000, remaining()),
         maxOutputBytes: this.config.exec.maxOutputBytes,
       }),
       approve: async (text, cwd) => {
-        const r = await client.request("node.exec.approval.request", { command: text, cwd }, { timeoutMs: 0 })
+        // The approval waits only as long as the invoke does; unanswered by then counts as not approved.
+        const left = remaining()
+        if (left <= 0) return false
+        const r = await client
+          .request("node.exec.approval.request", { command: text, cwd }, { timeoutMs: Number.isFinite(left) ? Math.ceil(left) : 0 })
+          .catch((err: unknown) => {
+            if (remaining() <= 0) return { approved: false }
+            throw err
+          })
         return r.approved
       },
     }

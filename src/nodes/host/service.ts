@@ -1,7 +1,8 @@
 /**
  * `gateway node install`: the node host as a systemd user service (gateway-node.service), rendered by the same
  * renderers as `gateway install` with its own name and ExecStart (`gateway node run --url … --name …`). The token
- * goes into the 0600 EnvironmentFile as GATEWAY_NODE_TOKEN, never on the command line.
+ * and password go into the 0600 EnvironmentFile as GATEWAY_NODE_TOKEN / GATEWAY_NODE_PASSWORD, never on the command
+ * line; a certificate to trust is passed as `--tls-ca <file>`.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -14,6 +15,9 @@ export interface NodeServiceOptions {
   url: string
   name?: string
   token?: string
+  password?: string
+  /** A PEM file the node trusts for wss:// (absolute, since the service does not run in the installer's directory). */
+  tlsCa?: string
   home?: string
   binary?: string
   env?: NodeJS.ProcessEnv
@@ -24,6 +28,8 @@ export interface NodeServiceFiles {
   unit: string
   envPath: string
   envFile: string
+  /** The environment file with its secrets masked, for --dry-run. */
+  envFileShown: string
   /** What install runs after writing the files. */
   commands: string[][]
 }
@@ -34,7 +40,16 @@ export function nodeServiceFiles(o: NodeServiceOptions): NodeServiceFiles {
   const cfg = env.XDG_CONFIG_HOME || join(userHome(env), ".config")
   const unitPath = join(cfg, "systemd", "user", `${NODE_SERVICE_NAME}.service`)
   const envPath = join(cfg, "gateway", `${NODE_SERVICE_NAME}.env`)
-  const execStart = [...program, "node", "run", "--url", o.url, ...(o.name ? ["--name", o.name] : []), ...(o.home ? ["--home", o.home] : [])]
+  const execStart = [
+    ...program,
+    "node",
+    "run",
+    "--url",
+    o.url,
+    ...(o.name ? ["--name", o.name] : []),
+    ...(o.home ? ["--home", o.home] : []),
+    ...(o.tlsCa ? ["--tls-ca", o.tlsCa] : []),
+  ]
   const unit = renderSystemdUnit({
     scope: "user",
     execStart,
@@ -44,16 +59,18 @@ export function nodeServiceFiles(o: NodeServiceOptions): NodeServiceFiles {
   const vars: Record<string, string | undefined> = {
     PATH: servicePath({ binaryDir: dirname(program[0]!), home: userHome(env), platform: process.platform }),
     GATEWAY_NODE_TOKEN: o.token,
+    GATEWAY_NODE_PASSWORD: o.password,
   }
-  const envFile = renderEnvironmentFile(
-    vars,
-    `Environment of ${NODE_SERVICE_NAME}.service, written by \`gateway node install\` (mode 0600: may hold GATEWAY_NODE_TOKEN).`,
-  )
+  const header = `Environment of ${NODE_SERVICE_NAME}.service, written by \`gateway node install\` (mode 0600: may hold GATEWAY_NODE_TOKEN and GATEWAY_NODE_PASSWORD).`
+  const envFile = renderEnvironmentFile(vars, header)
+  const mask = (v: string | undefined) => (v === undefined ? undefined : "********")
+  const envFileShown = renderEnvironmentFile({ ...vars, GATEWAY_NODE_TOKEN: mask(o.token), GATEWAY_NODE_PASSWORD: mask(o.password) }, header)
   return {
     unitPath,
     unit,
     envPath,
     envFile,
+    envFileShown,
     commands: [
       ["systemctl", "--user", "daemon-reload"],
       ["systemctl", "--user", "enable", "--now", `${NODE_SERVICE_NAME}.service`],

@@ -4,11 +4,12 @@
  * gateway's exec approvals, and reconnecting after the connection drops.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseCommand } from "../../../src/agent/tools/shell-words.ts"
 import { ConfigSchema } from "../../../src/config/schema.ts"
+import { systemRun } from "../../../src/nodes/host/commands.ts"
 import { NodeHost } from "../../../src/nodes/host/host.ts"
 import { NodeRunPolicy, shellQuote, type NodeExecConfig } from "../../../src/nodes/host/policy.ts"
 import { startInProcess, type InProcessGateway } from "../../harness/inproc.ts"
@@ -77,6 +78,38 @@ describe("system.run policy", () => {
   })
 })
 
+describe("system.run time limits", () => {
+  test("the caller's timeoutMs cannot exceed the node's limit (node.exec.timeoutSeconds / the invoke's wait)", async () => {
+    const { p } = policy({ mode: "full" })
+    const t0 = Date.now()
+    const res = await systemRun(
+      { command: ["sleep", "5"], timeoutMs: 60_000 },
+      { policy: p, limits: () => ({ timeoutMs: 300, maxOutputBytes: 1000 }), approve: async () => true },
+    )
+    expect(res.timedOut).toBe(true)
+    expect(Date.now() - t0).toBeLessThan(3000)
+  })
+
+  test("an approval that comes after the invoke's deadline does not run the command", async () => {
+    const { p } = policy({ mode: "ask" })
+    const marker = join(tempDir(), "ran")
+    const deadline = Date.now() + 100
+    const run = systemRun(
+      { command: ["touch", marker] },
+      {
+        policy: p,
+        limits: () => ({ timeoutMs: Math.min(10_000, deadline - Date.now()), maxOutputBytes: 1000 }),
+        approve: async () => {
+          await Bun.sleep(200)
+          return true
+        },
+      },
+    )
+    await expect(run).rejects.toMatchObject({ code: "TIMEOUT" })
+    expect(existsSync(marker)).toBe(false)
+  })
+})
+
 describe("node host against an in-process gateway", () => {
   let gw: InProcessGateway
   let op: TestClient
@@ -128,6 +161,21 @@ describe("node host against an in-process gateway", () => {
     const res = await denied
     expect(res.error?.code).toBe("UNAVAILABLE")
     expect(res.error?.details?.code).toBe("SYSTEM_RUN_DENIED")
+  })
+
+  test("ask mode: the approval waits only as long as the invoke; approving after its TIMEOUT runs nothing", async () => {
+    const marker = join(tempDir(), "late-approval")
+    const res = op.request(
+      "node.invoke",
+      { nodeId: host.nodeId, command: "system.run", params: { command: ["touch", marker] }, idempotencyKey: "h-late", timeoutMs: 400 },
+      5000,
+    )
+    const ev = await op.event("exec.approval.requested", (p) => p.request.command.includes("late-approval"))
+    expect((await res).error?.details?.code).toBe("TIMEOUT")
+    await Bun.sleep(300)
+    await op.request("exec.approval.resolve", { id: ev.id, decision: "allow-once" })
+    await Bun.sleep(500)
+    expect(existsSync(marker)).toBe(false)
   })
 
   test("bad params come back as the node's INVALID_PARAMS", async () => {
