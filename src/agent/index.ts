@@ -23,7 +23,7 @@ import { AgentRuntime } from "./runtime.ts"
 import { agentIdOf, kindOf } from "./session-key.ts"
 import { announceSubagentResults, createSessionTools } from "./session-tools.ts"
 import type { CronToolTarget } from "./tools/cron.ts"
-import type { ToolRegistry } from "./tools/registry.ts"
+import type { BrowserHost, ToolRegistry } from "./tools/registry.ts"
 import { runTool, toolJsonSchema, type ToolDef } from "./tools/tool.ts"
 
 export interface AgentSystemDeps {
@@ -87,13 +87,17 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
   // agents.list[].tools) through a getter, so policy changes apply on the next call, no rebuild.
   const registries = new Map<string, Promise<ToolRegistry>>()
   const registriesLoaded: ToolRegistry[] = []
+  // One headless browser for the whole gateway (every agent, skills.invoke): each session gets its own context in it.
+  let browserHost: BrowserHost | undefined
   const getRegistry = (agentId: string) => {
     const a = agentFor(agentId)
     const k = `${a.id}\0${a.workspace}`
     let r = registries.get(k)
     if (!r) {
       r = import("./tools/registry.ts").then((m) => {
+        browserHost ??= m.createBrowserHost({ config: () => cfg().tools })
         const loaded = m.createToolRegistry({
+          browser: browserHost,
           config: () => agentRuntimeConfig(cfg(), { workspace: deps.workspace }, a.id).tools,
           workspace: a.workspace,
           approve: (command, cwd, ctx) => approvals.request({ command, cwd, sessionKey: ctx.sessionKey, runId: ctx.runId, signal: ctx.signal }),
@@ -276,6 +280,7 @@ export function createAgentSystem(deps: AgentSystemDeps): AgentFacade {
       await Promise.all(registriesLoaded.map((r) => r.processes.killAll()))
       // The shared headless browser (browser tool) must not outlive it either.
       await Promise.all(registriesLoaded.map((r) => r.close()))
+      await browserHost?.close()
     },
   }
 }

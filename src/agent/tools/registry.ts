@@ -6,7 +6,7 @@
  */
 import { createApplyPatchTool } from "./apply-patch.ts"
 import { createCanvasTool } from "./canvas.ts"
-import { createBrowserTool } from "./browser/index.ts"
+import { type BrowserHost, createBrowserTool } from "./browser/index.ts"
 import { createExecTool, type ApproveFn } from "./exec.ts"
 import { createEditTool, createLsTool, createReadTool, createWriteTool } from "./fs-tools.ts"
 import { ToolPolicy, type ToolsConfig } from "./policy.ts"
@@ -24,6 +24,8 @@ export interface ToolRegistryOptions {
   approve: ApproveFn
   /** Folders read may read besides the roots (eligible skills' folders). */
   readRoots?: () => string[]
+  /** The gateway's one browser, shared by every agent; without it this registry starts its own. */
+  browser?: BrowserHost
 }
 
 export interface ToolRegistry {
@@ -34,14 +36,14 @@ export interface ToolRegistry {
   policy: ToolPolicy
   /** Background commands started by exec; the agent kills them all on stop. */
   processes: ProcessRegistry
-  /** Releases what tools hold between calls (the shared headless browser); the agent calls it on stop. */
+  /** Releases what tools hold between calls (the browser, unless it is the gateway's shared one); the agent calls it on stop. */
   close(): Promise<void>
 }
 
 export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
   const policy = new ToolPolicy(o.config, o.workspace, { readRoots: o.readRoots })
   const processes = new ProcessRegistry()
-  const browser = createBrowserTool({ policy })
+  const browser = createBrowserTool({ policy, host: o.browser })
   const builtins: ToolDef[] = [
     createReadTool(policy),
     createWriteTool(policy),
@@ -68,3 +70,5 @@ export function createToolRegistry(o: ToolRegistryOptions): ToolRegistry {
     close: () => browser.close(),
   }
 }
+
+export { createBrowserHost, type BrowserHost } from "./browser/index.ts"

@@ -51,6 +51,9 @@ beforeAll(() => {
           return html(JS_PAGE)
         case "/form":
           return html(FORM_PAGE)
+        case "/slow":
+          // Long enough that a second open in the same session would cut it off if the two were not queued.
+          return Bun.sleep(600).then(() => html("<title>Slow Page</title><p>took its time</p>"))
         case "/hop":
           return new Response(null, { status: 302, headers: { location: "/page" } })
         case "/to-secret":
@@ -95,6 +98,25 @@ describe.skipIf(skipWithoutChromium)(`browser tool in Chromium${chromiumNote}`, 
       { text: "elsewhere", href: "https://example.org/elsewhere" },
     ])
     expect(tool.running()).toBe(true)
+  }, 30_000)
+
+  test("two opens at once in one session run one after the other: neither cuts off nor closes the other's page", async () => {
+    const [slow, fast] = await Promise.all([call(tool, { action: "open", url: `${base}/slow` }, ws), call(tool, { action: "open", url: `${base}/page` }, ws)])
+    expect(slow.isError).toBeFalsy()
+    expect(json(slow).title).toBe("Slow Page")
+    expect(fast.isError).toBeFalsy()
+    expect(json(fast).title).toBe("Loopback Test Page")
+    // The second ran last: it is the session's page now.
+    expect(json(await call(tool, { action: "snapshot" }, ws)).title).toBe("Loopback Test Page")
+  }, 30_000)
+
+  test("close while an open starts: the new browser keeps its page (the old one's shutdown does not clear it)", async () => {
+    expect(json(await call(tool, { action: "open", url: `${base}/page` }, ws)).title).toBe("Loopback Test Page")
+    const [, reopened] = await Promise.all([tool.close(), call(tool, { action: "open", url: `${base}/form` }, ws)])
+    expect(reopened.isError).toBeFalsy()
+    expect(tool.running()).toBe(true)
+    expect(json(await call(tool, { action: "snapshot" }, ws)).title).toBe("Form")
+    expect(json(await call(tool, { action: "open", url: `${base}/page` }, ws)).title).toBe("Loopback Test Page")
   }, 30_000)
 
   test("a redirect on an allowed host is followed (finalUrl)", async () => {

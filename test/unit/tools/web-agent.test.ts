@@ -61,6 +61,38 @@ describe("web tools in an agent run", () => {
     60_000,
   )
 
+  test.skipIf(skipWithoutChromium)(
+    `two agents and skills.invoke share one Chromium process (each session its own context)${chromiumNote}`,
+    async () => {
+      page = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: (req) => new Response(`<title>At ${new URL(req.url).pathname}</title>`, { headers: { "content-type": "text/html" } }),
+      })
+      const base = `http://127.0.0.1:${page.port}`
+      gw = await startInProcess({
+        models: fakeModel([{ text: "ok" }]),
+        config: { agents: { list: [{ id: "main", default: true }, { id: "ops" }] }, tools: { web: { allowPrivate: [`127.0.0.1:${page.port}`] } } },
+      })
+      const c = await gw.connect()
+      const open = async (sessionKey: string, path: string) => {
+        const r = await c.call("tools.invoke", { name: "browser", args: { action: "open", url: `${base}${path}` }, sessionKey })
+        expect(r.isError).toBe(false)
+        return JSON.parse(r.result).title as string
+      }
+      expect(await open("agent:main:main", "/main")).toBe("At /main")
+      expect(await open("agent:ops:main", "/ops")).toBe("At /ops")
+      const viaSkill = await c.call("skills.invoke", { skill: "browser", args: { action: "open", url: `${base}/skill` }, sessionKey: "agent:ops:other" })
+      expect(viaSkill.result).toMatchObject({ title: "At /skill" })
+      const chromiumChildren = async () => (await Bun.$`pgrep -P ${process.pid} -f chrom`.nothrow().text()).trim().split("\n").filter(Boolean)
+      expect(await chromiumChildren()).toHaveLength(1)
+      await gw.stop()
+      gw = undefined
+      expect(await chromiumChildren()).toEqual([])
+    },
+    60_000,
+  )
+
   test("tools.deny group:web and group:ui take both away", async () => {
     const model = fakeModel([{ text: "ok" }])
     gw = await startInProcess({ models: model, config: { tools: { deny: ["group:web", "group:ui"] } } })

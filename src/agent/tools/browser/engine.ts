@@ -51,6 +51,8 @@ const LAUNCH_TIMEOUT_MS = 30_000
 export type WaitUntil = "load" | "domcontentloaded" | "networkidle"
 
 interface Tab {
+  /** The browser the context lives in: a tab of a browser since closed is dropped, not reused. */
+  browser: Browser
   context: BrowserContext
   page?: Page
   /** URLs of navigation requests (redirect hops included) that failed during the current action. */
@@ -118,9 +120,48 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
   const tabs = new Map<string, Tab>()
   let idle: ReturnType<typeof setTimeout> | undefined
 
+  /** Each session's last queued action: one session's actions run one after another (they share its page). */
+  const queues = new Map<string, Promise<void>>()
+  /** The running action of each session, and how to let the queue move on without it (closePage on a cancel). */
+  const running = new Map<string, { release: () => void; released: boolean }>()
+  function serial<T>(session: string, fn: (lane: { released: boolean }) => Promise<T>): Promise<T> {
+    const lane = { release: () => {}, released: false }
+    const released = new Promise<void>((resolve) => {
+      lane.release = () => {
+        lane.released = true
+        resolve()
+      }
+    })
+    const result = (queues.get(session) ?? Promise.resolve()).then(() => {
+      running.set(session, lane)
+      return fn(lane)
+    })
+    const done = Promise.race([
+      result.then(
+        () => {},
+        () => {},
+      ),
+      released,
+    ]).then(() => {
+      if (running.get(session) === lane) running.delete(session)
+    })
+    queues.set(session, done)
+    void done.then(() => {
+      if (queues.get(session) === done) queues.delete(session)
+    })
+    return result
+  }
+
   let busy = 0
-  /** Runs one action; the idle timer runs only while no action is in flight (a slow launch must not close itself). */
-  async function busyWhile<T>(session: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one action after the session's earlier ones; the idle timer runs only while no action is in flight (a slow
+   * launch must not close itself).
+   */
+  function busyWhile<T>(session: string, fn: () => Promise<T>): Promise<T> {
+    return serial(session, (lane) => action(session, lane, fn))
+  }
+
+  async function action<T>(session: string, lane: { released: boolean }, fn: () => Promise<T>): Promise<T> {
     busy++
     if (idle) clearTimeout(idle)
     idle = undefined
@@ -144,7 +185,9 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     try {
       return await Promise.race([run, deadline])
     } catch (err) {
-      if (timedOut) {
+      // The session's actions run one at a time, so its current page is the one this action is stuck on, unless a
+      // cancel already closed it and let the next action in (whose page this is then).
+      if (timedOut && !lane.released) {
         const tab = tabs.get(session)
         const stuck = tab?.page
         if (tab) tab.page = undefined
@@ -185,8 +228,12 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
       try {
         const b = await chromium.launch({ executablePath, headless: true, timeout: LAUNCH_TIMEOUT_MS, proxy: { server: p.url } })
         b.on("disconnected", () => {
-          if (browser === b) browser = undefined
-          tabs.clear()
+          // Only the current browser's tabs are its; a browser closed for a restart leaves the new one's alone.
+          if (browser === b) {
+            browser = undefined
+            proxy = undefined
+            tabs.clear()
+          }
           void p.close()
         })
         browser = b
@@ -209,7 +256,8 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
   /** The session's tab; concurrent first calls of one session share one context. */
   function tabFor(session: string): Promise<Tab> {
     const existing = tabs.get(session)
-    if (existing) return Promise.resolve(existing)
+    if (existing && existing.browser === browser && browser?.isConnected()) return Promise.resolve(existing)
+    if (existing) tabs.delete(session)
     let p = opening.get(session)
     if (!p) {
       p = newTab(session).finally(() => opening.delete(session))
@@ -223,9 +271,14 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     const s = o.settings()
     // Service workers could make requests no page asked for (and outlive it); downloads would write files.
     const context = await b.newContext({ serviceWorkers: "block", acceptDownloads: false, viewport: { width: 1280, height: 800 } })
+    if (browser !== b) {
+      // The browser was closed (idle, restart) while the context opened: it belongs to no one.
+      await context.close().catch(() => {})
+      throw new ToolError({ message: "The browser was restarted during the call; try again." })
+    }
     context.setDefaultTimeout(s.timeoutMs)
     context.setDefaultNavigationTimeout(s.timeoutMs)
-    const tab: Tab = { context, failedNavigations: [] }
+    const tab: Tab = { browser: b, context, failedNavigations: [] }
     context.on("requestfailed", (req) => {
       if (req.isNavigationRequest()) tab.failedNavigations.push(req.url())
     })
@@ -303,12 +356,16 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
   async function close(): Promise<void> {
     if (idle) clearTimeout(idle)
     idle = undefined
-    const b = browser ?? (await launching?.catch(() => undefined))
+    if (!browser && launching) await launching.catch(() => undefined)
+    // This browser and its proxy, taken together before any wait: a launch during the close gets a new pair, which
+    // this close never touches.
+    const b = browser
+    const p = proxy
     browser = undefined
+    proxy = undefined
     tabs.clear()
     await b?.close().catch(() => {})
-    await proxy?.close()
-    proxy = undefined
+    await p?.close()
   }
 
   return {
@@ -317,17 +374,21 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
         const tab = await tabFor(session)
         const since = seq
         tab.failedNavigations = []
+        let page = tab.page
         try {
-          if (!tab.page || tab.page.isClosed()) tab.page = await tab.context.newPage()
-          await tab.page.goto(url, { waitUntil })
-          return await after(tab.page, url, since)
+          if (!page || page.isClosed()) {
+            page = await tab.context.newPage()
+            tab.page = page
+          }
+          await page.goto(url, { waitUntil })
+          return await after(page, url, since)
         } catch (err) {
           // A failed navigation can leave the page on Chromium's error page, still navigating: the next open starts
-          // on a fresh page (the context, with its cookies, stays).
-          const failed = tab.page
-          const at = failed?.url()
-          tab.page = undefined
-          await failed?.close().catch(() => {})
+          // on a fresh page (the context, with its cookies, stays). Only the page this call used is closed (an action
+          // left running past its deadline must not close the page a later one opened).
+          const at = page?.url()
+          if (tab.page === page) tab.page = undefined
+          await page?.close().catch(() => {})
           explain(err, `Opening ${url}`, since, url, tab, at)
         }
       })
@@ -404,6 +465,9 @@ export function createBrowserEngine(o: EngineOptions): BrowserEngine {
     },
 
     async closePage(session) {
+      // The cancelled action may still be stuck on the page (a script that never yields): the session's next
+      // actions do not wait for it.
+      running.get(session)?.release()
       const tab = tabs.get(session)
       const page = tab?.page
       if (tab) tab.page = undefined

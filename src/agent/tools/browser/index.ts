@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { z } from "zod"
 import { importEntry } from "../../../util/embedded.ts"
 import { parseHttpUrl, type Resolver } from "../net-guard.ts"
-import type { ToolPolicy } from "../policy.ts"
+import type { ToolPolicy, ToolsConfig } from "../policy.ts"
 import { defineTool, ToolError, type ToolDef, type ToolResult } from "../tool.ts"
 import type { BrowserEngine, EngineOptions } from "./engine.ts"
 import { findChromium } from "./find-chromium.ts"
@@ -34,10 +34,68 @@ type EngineModule = typeof import("./engine.ts")
 
 export interface BrowserToolOptions {
   policy: ToolPolicy
+  /** The gateway's one browser, shared by every agent's tool; without it the tool starts its own (tests). */
+  host?: BrowserHost
   /** Host name lookup for the SSRF guard (tests). */
   resolve?: Resolver
   /** PATH searched for Chromium (tests); default process.env.PATH. */
   path?: string
+}
+
+/** One Chromium process (its engine loaded on first use) for everyone holding this host. */
+export interface BrowserHost {
+  /** The engine, loading playwright-core on the first call; a clear error when there is no Chromium. */
+  engine(): Promise<BrowserEngine>
+  /** The engine if already loaded (a cancel must not load it). */
+  loaded(): BrowserEngine | undefined
+  /** Closes the browser process, if one runs (gateway stop). */
+  close(): Promise<void>
+  running(): boolean
+}
+
+export interface BrowserHostOptions {
+  /** tools.web and tools.browser, read at every call (gateway-wide: agents.list[].tools does not narrow them). */
+  config: () => Pick<ToolsConfig, "web" | "browser">
+  resolve?: Resolver
+  path?: string
+}
+
+export function createBrowserHost(o: BrowserHostOptions): BrowserHost {
+  let engine: Promise<BrowserEngine> | undefined
+  let loaded: BrowserEngine | undefined
+  const settings: EngineOptions["settings"] = () => {
+    const c = o.config()
+    return {
+      // Looked up at launch only (a getter): settings are read on every call.
+      get executablePath() {
+        return findChromium(o.config().browser.executablePath, o.path)
+      },
+      allowPrivate: c.web.allowPrivate,
+      idleTimeoutMs: c.browser.idleTimeoutMs,
+      timeoutMs: c.browser.timeoutMs,
+      maxTextChars: c.browser.maxTextChars,
+      maxLinks: c.browser.maxLinks,
+    }
+  }
+  return {
+    engine() {
+      // Before loading playwright-core at all: no Chromium means a clear error, not a launch failure.
+      findChromium(o.config().browser.executablePath, o.path)
+      engine ??= importEntry<EngineModule>(
+        typeof GATEWAY_BROWSER_ENTRY === "string" ? GATEWAY_BROWSER_ENTRY : undefined,
+        new URL("./engine.ts", import.meta.url),
+      ).then((m) => (loaded = m.createBrowserEngine({ settings, resolve: o.resolve })))
+      engine.catch(() => {
+        engine = undefined
+      })
+      return engine
+    },
+    loaded: () => loaded,
+    async close() {
+      await loaded?.close()
+    },
+    running: () => !!loaded?.running(),
+  }
 }
 
 export interface BrowserTool extends ToolDef<typeof BrowserParams> {
@@ -69,34 +127,8 @@ function screenshotPath(workspace: string): string {
 }
 
 export function createBrowserTool(o: BrowserToolOptions): BrowserTool {
-  let engine: Promise<BrowserEngine> | undefined
-  let loaded: BrowserEngine | undefined
-  const settings: EngineOptions["settings"] = () => {
-    const c = o.policy.config
-    return {
-      // Looked up at launch only (a getter): settings are read on every call.
-      get executablePath() {
-        return findChromium(o.policy.config.browser.executablePath, o.path)
-      },
-      allowPrivate: c.web.allowPrivate,
-      idleTimeoutMs: c.browser.idleTimeoutMs,
-      timeoutMs: c.browser.timeoutMs,
-      maxTextChars: c.browser.maxTextChars,
-      maxLinks: c.browser.maxLinks,
-    }
-  }
-  const getEngine = () => {
-    // Before loading playwright-core at all: no Chromium means a clear error, not a launch failure.
-    findChromium(o.policy.config.browser.executablePath, o.path)
-    engine ??= importEntry<EngineModule>(
-      typeof GATEWAY_BROWSER_ENTRY === "string" ? GATEWAY_BROWSER_ENTRY : undefined,
-      new URL("./engine.ts", import.meta.url),
-    ).then((m) => (loaded = m.createBrowserEngine({ settings, resolve: o.resolve })))
-    engine.catch(() => {
-      engine = undefined
-    })
-    return engine
-  }
+  const host = o.host ?? createBrowserHost({ config: () => o.policy.config, resolve: o.resolve, path: o.path })
+  const getEngine = () => host.engine()
 
   const tool = defineTool({
     name: "browser",
@@ -108,7 +140,7 @@ export function createBrowserTool(o: BrowserToolOptions): BrowserTool {
     parameters: BrowserParams,
     async execute(args, ctx) {
       // A cancelled run stops waiting at once and closes the session's page (the action may still be running on it).
-      return untilAborted(run(args, ctx.sessionKey, ctx.workspace), ctx.signal, () => void loaded?.closePage(ctx.sessionKey))
+      return untilAborted(run(args, ctx.sessionKey, ctx.workspace), ctx.signal, () => void host.loaded()?.closePage(ctx.sessionKey))
     },
   })
 
@@ -146,8 +178,9 @@ export function createBrowserTool(o: BrowserToolOptions): BrowserTool {
 
   return Object.assign(tool, {
     async close() {
-      await loaded?.close()
+      // A shared host is the gateway's to close, not one agent's.
+      if (!o.host) await host.close()
     },
-    running: () => !!loaded?.running(),
+    running: () => host.running(),
   })
 }
