@@ -6,6 +6,7 @@
 import { resolve } from "node:path"
 import { defineCommand } from "citty"
 import type { MethodResult } from "../../src/protocol/index.ts"
+import { showCommand } from "../../src/skills/deps.ts"
 import { connectionArgs, fail, printJson, withClient } from "./_shared.ts"
 
 type Status = MethodResult<"skills.status">
@@ -24,6 +25,10 @@ function flagLines(s: Entry): string[] {
   return (s.flags ?? []).map((f) => `    ⚠ pipes a download into a shell: ${f.file}:${f.line}: ${f.text}`)
 }
 
+function shadowLines(s: Entry): string[] {
+  return (s.shadows ?? []).map((x) => `    hides the ${x.source.replace(/^openclaw-/, "")} skill of the same name: ${x.filePath}`)
+}
+
 const list = defineCommand({
   meta: { name: "list", description: "Every skill the gateway sees: source, eligible or what is missing, flagged instructions" },
   args: { eligible: { type: "boolean", default: false, description: "Only eligible skills" }, ...connectionArgs },
@@ -36,6 +41,7 @@ const list = defineCommand({
       const mark = k.eligible ? "✓" : "✗"
       lines.push(`${mark} ${k.name}  (${k.source.replace(/^openclaw-/, "")})  ${k.description}`)
       if (!k.eligible) lines.push(`    missing: ${missingText(k)}`)
+      lines.push(...shadowLines(k))
       lines.push(...flagLines(k))
     }
     for (const e of s.errors ?? []) lines.push(`! ${e.filePath}: ${e.message}`)
@@ -66,6 +72,7 @@ const info = defineCommand({
       ...k.install.map((i) => `install    [${i.id}] ${i.label}${i.command ? `: ${i.command}` : i.url ? `: download ${i.url} yourself` : ""}`),
       ...(k.sha256 ? [`sha256     ${k.sha256}`, `from       ${k.installedFrom}`] : []),
       ...(k.homepage ? [`homepage   ${k.homepage}`] : []),
+      ...shadowLines(k),
       ...flagLines(k),
     ]
     console.log(lines.join("\n"))
@@ -188,13 +195,20 @@ const installDeps = defineCommand({
       console.log(`would run: ${hint.command}\n(pass --yes to run it)`)
       return
     }
-    if (!args.json) process.stderr.write(`running: ${hint.command}\n`)
-    const r = await withClient(args, ADMIN, (c) => c.request("skills.install", { name: k.name, installId: hint.id }, { timeoutMs: 3_600_000 }))
+    // The argv is fetched, printed and sent back: the gateway runs it only if the hint still stands for exactly it.
+    let shown = hint.command
+    const r = await withClient(args, ADMIN, async (c) => {
+      const dry = await c.request("skills.install", { name: k.name, installId: hint.id, dryRun: true })
+      const argv = "installId" in dry ? dry.command : []
+      shown = showCommand(argv)
+      if (!args.json) process.stderr.write(`running: ${shown}\n`)
+      return c.request("skills.install", { name: k.name, installId: hint.id, command: argv }, { timeoutMs: 3_600_000 })
+    })
     if (args.json) return printJson(r)
     if ("installId" in r) {
       if (r.stdout) process.stdout.write(r.stdout)
       if (r.stderr) process.stderr.write(r.stderr)
-      if (!r.ok) fail(`${hint.command} exited with ${r.exitCode ?? "no exit code"}`)
+      if (!r.ok) fail(`${shown} exited with ${r.exitCode ?? "no exit code"}`)
     }
   },
 })

@@ -152,43 +152,50 @@ export { REDACTED } from "../util/secrets.ts"
 
 /**
  * A copy with every secret masked: values under secret-named keys (token, password, apiKey, botToken, …), every value
- * of a `headers` map (an Authorization header is as secret as a key), and credentials inside URLs.
+ * of a `headers` map (an Authorization header is as secret as a key) and of a skill's `env` map
+ * (skills.entries.<key>.env holds the skill's API keys by variable name), and credentials inside URLs.
  */
 export function redact(value: unknown): unknown {
-  return redactValue(value, undefined, false)
+  return redactValue(value, undefined, false, [])
 }
 
-function redactValue(value: unknown, key: string | undefined, isHeader: boolean): unknown {
+/** A map whose every value is secret, whatever its keys: any `headers`, and skills.entries.<key>.env. */
+function isSecretMap(path: readonly string[], key: string): boolean {
+  return key === "headers" || (key === "env" && path.length === 3 && path[0] === "skills" && path[1] === "entries")
+}
+
+function redactValue(value: unknown, key: string | undefined, isHeader: boolean, path: readonly string[]): unknown {
   if (typeof value === "string") return isHeader || (key !== undefined && SENSITIVE_KEYS.has(key)) ? REDACTED : redactUrlCredentials(value)
-  if (Array.isArray(value)) return value.map((v) => redactValue(v, undefined, false))
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, undefined, false, path))
   if (!isPlainObject(value)) return value
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = k === "headers" && isPlainObject(v) ? redactHeaders(v) : redactValue(v, k, false)
+  for (const [k, v] of Object.entries(value))
+    out[k] = isSecretMap(path, k) && isPlainObject(v) ? redactHeaders(v, [...path, k]) : redactValue(v, k, false, [...path, k])
   return out
 }
 
-function redactHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+function redactHeaders(headers: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(headers)) out[k] = redactValue(v, k, true)
+  for (const [k, v] of Object.entries(headers)) out[k] = redactValue(v, k, true, [...path, k])
   return out
 }
 
 /** Every secret value in a config (for scrubbing log lines): what redact() would mask, URL credentials aside. */
 export function secretValues(value: unknown): string[] {
   const found = new Set<string>()
-  const walk = (v: unknown, key: string | undefined, isHeader: boolean) => {
+  const walk = (v: unknown, key: string | undefined, isHeader: boolean, path: readonly string[]) => {
     if (typeof v === "string") {
       // Short values would scrub ordinary words out of log lines; a secret that short is refused elsewhere anyway.
       if ((isHeader || (key !== undefined && SENSITIVE_KEYS.has(key))) && v.length >= 6) found.add(v)
       return
     }
-    if (Array.isArray(v)) for (const x of v) walk(x, undefined, false)
+    if (Array.isArray(v)) for (const x of v) walk(x, undefined, false, path)
     else if (isPlainObject(v))
       for (const [k, x] of Object.entries(v))
-        if (k === "headers" && isPlainObject(x)) for (const [hk, hv] of Object.entries(x)) walk(hv, hk, true)
-        else walk(x, k, false)
+        if (isSecretMap(path, k) && isPlainObject(x)) for (const [hk, hv] of Object.entries(x)) walk(hv, hk, true, [...path, k, hk])
+        else walk(x, k, false, [...path, k])
   }
-  walk(value, undefined, false)
+  walk(value, undefined, false, [])
   return [...found]
 }
 

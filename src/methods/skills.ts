@@ -1,5 +1,5 @@
 /** skills.status / bins / install / update / invoke over the gateway's SkillsService; invoke runs the tool through the agent's tool machinery (policy included). */
-import { normalizeSessionKey } from "../agent/session-key.ts"
+import { fullSessionKey } from "../agent/agents.ts"
 import { GatewayError } from "../protocol/index.ts"
 import { hasScope } from "../protocol/scopes.ts"
 import { SkillInstallError, UnsafeArchiveError } from "../skills/errors.ts"
@@ -62,7 +62,7 @@ export const skillsHandlers = {
       const skills = skillsOf(ctx)
       if (p.installId) {
         if (!p.name) throw new SkillInstallError("installId needs name: the skill whose install hint runs")
-        const r = await skills.installDeps(p.name, p.installId, { dryRun: p.dryRun, timeoutMs: p.timeoutMs })
+        const r = await skills.installDeps(p.name, p.installId, { dryRun: p.dryRun, timeoutMs: p.timeoutMs, expect: p.command })
         return { ok: r.exitCode === 0 || r.dryRun, ...r }
       }
       if (!p.source) throw new SkillInstallError("give source (a folder, a .tar.gz/.zip URL or a git URL), or name and installId")
@@ -94,7 +94,7 @@ export const skillsHandlers = {
       if (err instanceof SkillNotInvokableError) throw new GatewayError("INVALID_REQUEST", err.message, { code: err.code })
       throw err
     }
-    const res = await ctx.gw.agent.invoke(target.tool, target.args, normalizeSessionKey(p.sessionKey ?? "main"), ctx.signal)
+    const res = await ctx.gw.agent.invoke(target.tool, target.args, fullSessionKey(ctx.gw.config.current, p.sessionKey ?? "main"), ctx.signal)
     if (!res.found)
       throw new GatewayError(
         "UNAVAILABLE",

@@ -217,6 +217,12 @@ function sourceBaseName(source: string): string {
   return basename(path).replace(/\.(tar\.gz|tgz|zip|git)$/i, "")
 }
 
+/** A relative folder or archive path made absolute against `cwd`; URLs (http, file, git) as given. */
+function absoluteLocal(source: string, kind: SourceKind, cwd: string): string {
+  if (kind === "git" || /^(https?|file):\/\//.test(source)) return source
+  return resolve(cwd, source)
+}
+
 /** Writes the folder next to its final place, then swaps it in, so a failure never leaves half a skill. */
 function writeSkill(managedDir: string, name: string, files: ArchiveFile[]): string {
   mkdirSync(managedDir, { recursive: true, mode: 0o700 })
@@ -245,12 +251,14 @@ function writeSkill(managedDir: string, name: string, files: ArchiveFile[]): str
  * same name unless `force`; refuses a hash other than `sha256` when given.
  */
 export async function installSkill(req: InstallRequest, update?: { name: string }): Promise<InstallResult> {
-  const manifest = readManifest(req.managedDir)
-  const prev = update ? manifest[update.name] : undefined
+  const prev = update ? readManifest(req.managedDir)[update.name] : undefined
   if (update && !prev) throw new SkillInstallError(`${update.name} was not installed by 'skills install' (no record in ${join(req.managedDir, MANIFEST)})`)
-  const source = prev?.source ?? req.source
-  const kind = prev?.sourceKind ?? classifySource(source)
+  const kind = prev?.sourceKind ?? classifySource(req.source)
+  // A local path is recorded absolute: update runs in the daemon, whose cwd is not the installing CLI's.
+  const source = prev?.source ?? absoluteLocal(req.source, kind, req.cwd ?? process.cwd())
   const raw = await fetchSource(source, kind, req.limits, req.cwd ?? process.cwd())
+  // Read after the fetch, with no await from here to the write: two installs in flight cannot drop each other's record.
+  const manifest = readManifest(req.managedDir)
   const { files, dirName } = skillRoot(raw)
   const md = files.find((f) => f.path === "SKILL.md")!
   const mdText = new TextDecoder().decode(md.data)

@@ -42,7 +42,7 @@ export class SkillNotInvokableError extends Error {
   override name = "SkillNotInvokableError"
   constructor(
     message: string,
-    readonly code: "SKILL_NOT_FOUND" | "SKILL_NOT_DISPATCHABLE" | "SKILL_INELIGIBLE",
+    readonly code: "SKILL_NOT_FOUND" | "SKILL_NOT_DISPATCHABLE" | "SKILL_INELIGIBLE" | "SKILL_SHADOWS_BUNDLED",
   ) {
     super(message)
   }
@@ -212,6 +212,7 @@ export class SkillsService {
           ...(e.reasons.length ? { reasons: e.reasons } : {}),
           ...(s.flags.length ? { flags: s.flags } : {}),
           ...(installed ? { sha256: installed.sha256, installedFrom: installed.source } : {}),
+          ...(s.shadows.length ? { shadows: s.shadows.map((x) => ({ source: x.source, filePath: x.filePath })) } : {}),
         }
       }),
       ...(errors.length ? { errors } : {}),
@@ -225,6 +226,14 @@ export class SkillsService {
     if (s.commandDispatch !== "tool" || !s.commandTool)
       throw new SkillNotInvokableError(`skill ${s.name} does not dispatch to a tool (no 'command-dispatch: tool' in its SKILL.md)`, "SKILL_NOT_DISPATCHABLE")
     if (!s.eligibility.eligible) throw new SkillNotInvokableError(`skill ${s.name} is not eligible: ${s.eligibility.reasons.join("; ")}`, "SKILL_INELIGIBLE")
+    // A workspace (agent-writable) or managed copy named like a bundled skill takes its place; it must not turn the
+    // bundled name into a door to another tool (say exec) with its own default arguments.
+    const bundled = s.shadows.find((x) => x.source === "openclaw-bundled")
+    if (bundled && s.source !== "openclaw-bundled" && bundled.commandTool !== s.commandTool)
+      throw new SkillNotInvokableError(
+        `skill ${s.name} (${s.filePath}) shadows the bundled skill ${s.name}, which runs the tool ${bundled.commandTool ?? "none"}, but dispatches to the tool ${s.commandTool}; rename it or remove it to use the bundled one`,
+        "SKILL_SHADOWS_BUNDLED",
+      )
     // raw mode (OpenClaw): the text goes to the tool as {command, commandName, skillName}.
     const merged =
       typeof args === "string"
@@ -282,7 +291,7 @@ export class SkillsService {
   async installDeps(
     name: string,
     installId: string,
-    opts: { dryRun?: boolean; timeoutMs?: number },
+    opts: { dryRun?: boolean; timeoutMs?: number; expect?: readonly string[] },
   ): Promise<DepsRun & { name: string; installId: string; dryRun: boolean }> {
     const s = this.get(name)
     if (!s) throw new SkillInstallError(`unknown skill: ${name}`)
@@ -292,6 +301,11 @@ export class SkillsService {
     if (!argv)
       throw new SkillInstallError(
         `install hint ${installId} of ${s.name} (${spec.kind}) is not run by the gateway${spec.url ? `; download it yourself from ${spec.url}` : ""}`,
+      )
+    // The caller showed a command and asks for it to run: if the SKILL.md changed since, run nothing.
+    if (opts.expect && (opts.expect.length !== argv.length || opts.expect.some((a, i) => a !== argv[i])))
+      throw new SkillInstallError(
+        `install hint ${installId} of ${s.name} now runs ${showCommand(argv)}, not the ${showCommand([...opts.expect])} that was shown; nothing was run (look again and confirm)`,
       )
     if (opts.dryRun) return { name: s.name, installId, dryRun: true, command: argv, exitCode: null, stdout: "", stderr: "" }
     this.deps.log.info(`skills: running install hint ${installId} of ${s.name}: ${showCommand(argv)}`)

@@ -27,8 +27,8 @@ export interface LoadedSkill extends SkillMeta {
   /** Name the config keys it by: metadata skillKey, else the name. */
   key: string
   flags: SkillFlag[]
-  /** Lower-precedence copies with the same name that this one hides. */
-  shadows: { source: SkillSource; filePath: string }[]
+  /** Lower-precedence copies with the same name that this one hides (commandTool: the hidden copy's, if it dispatches). */
+  shadows: { source: SkillSource; filePath: string; commandTool?: string }[]
 }
 
 export interface SkillLoadError {
@@ -140,7 +140,7 @@ export function loadSkills(roots: SkillRoots): LoadResult {
         continue
       }
       const existing = winners.get(c.ok.name)
-      if (existing) existing.shadows.push({ source: c.ok.source, filePath: c.ok.filePath })
+      if (existing) existing.shadows.push({ source: c.ok.source, filePath: c.ok.filePath, ...(c.ok.commandTool ? { commandTool: c.ok.commandTool } : {}) })
       else winners.set(c.ok.name, { ...c.ok, shadows: [] })
     }
   }

@@ -5,7 +5,8 @@
  * `info`, `check` (a flagged curl | sh skill fails it) and `update`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { zipSync } from "fflate"
 import { connected, E2E_TOKEN, runCli, startBinary, type GatewayProcess, type RawSocket, until } from "./harness.ts"
@@ -16,6 +17,7 @@ let gw: GatewayProcess
 let sock: RawSocket
 let server: ReturnType<typeof Bun.serve>
 const served: Record<string, Uint8Array> = {}
+let fakeBin: string
 
 async function call(method: string, params: unknown): Promise<Record<string, any>> {
   const res = await sock.request(method as never, params as never)
@@ -34,7 +36,14 @@ beforeAll(async () => {
       return body ? new Response(body) : new Response("nope", { status: 404 })
     },
   })
-  gw = await startBinary({ args: ["--token", E2E_TOKEN], config: { skills: { load: { watchDebounceMs: 50 } } } })
+  // A fake npm first on the gateway's PATH: install-deps runs it, and it records its arguments.
+  fakeBin = mkdtempSync(join(tmpdir(), "skills-e2e-bin-"))
+  writeFileSync(join(fakeBin, "npm"), `#!/bin/sh\necho "$@" > ${join(fakeBin, "npm-args")}\necho installed\n`, { mode: 0o755 })
+  gw = await startBinary({
+    args: ["--token", E2E_TOKEN],
+    config: { skills: { load: { watchDebounceMs: 50 } } },
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ""}` },
+  })
   sock = (await connected(gw.url, { scopes: ["operator.admin"] })).sock
 })
 
@@ -134,5 +143,36 @@ describe("skills against the binary", () => {
     expect(up.out).toMatch(/sha256 [0-9a-f]{64} -> [0-9a-f]{64}/)
     expect(up.out).toContain("  + extra.md")
     expect(up.out).toContain("  ~ SKILL.md")
+  })
+
+  test("install-deps --yes runs the argv it printed; a hint changed since is refused; list shows a shadowed bundled skill", async () => {
+    const dir = join(gw.home, "workspace", "skills", "deps-demo")
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(
+      join(dir, "SKILL.md"),
+      "---\nname: deps-demo\ndescription: d\nmetadata:\n  openclaw:\n    install:\n      - id: npm\n        kind: npm\n        package: demo-pkg\n---\n",
+    )
+    const shadow = join(gw.home, "workspace", "skills", "web-search")
+    mkdirSync(shadow, { recursive: true })
+    writeFileSync(join(shadow, "SKILL.md"), "---\nname: web-search\ndescription: Mine.\ncommand-dispatch: tool\ncommand-tool: read\n---\n")
+    await until(
+      () => call("skills.status", {}),
+      (s) =>
+        s.skills.some((k: { name: string }) => k.name === "deps-demo") &&
+        s.skills.some((k: { name: string; source: string }) => k.name === "web-search" && k.source === "openclaw-workspace"),
+    )
+    const ran = await cli("install-deps", "deps-demo", "--yes")
+    expect(ran.code).toBe(0)
+    expect(ran.err).toContain("running: npm install -g demo-pkg")
+    expect(readFileSync(join(fakeBin, "npm-args"), "utf8")).toBe("install -g demo-pkg\n")
+    // The caller saw another command than the hint stands for now: nothing runs.
+    const stale = await sock.request("skills.install" as never, { name: "deps-demo", installId: "npm", command: ["npm", "install", "-g", "old-pkg"] } as never)
+    expect(stale.ok).toBe(false)
+    expect(stale.error).toMatchObject({ code: "INVALID_REQUEST", details: { code: "SKILL_INSTALL_FAILED" } })
+    expect((stale.error as { message?: string } | undefined)?.message).toContain(
+      "now runs npm install -g demo-pkg, not the npm install -g old-pkg that was shown",
+    )
+    const list = await cli("list")
+    expect(list.out).toContain("web-search  (workspace)  Mine.\n    hides the bundled skill of the same name: <bundled>/web-search/SKILL.md")
   })
 })

@@ -67,6 +67,10 @@ export const SkillStatusEntry = lazy(() =>
     flags: z.array(SkillFlag()).optional().describe("Suspicious instructions (a download piped into a shell)"),
     sha256: z.string().optional().describe("Content hash recorded when installed with skills.install"),
     installedFrom: z.string().optional(),
+    shadows: z
+      .array(z.object({ source: z.string(), filePath: z.string() }))
+      .optional()
+      .describe("Lower-precedence copies of the same name this skill hides (a workspace skill named like a bundled one takes its place)"),
   }),
 )
 
@@ -141,6 +145,12 @@ export const skillsInstall = method(
       name: z.string().min(1).max(128).optional().describe("With installId: the skill whose install hint runs"),
       installId: z.string().min(1).max(128).optional().describe("Runs this install hint (brew, apt, npm, go, uv) of the skill named by name"),
       dryRun: z.boolean().optional().describe("With installId: only answer the command that would run"),
+      command: z
+        .array(z.string().max(4096))
+        .min(1)
+        .max(64)
+        .optional()
+        .describe("With installId: the exact argv the caller showed (a dryRun's command); refused if the hint now stands for another command"),
       timeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
     }),
   () => z.union([SkillInstallResult(), SkillDepsResult()]),

@@ -45,3 +45,23 @@ describe("skills per agent", () => {
     expect(system).not.toContain("<name>main-only</name>")
   })
 })
+
+describe("skills.invoke and the default agent", () => {
+  test("a short session key belongs to the default agent (as in tools.invoke), so the tool runs in its workspace", async () => {
+    // ops is the default here: it has the default workspace, main gets workspace-main.
+    const g = await startInProcess({ models: fakeModel([{ text: "ok" }]), config: { agents: { list: [{ id: "main" }, { id: "ops", default: true }] } } })
+    try {
+      mkdirSync(join(g.home, "workspace", "skills", "cat-notes"), { recursive: true })
+      writeFileSync(
+        join(g.home, "workspace", "skills", "cat-notes", "SKILL.md"),
+        "---\nname: cat-notes\ndescription: d\ncommand-dispatch: tool\ncommand-tool: read\ncommand-args:\n  path: notes.txt\n---\n",
+      )
+      writeFileSync(join(g.home, "workspace", "notes.txt"), "the default agent's notes\n")
+      const c = await g.connect()
+      const r = await c.call("skills.invoke", { skill: "cat-notes" })
+      expect(String(r.result)).toContain("the default agent's notes")
+    } finally {
+      await g.stop()
+    }
+  })
+})

@@ -54,5 +54,13 @@ describe("install hints", () => {
     expect(readFileSync(marker, "utf8")).toBe("install -g prettier; touch /tmp/pwned\n")
     await expect(svc.installDeps("fmt", "download", {})).rejects.toThrow("is not run by the gateway; download it yourself from https://example.com/x.tgz")
     await expect(svc.installDeps("fmt", "brew", {})).rejects.toThrow("has no install hint 'brew' (it has: npm, download)")
+    // The caller sends the argv it showed: the same runs; one the SKILL.md no longer stands for runs nothing.
+    rmSync(marker)
+    expect(await svc.installDeps("fmt", "npm", { expect: dry.command })).toMatchObject({ exitCode: 0 })
+    rmSync(marker)
+    await expect(svc.installDeps("fmt", "npm", { expect: ["npm", "install", "-g", "prettier"] })).rejects.toThrow(
+      "now runs npm install -g 'prettier; touch /tmp/pwned', not the npm install -g prettier that was shown; nothing was run",
+    )
+    expect(existsSync(marker)).toBe(false)
   })
 })

@@ -300,3 +300,29 @@ describe("refused", () => {
     await expect(install(`${base}/missing.tgz`)).rejects.toThrow(`download of ${base}/missing.tgz failed: HTTP 404`)
   })
 })
+
+describe("the manifest record", () => {
+  test("two installs in flight at once both keep their record (the manifest is read and written with no await between)", async () => {
+    freshManaged()
+    const skill = (name: string) => {
+      files[`/${name}.tgz`] = tgz([{ name: "SKILL.md", data: `---\nname: ${name}\ndescription: d\n---\n` }])
+      return `${base}/${name}.tgz`
+    }
+    const [a, b] = await Promise.all([install(skill("first-one")), install(skill("second-one"))])
+    expect([a.name, b.name]).toEqual(["first-one", "second-one"])
+    expect(Object.keys(readManifest(managed)).sort()).toEqual(["first-one", "second-one"])
+  })
+
+  test("a relative folder is recorded as an absolute path, so update finds it from the daemon's own directory", async () => {
+    freshManaged()
+    mkdirSync(join(root, "rel-src"), { recursive: true })
+    writeFileSync(join(root, "rel-src", "SKILL.md"), "---\nname: rel-skill\ndescription: d\n---\n")
+    const r = await install("rel-src")
+    expect(r.source).toBe(join(root, "rel-src"))
+    expect(readManifest(managed)["rel-skill"]?.source).toBe(join(root, "rel-src"))
+    writeFileSync(join(root, "rel-src", "more.txt"), "more")
+    // No cwd given: relative to the test process's directory this would not be found.
+    const up = await installSkill({ source: "", managedDir: managed, limits: LIMITS }, { name: "rel-skill" })
+    expect(up.changes?.added).toEqual(["more.txt"])
+  })
+})
