@@ -58,7 +58,8 @@ const approve = defineCommand({
   meta: { name: "approve", description: "Approve a pending device: it reconnects and receives its own device token" },
   args: { ...requestIdArg, ...connectionArgs },
   async run({ args }) {
-    const res = await withClient(args, ["operator.pairing"], (c) => c.request("device.pair.approve", { requestId: args.requestId }))
+    // Approving grants only the caller's own scopes, so the CLI (holding the shared secret) asks for admin.
+    const res = await withClient(args, ["operator.pairing", "operator.admin"], (c) => c.request("device.pair.approve", { requestId: args.requestId }))
     if (args.json) return printJson(res)
     out(`approved ${res.device.displayName ?? short(res.device.deviceId)} (${res.device.deviceId}) as ${res.device.roles.join(", ")}\n`)
   },

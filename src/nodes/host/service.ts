@@ -63,8 +63,9 @@ export function nodeServiceFiles(o: NodeServiceOptions): NodeServiceFiles {
   }
   const header = `Environment of ${NODE_SERVICE_NAME}.service, written by \`gateway node install\` (mode 0600: may hold GATEWAY_NODE_TOKEN and GATEWAY_NODE_PASSWORD).`
   const envFile = renderEnvironmentFile(vars, header)
-  const mask = (v: string | undefined) => (v === undefined ? undefined : "********")
-  const envFileShown = renderEnvironmentFile({ ...vars, GATEWAY_NODE_TOKEN: mask(o.token), GATEWAY_NODE_PASSWORD: mask(o.password) }, header)
+  // Each secret's whole line is replaced (the rendered value may be quoted and escaped, so never search for it).
+  const secret = /^(GATEWAY_NODE_TOKEN|GATEWAY_NODE_PASSWORD)=.*$/gm
+  const envFileShown = envFile.replace(secret, "$1=********")
   return {
     unitPath,
     unit,
