@@ -4,12 +4,13 @@
  * agents.list before it runs a turn, where its CLI is installed (see openclaw-cli.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, realpathSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
+import { mkdtempSync, realpathSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
 import { uid, waitEvent } from "./agent-helpers.ts"
 import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { openclawAvailable, runOpenclaw, warnIfOpenclawMissing } from "./openclaw.ts"
 
 let fake: FakeServer
 let gw: GatewayProcess
@@ -89,24 +90,10 @@ describe("against the binary", () => {
   })
 })
 
-const cache = join(userInfo().homedir, ".cache", "gateway-dev")
-const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
-const nodeBin = join(cache, "node24", "node_modules", ".bin")
-const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsSync(join(nodeBin, "node")))
-if (!available) console.warn(`agent-methods.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
+warnIfOpenclawMissing("agent-methods.test.ts")
 
-describe.skipIf(!available)("OpenClaw 2026.9.6 CLI", () => {
-  async function oc(args: string[]) {
-    const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
-    const p = Bun.spawn([openclaw, ...args], {
-      env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 60_000,
-    })
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
-    return { code, out, err }
-  }
+describe.skipIf(!openclawAvailable)("OpenClaw 2026.9.6 CLI", () => {
+  const oc = (args: string[]) => runOpenclaw(args)
 
   test("openclaw gateway call agents.list and sessions.list with the params its UI sends", async () => {
     const list = await oc(["gateway", "call", "agents.list", "--url", gw.url, "--token", E2E_TOKEN, "--json"])
@@ -119,21 +106,11 @@ describe.skipIf(!available)("OpenClaw 2026.9.6 CLI", () => {
   }, 120_000)
 
   test("openclaw agent -m hi --json (no session key) asks agents.list, then runs a turn in agent:main:main", async () => {
-    const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
     const before = fake.requests.length
-    const p = Bun.spawn([openclaw, "agent", "-m", "hi", "--json"], {
-      env: {
-        PATH: `${nodeBin}:${process.env.PATH}`,
-        HOME: state,
-        OPENCLAW_STATE_DIR: state,
-        OPENCLAW_GATEWAY_URL: gw.url,
-        OPENCLAW_GATEWAY_TOKEN: E2E_TOKEN,
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 90_000,
+    const { code, out, err } = await runOpenclaw(["agent", "-m", "hi", "--json"], {
+      env: { OPENCLAW_GATEWAY_URL: gw.url, OPENCLAW_GATEWAY_TOKEN: E2E_TOKEN },
+      timeoutMs: 90_000,
     })
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
     if (code !== 0) console.error(out, err)
     expect(code).toBe(0)
     const payload = JSON.parse(out)

@@ -7,16 +7,12 @@
  * to public ones).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
-import { networkInterfaces, tmpdir, userInfo } from "node:os"
-import { join } from "node:path"
+import { rmSync } from "node:fs"
+import { networkInterfaces } from "node:os"
 import { connected, startBinary, waitUntil, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { OPENCLAW, openclawAvailable, openclawEnv, openclawState, warnIfOpenclawMissing } from "./openclaw.ts"
 
 const TOKEN = "devices-openclaw-token-0123456789"
-const cache = join(userInfo().homedir, ".cache", "gateway-dev")
-const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
-const nodeBin = join(cache, "node24", "node_modules", ".bin")
-const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsSync(join(nodeBin, "node")))
 
 /** A private address of this machine (RFC 1918 IPv4 or an IPv6 ULA) and the bind that listens on it. */
 function privateAddress(): { host: string; bind: string } | undefined {
@@ -27,25 +23,22 @@ function privateAddress(): { host: string; bind: string } | undefined {
   return v6 ? { host: v6.address, bind: "::" } : undefined
 }
 const addr = privateAddress()
-if (!available) console.warn(`devices-openclaw.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
-else if (!addr) console.warn("devices-openclaw.test.ts: no private non-loopback address on this machine; skipped")
+warnIfOpenclawMissing("devices-openclaw.test.ts")
+if (openclawAvailable && !addr) console.warn("devices-openclaw.test.ts: no private non-loopback address on this machine; skipped")
 
 let gw: GatewayProcess
 let operator: RawSocket
-const state = mkdtempSync(join(tmpdir(), "openclaw-node-state-"))
+const state = openclawState("openclaw-node-state-")
 const nodeHosts: ReturnType<typeof Bun.spawn>[] = []
 
 /** `openclaw node run` against the gateway's private address; with the shared secret only when asked. */
 function startNodeHost(withSecret: boolean) {
-  const p = Bun.spawn([openclaw, "node", "run", "--host", addr!.host, "--port", String(gw.port), "--no-tls", "--display-name", "oc-e2e-node"], {
-    env: {
-      PATH: `${nodeBin}:${process.env.PATH}`,
-      HOME: state,
-      OPENCLAW_STATE_DIR: state,
+  const p = Bun.spawn([OPENCLAW, "node", "run", "--host", addr!.host, "--port", String(gw.port), "--no-tls", "--display-name", "oc-e2e-node"], {
+    env: openclawEnv(state, {
       // Break-glass for plaintext ws:// on a private network (this test's LAN address).
       OPENCLAW_ALLOW_INSECURE_PRIVATE_WS: "1",
       ...(withSecret ? { OPENCLAW_GATEWAY_TOKEN: TOKEN } : {}),
-    },
+    }),
     stdout: "ignore",
     stderr: "ignore",
   })
@@ -59,7 +52,7 @@ async function pairList(): Promise<{ pending: any[]; paired: any[] }> {
   return res.payload as { pending: any[]; paired: any[] }
 }
 
-describe.skipIf(!available || !addr)("OpenClaw's node host pairs with our gateway as a device", () => {
+describe.skipIf(!openclawAvailable || !addr)("OpenClaw's node host pairs with our gateway as a device", () => {
   beforeAll(async () => {
     gw = await startBinary({ args: ["--token", TOKEN, "--bind", addr!.bind] })
     operator = (await connected(`ws://127.0.0.1:${gw.port}`, { auth: { token: TOKEN }, scopes: ["operator.pairing"] })).sock

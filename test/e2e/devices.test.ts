@@ -5,12 +5,13 @@
  * it alone → restart → still paired → `gateway devices revoke` → refused. OpenClaw's own CLI reads device.pair.list.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
+import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { loadOrCreateDeviceKey, type DeviceKey } from "../../src/nodes/device-sign.ts"
 import { deviceConnect, nonLoopbackAddress } from "../harness/device-connect.ts"
 import { connected, runCli, startBinary, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { openclawAvailable, openclawState, runOpenclaw, warnIfOpenclawMissing } from "./openclaw.ts"
 
 /** Long enough for a non-loopback bind. */
 const TOKEN = "devices-e2e-token-0123456789"
@@ -114,22 +115,12 @@ describe.skipIf(!ip)("device pairing against the binary", () => {
   })
 })
 
-const cache = join(userInfo().homedir, ".cache", "gateway-dev")
-const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
-const nodeBin = join(cache, "node24", "node_modules", ".bin")
-const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsSync(join(nodeBin, "node")))
-if (!available) console.warn(`devices.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
+warnIfOpenclawMissing("devices.test.ts")
 
-describe.skipIf(!available)("OpenClaw's CLI", () => {
+describe.skipIf(!openclawAvailable)("OpenClaw's CLI", () => {
   test("openclaw gateway call device.pair.list --json prints OpenClaw's {pending, paired} shape", async () => {
-    const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
-    const p = Bun.spawn([openclaw, "gateway", "call", "device.pair.list", "--url", local(gw), "--token", TOKEN, "--json"], {
-      env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 60_000,
-    })
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    const state = openclawState()
+    const { code, out, err } = await runOpenclaw(["gateway", "call", "device.pair.list", "--url", local(gw), "--token", TOKEN, "--json"], { state })
     rmSync(state, { recursive: true, force: true })
     if (code !== 0) throw new Error(`openclaw exited ${code}: ${err}\n${out}`)
     const payload = JSON.parse(out)

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BINARY, connected, E2E_TOKEN, runBinary, startBinary, waitUntil, type GatewayProcess, type RawSocket } from "./harness.ts"
+import { openclawAvailable, openclawState, runOpenclaw } from "./openclaw.ts"
 
 interface NodeProcess {
   proc: ReturnType<typeof Bun.spawn>
@@ -207,23 +208,12 @@ describe("gateway node install", () => {
   })
 })
 
-// OpenClaw's CLI, where ../shared/tools/openclaw installed it (as openclaw-cli.test.ts).
-const cache = join(userInfo().homedir, ".cache", "gateway-dev")
-const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
-const nodeBin = join(cache, "node24", "node_modules", ".bin")
-const ocAvailable = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsSync(join(nodeBin, "node")))
-
-describe.skipIf(!ocAvailable)("OpenClaw CLI", () => {
+// OpenClaw's CLI, where it is installed (openclaw.ts).
+describe.skipIf(!openclawAvailable)("OpenClaw CLI", () => {
   test("openclaw gateway call node.list --json prints {ts, nodes:[…]} with our node", async () => {
-    const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
+    const state = openclawState()
     cleanup.push(state)
-    const p = Bun.spawn([openclaw, "gateway", "call", "node.list", "--url", gw.url, "--token", E2E_TOKEN, "--json"], {
-      env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 60_000,
-    })
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    const { code, out, err } = await runOpenclaw(["gateway", "call", "node.list", "--url", gw.url, "--token", E2E_TOKEN, "--json"], { state })
     expect({ code, err: code === 0 ? "" : err }).toEqual({ code: 0, err: "" })
     const body = JSON.parse(out)
     expect(typeof body.ts).toBe("number")

@@ -1,38 +1,18 @@
-/**
- * OpenClaw's own CLI (openclaw@2026.9.6 on Node 24) against our compiled gateway. The CLI is ~650 MB, so it is not
- * installed by CI: these tests run where ../shared/tools/openclaw has installed it (its cache) or OPENCLAW_CLI points
- * at an openclaw executable, and are skipped, visibly, elsewhere.
- */
+/** OpenClaw's own CLI against our compiled gateway, where it is installed (see openclaw.ts; skipped, visibly, elsewhere). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import { E2E_TOKEN, startBinary, type GatewayProcess } from "./harness.ts"
+import { openclawAvailable, openclawState, runOpenclaw, warnIfOpenclawMissing } from "./openclaw.ts"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
 
-const cache = join(userInfo().homedir, ".cache", "gateway-dev")
-const openclaw = process.env.OPENCLAW_CLI ?? join(cache, "openclaw", "node_modules", ".bin", "openclaw")
-const nodeBin = join(cache, "node24", "node_modules", ".bin")
-const available = existsSync(openclaw) && (!!process.env.OPENCLAW_CLI || existsSync(join(nodeBin, "node")))
-if (!available) console.warn(`openclaw-cli.test.ts: OpenClaw CLI not installed (${openclaw}); run ../shared/tools/openclaw --version once to enable`)
+warnIfOpenclawMissing("openclaw-cli.test.ts")
 
 let gw: GatewayProcess
 let fake: FakeServer
-const state = mkdtempSync(join(tmpdir(), "openclaw-state-"))
+const state = openclawState()
+const oc = (args: string[]) => runOpenclaw(args, { state })
 
-/** Async on purpose: the fake model server lives in this process and must keep answering while the CLI runs. */
-async function oc(args: string[]) {
-  const p = Bun.spawn([openclaw, ...args], {
-    env: { PATH: `${nodeBin}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state },
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 60_000,
-  })
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
-  return { code, out, err }
-}
-
-describe.skipIf(!available)("OpenClaw 2026.9.6 CLI against our gateway", () => {
+describe.skipIf(!openclawAvailable)("OpenClaw 2026.9.6 CLI against our gateway", () => {
   beforeAll(async () => {
     fake = startFakeOpenAI(() => ({ text: ["Hello", " from", " fake", " model"] }))
     gw = await startBinary({
