@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { startFakeOpenAI, type FakeServer } from "../fakes/openai.ts"
-import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawFrame, type RawSocket } from "./harness.ts"
+import { connected, directedModel, E2E_TOKEN, fakeModelConfig, startBinary, type GatewayProcess, type RawSocket, ok } from "./harness.ts"
 
 const APPROVAL_TIMEOUT_MS = 1000
 
@@ -16,11 +16,6 @@ let gw: GatewayProcess
 let writer: RawSocket
 let approver: RawSocket
 let reader: RawSocket
-
-function ok(res: RawFrame): Record<string, any> {
-  if (!res.ok) throw new Error(`request failed: ${JSON.stringify(res.error)}`)
-  return res.payload as Record<string, any>
-}
 
 let seq = 0
 /** Sends `agent` and resolves with the final payload (skipping the "accepted" interim response). */

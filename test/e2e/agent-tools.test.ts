@@ -19,6 +19,7 @@ import {
   type GatewayProcess,
   type RawFrame,
   type RawSocket,
+  ok,
 } from "./harness.ts"
 
 let fake: FakeServer
@@ -35,12 +36,6 @@ async function open(gw: GatewayProcess, protocol: 3 | 4 = 4): Promise<RawSocket>
   expect(hello.protocol).toBe(protocol)
   sockets.push(sock)
   return sock
-}
-
-/** The payload of a successful response (fails the test with the error otherwise). */
-function ok(res: RawFrame): Record<string, any> {
-  if (!res.ok) throw new Error(`request failed: ${JSON.stringify(res.error)}`)
-  return res.payload as Record<string, any>
 }
 
 function errorOf(res: RawFrame): { code: string; message: string; details?: Record<string, any> } {

@@ -78,6 +78,12 @@ export interface RawFrame {
   [k: string]: unknown
 }
 
+/** The payload of a successful response (fails the test with the error otherwise). */
+export function ok(res: RawFrame): Record<string, any> {
+  if (!res.ok) throw new Error(`request failed: ${JSON.stringify(res.error)}`)
+  return res.payload as Record<string, any>
+}
+
 /**
  * A plain WebSocket that keeps every parsed frame, so tests can assert on exact wire behaviour. Every successful `res`
  * is checked against its method's result schema and every event against its payload schema (wire-check.ts): waiting

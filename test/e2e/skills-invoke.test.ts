@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { chromiumNote, skipWithoutChromium } from "../harness/chromium.ts"
 import { type FakeSearch, startFakeSearch } from "../fakes/search-apis.ts"
-import { connected, E2E_TOKEN, type GatewayProcess, type RawFrame, type RawSocket, startBinary } from "./harness.ts"
+import { connected, E2E_TOKEN, type GatewayProcess, type RawSocket, startBinary, ok } from "./harness.ts"
 
 const PAGE = `<!doctype html><html><head><title>E2E Browser Page</title></head><body>
 <h1>Hello from loopback</h1><a href="/next">next page</a>
@@ -54,11 +54,6 @@ async function open(target: GatewayProcess, protocol: 3 | 4): Promise<RawSocket>
   expect(hello.protocol).toBe(protocol)
   sockets.push(sock)
   return sock
-}
-
-function ok(res: RawFrame): Record<string, any> {
-  if (!res.ok) throw new Error(`request failed: ${JSON.stringify(res.error)}`)
-  return res.payload as Record<string, any>
 }
 
 /** skills.invoke's result: the tool's JSON (as an object, or as JSON text). */

@@ -17,7 +17,7 @@ import { loadOrCreateDeviceKey } from "../../src/nodes/device-sign.ts"
 import { startFakeTelegram, type ApiCall, type FakeTelegram } from "../fakes/telegram.ts"
 import { deviceConnect, nonLoopbackAddress } from "../harness/device-connect.ts"
 import { providerFor, scriptedFake, type ScriptedFake } from "./agent-helpers.ts"
-import { connected, lastUserText, startBinary, wireText, type GatewayProcess, type RawFrame, type RawSocket } from "./harness.ts"
+import { connected, lastUserText, startBinary, wireText, type GatewayProcess, type RawSocket, ok } from "./harness.ts"
 
 /** The page functions below run in the browser; this project type-checks without the DOM library. */
 declare const document: any
@@ -36,11 +36,6 @@ let gw: GatewayProcess
 let browser: Browser
 let operator: RawSocket
 let base: string
-
-function ok(res: RawFrame): Record<string, any> {
-  if (!res.ok) throw new Error(`request failed: ${JSON.stringify(res.error)}`)
-  return res.payload as Record<string, any>
-}
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
