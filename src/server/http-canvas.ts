@@ -26,8 +26,6 @@ export interface CanvasDeps {
   auth: MiddlewareHandler
 }
 
-export { isDirectLocal }
-
 function localOrAuth(auth: MiddlewareHandler): MiddlewareHandler {
   return async (c, next) => {
     if (isDirectLocal(remoteAddressOf(c), c.req.raw.headers)) return next()

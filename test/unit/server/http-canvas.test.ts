@@ -12,7 +12,8 @@ import { writeCanvasFile } from "../../../src/canvas/files.ts"
 import { CanvasWatcher } from "../../../src/canvas/watch.ts"
 import { AuthRateLimiter } from "../../../src/server/auth-rate-limit.ts"
 import { bearerAuth } from "../../../src/server/http-auth.ts"
-import { canvasRoutes, isDirectLocal, LIVE_RELOAD_SCRIPT } from "../../../src/server/http-canvas.ts"
+import { isDirectLocal } from "../../../src/server/exposure.ts"
+import { canvasRoutes, LIVE_RELOAD_SCRIPT } from "../../../src/server/http-canvas.ts"
 
 const TOKEN = "canvas-test-token"
 let ws: string
